@@ -1,0 +1,1 @@
+"""bundle-renewal-operator: a Kopf operator that renews Twilio Regulatory Compliance bundles."""
