@@ -1,0 +1,127 @@
+"""The gateway port: what the operator may ask of Twilio, and the errors it may get back.
+
+Everything outside `controller.twilio_gateway` depends on this Protocol and these exceptions only,
+never on the twilio SDK, so that the SDK stays behind one seam (as httpx keeps its transport) and
+tests can put a real simulator behind the same seam.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, SecretStr, model_validator
+
+from controller.twilio_models import (
+    Bundle,
+    DocumentFile,
+    EndUser,
+    Evaluation,
+    ItemAssignment,
+    SupportingDocument,
+)
+
+
+class TwilioCredentials(BaseModel):
+    """An account SID with either its auth token or an API key SID and secret."""
+
+    model_config = ConfigDict(frozen=True)
+
+    account_sid: str
+    auth_token: SecretStr | None = None
+    api_key_sid: str | None = None
+    api_key_secret: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _one_way_to_authenticate(self) -> TwilioCredentials:
+        has_token = self.auth_token is not None
+        has_key = self.api_key_sid is not None and self.api_key_secret is not None
+        if has_token == has_key:
+            raise ValueError(
+                "credentials need accountSid with either authToken, or apiKeySid and apiKeySecret"
+            )
+        return self
+
+    @property
+    def username(self) -> str:
+        return self.api_key_sid if self.api_key_sid is not None else self.account_sid
+
+
+class TwilioError(Exception):
+    """A request to Twilio failed. `code` is Twilio's error code, `status` the HTTP status."""
+
+    def __init__(self, message: str, *, status: int | None = None, code: int | None = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class TwilioTransientError(TwilioError):
+    """Worth retrying later: 429/20429, 5xx, connection trouble, time-outs."""
+
+
+class TwilioPermanentError(TwilioError):
+    """Retrying the same request will not help (4xx other than 429)."""
+
+
+class TwilioNotFoundError(TwilioPermanentError):
+    """404 / 20404: the resource does not exist (or belongs to another account)."""
+
+
+class TwilioAuthenticationError(TwilioPermanentError):
+    """401 / 20003: the credentials were refused."""
+
+
+class TwilioAmbiguousWriteError(TwilioTransientError):
+    """A non-idempotent write may or may not have happened (e.g. the connection dropped after
+    sending). The caller must re-read Twilio's state before trying again."""
+
+
+class TwilioGateway(Protocol):
+    """Twilio Regulatory Compliance operations, for one account's credentials."""
+
+    async def fetch_bundle(self, sid: str) -> Bundle: ...
+
+    async def list_bundle_copies(self, bundle_sid: str) -> list[Bundle]: ...
+
+    async def create_bundle_copy(self, bundle_sid: str, friendly_name: str) -> Bundle: ...
+
+    async def delete_bundle(self, sid: str) -> None: ...
+
+    async def submit_bundle(self, sid: str, status_callback: str | None) -> Bundle: ...
+
+    async def create_evaluation(self, bundle_sid: str) -> Evaluation: ...
+
+    async def list_evaluations(self, bundle_sid: str) -> list[Evaluation]: ...
+
+    async def list_item_assignments(self, bundle_sid: str) -> list[ItemAssignment]: ...
+
+    async def create_item_assignment(self, bundle_sid: str, object_sid: str) -> ItemAssignment: ...
+
+    async def delete_item_assignment(self, bundle_sid: str, sid: str) -> None: ...
+
+    async def fetch_end_user(self, sid: str) -> EndUser: ...
+
+    async def update_end_user(self, sid: str, attributes: dict[str, Any]) -> EndUser: ...
+
+    async def fetch_supporting_document(self, sid: str) -> SupportingDocument: ...
+
+    async def update_supporting_document(
+        self, sid: str, attributes: dict[str, Any]
+    ) -> SupportingDocument: ...
+
+    async def create_supporting_document(
+        self,
+        friendly_name: str,
+        type: str,
+        attributes: dict[str, Any],
+        file: DocumentFile | None,
+    ) -> SupportingDocument: ...
+
+    async def replace_items(self, bundle_sid: str, from_bundle_sid: str) -> Bundle: ...
+
+
+class TwilioGatewayFactory(Protocol):
+    """Gives a gateway for a set of credentials. Implementations share per-account limits
+    (the concurrency cap) across every gateway they hand out for the same account."""
+
+    def for_credentials(self, credentials: TwilioCredentials) -> TwilioGateway: ...
