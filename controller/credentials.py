@@ -1,0 +1,90 @@
+"""Twilio credentials from the Secret a BundleRenewal names, in the BundleRenewal's namespace.
+
+The Secret holds `accountSid` with either `authToken`, or `apiKeySid` and `apiKeySecret`. A
+missing Secret, a missing or empty key, or a malformed SID is the user's to fix: it raises
+`CredentialsError`, which the handlers turn into Stalled without retrying in a loop. Messages
+name the Secret and the keys, never a value.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Protocol
+
+from pydantic import SecretStr
+
+from controller.cluster import ObjectNotFound
+from controller.twilio_gateway.port import TwilioCredentials
+
+ACCOUNT_SID_KEY = "accountSid"
+AUTH_TOKEN_KEY = "authToken"  # noqa: S105 - a key name, not a secret
+API_KEY_SID_KEY = "apiKeySid"
+API_KEY_SECRET_KEY = "apiKeySecret"  # noqa: S105 - a key name, not a secret
+
+_ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
+_API_KEY_SID = re.compile(r"^SK[0-9a-fA-F]{32}$")
+
+
+class SecretSource(Protocol):
+    async def read_secret(self, namespace: str, name: str) -> dict[str, bytes]: ...
+
+
+class CredentialsError(Exception):
+    """The credentials Secret is missing or unusable. Permanent until the user fixes it."""
+
+
+def credentials_from_secret_data(secret_name: str, data: dict[str, bytes]) -> TwilioCredentials:
+    """Build credentials from a Secret's decoded data, or say which key is wrong."""
+
+    def text(key: str) -> str | None:
+        raw = data.get(key)
+        if raw is None:
+            return None
+        try:
+            value = raw.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            raise CredentialsError(f"Secret {secret_name}: key {key} is not UTF-8 text") from None
+        return value or None
+
+    account_sid = text(ACCOUNT_SID_KEY)
+    if account_sid is None:
+        raise CredentialsError(f"Secret {secret_name} has no key {ACCOUNT_SID_KEY}")
+    if not _ACCOUNT_SID.match(account_sid):
+        raise CredentialsError(
+            f"Secret {secret_name}: {ACCOUNT_SID_KEY} is not an account SID (AC + 32 hex digits)"
+        )
+    auth_token = text(AUTH_TOKEN_KEY)
+    api_key_sid = text(API_KEY_SID_KEY)
+    api_key_secret = text(API_KEY_SECRET_KEY)
+
+    if auth_token is not None:
+        return TwilioCredentials(account_sid=account_sid, auth_token=SecretStr(auth_token))
+    if api_key_sid is not None and api_key_secret is not None:
+        if not _API_KEY_SID.match(api_key_sid):
+            raise CredentialsError(
+                f"Secret {secret_name}: {API_KEY_SID_KEY} is not an API key SID"
+                " (SK + 32 hex digits)"
+            )
+        return TwilioCredentials(
+            account_sid=account_sid,
+            api_key_sid=api_key_sid,
+            api_key_secret=SecretStr(api_key_secret),
+        )
+    if api_key_sid is not None or api_key_secret is not None:
+        missing = API_KEY_SECRET_KEY if api_key_sid is not None else API_KEY_SID_KEY
+        raise CredentialsError(f"Secret {secret_name} has no key {missing}")
+    raise CredentialsError(
+        f"Secret {secret_name} needs {AUTH_TOKEN_KEY}, or {API_KEY_SID_KEY} and"
+        f" {API_KEY_SECRET_KEY}, next to {ACCOUNT_SID_KEY}"
+    )
+
+
+async def load_credentials(
+    source: SecretSource, namespace: str, secret_name: str
+) -> TwilioCredentials:
+    """Read and check the Secret `secret_name` in `namespace`."""
+    try:
+        data = await source.read_secret(namespace, secret_name)
+    except ObjectNotFound:
+        raise CredentialsError(f"Secret {secret_name} not found in namespace {namespace}") from None
+    return credentials_from_secret_data(secret_name, data)

@@ -1,0 +1,133 @@
+"""The operator's configuration, typed and read from the environment once at start-up.
+
+`__main__` builds one `OperatorSettings` and passes it down to whatever needs it; no module keeps
+a global instance, so tests can run several differently configured operators side by side.
+Every field is read from the environment variable of the same name in upper case
+(`POLL_INTERVAL_SECONDS`, `TWILIO_BASE_URL`, ...); see the field descriptions, which the README
+lists as the operator's configuration reference.
+"""
+
+from __future__ import annotations
+
+import logging
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AnyHttpUrl, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class LogFormat(StrEnum):
+    """How log lines look: `plain` for people, `full` adds the logger name, `json` for machines."""
+
+    PLAIN = "plain"
+    FULL = "full"
+    JSON = "json"
+
+
+class OperatorSettings(BaseSettings):
+    """Everything an operator process can be told from outside, with production defaults."""
+
+    model_config = SettingsConfigDict(case_sensitive=False, frozen=True, extra="ignore")
+
+    poll_interval_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="How often a copy under Twilio's review is polled for its status.",
+    )
+    light_check_interval_seconds: float = Field(
+        3600.0,
+        gt=0,
+        description="How often a Ready renewal re-reads its original bundle (valid_until, status).",
+    )
+    backoff_base_seconds: float = Field(
+        5.0,
+        gt=0,
+        description="First delay after a transient failure; it doubles with each further failure.",
+    )
+    backoff_max_seconds: float = Field(
+        600.0,
+        gt=0,
+        description="Upper bound of the delay between retries after transient failures.",
+    )
+    twilio_concurrency_per_account: int = Field(
+        4,
+        ge=1,
+        description="At most this many requests in flight to Twilio per account at any time.",
+    )
+    twilio_max_attempts: int = Field(
+        4,
+        ge=1,
+        description=(
+            "Attempts per Twilio request, the first included: 429, 5xx and connection errors are"
+            " retried with jittered exponential backoff when the request is safe to repeat."
+        ),
+    )
+    twilio_timeout_seconds: float = Field(
+        30.0, gt=0, description="Time-out of one HTTP request to Twilio."
+    )
+    watch_namespaces: Annotated[tuple[str, ...], NoDecode] = Field(
+        (),
+        description=(
+            "Comma-separated namespaces (globs allowed) to watch; empty means cluster-wide."
+        ),
+    )
+    twilio_base_url: AnyHttpUrl = Field(
+        AnyHttpUrl("https://numbers.twilio.com"),
+        description="Base URL of Twilio's Numbers API (a simulator or proxy in tests).",
+    )
+    twilio_upload_base_url: AnyHttpUrl | None = Field(
+        None,
+        description=(
+            "Base URL for creating supporting documents with a file (multipart upload). Unset:"
+            " Twilio's upload host when TWILIO_BASE_URL is Twilio's, else TWILIO_BASE_URL."
+        ),
+    )
+    status_callback_url: AnyHttpUrl | None = Field(
+        None,
+        description="Sent as StatusCallback when a copy is submitted for review, if set.",
+    )
+    liveness_endpoint: str | None = Field(
+        None,
+        description="Where Kopf serves its liveness probe, e.g. http://0.0.0.0:8080/healthz.",
+    )
+    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR.")
+    log_format: LogFormat = Field(LogFormat.PLAIN, description="plain, full or json.")
+
+    @field_validator("watch_namespaces", mode="before")
+    @classmethod
+    def _split_namespaces(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("log level must be DEBUG, INFO, WARNING or ERROR")
+        return level
+
+    @model_validator(mode="after")
+    def _backoff_bounds(self) -> OperatorSettings:
+        if self.backoff_max_seconds < self.backoff_base_seconds:
+            raise ValueError("BACKOFF_MAX_SECONDS must not be below BACKOFF_BASE_SECONDS")
+        return self
+
+    @property
+    def clusterwide(self) -> bool:
+        return not self.watch_namespaces
+
+    @property
+    def log_level_number(self) -> int:
+        return logging.getLevelNamesMapping()[self.log_level]
+
+    def twilio_base(self) -> str:
+        """The Numbers API base URL without a trailing slash, as the SDK's `base_url` wants it."""
+        return str(self.twilio_base_url).rstrip("/")
+
+    def twilio_upload_base(self) -> str | None:
+        if self.twilio_upload_base_url is None:
+            return None
+        return str(self.twilio_upload_base_url).rstrip("/")

@@ -1,0 +1,65 @@
+"""OperatorSettings: read from the environment, validated, defaults as documented."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from controller.settings import LogFormat, OperatorSettings
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in OperatorSettings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+
+
+def test_defaults_point_at_twilio_and_watch_the_whole_cluster() -> None:
+    settings = OperatorSettings()
+    assert settings.twilio_base() == "https://numbers.twilio.com"
+    assert settings.twilio_upload_base() is None
+    assert settings.clusterwide
+    assert settings.status_callback_url is None
+    assert settings.log_format is LogFormat.PLAIN
+
+
+def test_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TWILIO_BASE_URL", "http://127.0.0.1:8081/")
+    monkeypatch.setenv("POLL_INTERVAL_SECONDS", "0.5")
+    monkeypatch.setenv("WATCH_NAMESPACES", "telecom, billing ,")
+    monkeypatch.setenv("TWILIO_CONCURRENCY_PER_ACCOUNT", "2")
+    monkeypatch.setenv("LOG_LEVEL", "debug")
+    monkeypatch.setenv("LOG_FORMAT", "json")
+    monkeypatch.setenv("STATUS_CALLBACK_URL", "https://op.example/callbacks")
+    settings = OperatorSettings()
+    assert settings.twilio_base() == "http://127.0.0.1:8081"
+    assert settings.poll_interval_seconds == 0.5
+    assert settings.watch_namespaces == ("telecom", "billing")
+    assert not settings.clusterwide
+    assert settings.twilio_concurrency_per_account == 2
+    assert settings.log_level == "DEBUG"
+    assert settings.log_level_number == 10
+    assert settings.log_format is LogFormat.JSON
+    assert str(settings.status_callback_url) == "https://op.example/callbacks"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        pytest.param("POLL_INTERVAL_SECONDS", "0", id="zero-poll-interval"),
+        pytest.param("TWILIO_CONCURRENCY_PER_ACCOUNT", "0", id="zero-concurrency"),
+        pytest.param("TWILIO_BASE_URL", "not a url", id="bad-url"),
+        pytest.param("LOG_LEVEL", "chatty", id="unknown-level"),
+        pytest.param("BACKOFF_MAX_SECONDS", "1", id="max-below-base"),
+    ],
+)
+def test_bad_values_are_refused(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError):
+        OperatorSettings()
+
+
+def test_settings_are_immutable_once_built() -> None:
+    settings = OperatorSettings()
+    with pytest.raises(ValidationError):
+        settings.poll_interval_seconds = 1  # type: ignore[misc]
