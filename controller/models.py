@@ -1,0 +1,393 @@
+"""Pydantic models of the BundleRenewal custom resource: spec, status, phases and conditions.
+
+These models are the single source of the CRD's schema (crds/bundlerenewals.yaml is generated from
+them by `controller.crd_schema`, and a unit test keeps the two in sync), so every docstring and
+field description here becomes user-facing documentation in `kubectl explain`.
+
+On the wire the fields are camelCase (Kubernetes style); in Python they are snake_case, and both
+spellings are accepted when parsing (`populate_by_name`). Pure data: no I/O.
+
+Privacy rule: attribute values (names, registration numbers, addresses...) are personal data. They
+live in the spec only. The status records field names, document types and SIDs, never values.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
+
+BUNDLE_SID_PATTERN = r"^BU[0-9a-f]{32}$"
+SUPPORTING_DOCUMENT_SID_PATTERN = r"^RD[0-9a-f]{32}$"
+EVALUATION_SID_PATTERN = r"^EL[0-9a-f]{32}$"
+# A Kubernetes object name (DNS-1123 subdomain) and a Secret/ConfigMap data key.
+OBJECT_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
+DATA_KEY_PATTERN = r"^[-._a-zA-Z0-9]+$"
+
+API_GROUP = "twilio-compliance.io"
+API_VERSION = "v1alpha1"
+KIND = "BundleRenewal"
+PLURAL = "bundlerenewals"
+
+
+class _WireModel(BaseModel):
+    """camelCase on the wire, snake_case in Python; unknown fields are refused (the CRD refuses them
+    too, so anything unknown here means the schema and the models drifted)."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+        use_attribute_docstrings=True,
+    )
+
+    def to_wire(self) -> dict[str, Any]:
+        """The JSON-ready camelCase form, without unset (None) fields."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Spec
+# --------------------------------------------------------------------------------------------
+
+
+class LocalObjectReference(_WireModel):
+    """A reference to an object in the BundleRenewal's own namespace."""
+
+    name: str = Field(min_length=1, max_length=253, pattern=OBJECT_NAME_PATTERN)
+    """Name of the object."""
+
+
+class KeySelector(_WireModel):
+    """One key of a Secret or ConfigMap in the BundleRenewal's namespace."""
+
+    name: str = Field(min_length=1, max_length=253, pattern=OBJECT_NAME_PATTERN)
+    """Name of the Secret or ConfigMap."""
+    key: str = Field(min_length=1, max_length=253, pattern=DATA_KEY_PATTERN)
+    """Key within its data (for a ConfigMap, `binaryData` is read before `data`)."""
+
+
+class DocumentFileSource(_WireModel):
+    """Where to read the file uploaded with a new supporting document (exactly one source)."""
+
+    secret_key_ref: KeySelector | None = None
+    """Read the file from this Secret key."""
+    config_map_key_ref: KeySelector | None = None
+    """Read the file from this ConfigMap key (`binaryData` or `data`)."""
+    content_type: str = Field(min_length=1, max_length=255, pattern=r"^[\w.+-]+/[\w.+-]+$")
+    """MIME type of the file as uploaded to Twilio, e.g. application/pdf or image/jpeg."""
+    filename: str = Field(min_length=1, max_length=255)
+    """File name sent with the upload, e.g. power-of-attorney.pdf."""
+
+    @model_validator(mode="after")
+    def _exactly_one_source(self) -> DocumentFileSource:
+        if (self.secret_key_ref is None) == (self.config_map_key_ref is None):
+            raise ValueError("file needs exactly one of secretKeyRef or configMapKeyRef")
+        return self
+
+
+class DocumentMatch(_WireModel):
+    """Which of the copy's documents this entry means, when the copy holds several documents of the
+    same type (exactly one criterion)."""
+
+    original_sid: str | None = Field(default=None, pattern=SUPPORTING_DOCUMENT_SID_PATTERN)
+    """SID (RD...) of the document in the original bundle; the copy's duplicate of it is meant."""
+    friendly_name: str | None = Field(default=None, min_length=1, max_length=255)
+    """Friendly name of the document, as the original bundle (and so its copy) has it."""
+
+    @model_validator(mode="after")
+    def _exactly_one_criterion(self) -> DocumentMatch:
+        if (self.original_sid is None) == (self.friendly_name is None):
+            raise ValueError("match needs exactly one of originalSid or friendlyName")
+        return self
+
+
+class EndUserSpec(_WireModel):
+    """The end-user (business or individual) of the bundle."""
+
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    """End-user attributes to set on the renewal copy, by Twilio field name (e.g. business_name,
+    first_name). Only the named fields are changed; the others keep the values the copy inherited
+    from the original. Values are personal data: they never appear in status, events or logs."""
+
+
+class SupportingDocumentSpec(_WireModel):
+    """A supporting document of the bundle: updated in place, created when the copy lacks it, or
+    removed from the copy."""
+
+    type: str = Field(min_length=1, max_length=128, pattern=r"^[a-z0-9_]+$")
+    """Twilio supporting-document type, e.g. commercial_registrar_excerpt,
+    government_issued_document, power_of_attorney. Matches the copy's document of that type."""
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    """Document attributes to set, by Twilio field name (e.g. document_number, address_sids). Only
+    the named fields are changed. Values never appear in status, events or logs."""
+    match: DocumentMatch | None = None
+    """Picks one document when the copy holds several of this type. Without it, the type must be
+    unambiguous."""
+    friendly_name: str | None = Field(default=None, min_length=1, max_length=255)
+    """Friendly name for a document this renewal creates (defaults to a name carrying the
+    resource's UID, which is how the operator recognises documents it made)."""
+    file: DocumentFileSource | None = None
+    """File uploaded when the document is created because the copy lacks one of this type. Not used
+    for documents the copy already has."""
+    remove: bool = False
+    """Unassign this document from the copy (it will not be part of the renewed bundle)."""
+
+
+class BundleRenewalSpec(_WireModel):
+    """Desired compliance information for one Twilio regulatory bundle. A renewal copies the bundle,
+    applies this information to the copy, has Twilio review it and moves the approved items into
+    the original bundle, which keeps its phone numbers."""
+
+    bundle_sid: str = Field(pattern=BUNDLE_SID_PATTERN)
+    """SID (BU...) of the approved bundle to keep renewed. It is never edited, submitted or deleted
+    directly: only its items are replaced once a copy is approved."""
+    credentials_secret_ref: LocalObjectReference
+    """Secret in this namespace with the Twilio credentials: keys accountSid and authToken, or
+    accountSid, apiKeySid and apiKeySecret."""
+    end_user: EndUserSpec | None = None
+    """End-user attributes to apply. Omit to keep the current ones."""
+    supporting_documents: list[SupportingDocumentSpec] = Field(default_factory=list)
+    """Supporting documents to update, add or remove. Omit to keep the current ones."""
+    renewal_request: str | None = Field(default=None, max_length=253)
+    """Any string; changing it requests a renewal now, even if Twilio has not asked for one (for
+    example a date or a ticket number)."""
+    suspend: bool = False
+    """Pause the operator for this resource: no Twilio call is made while true."""
+
+
+def document_key(spec: BundleRenewalSpec, index: int) -> str:
+    """A stable name for the index-th supporting document entry of the spec: its type, with
+    `.<n>` (n-th entry of that type, from 1) when the spec names the type more than once. Used in
+    created documents' friendly names and in status, so that reordering entries of different types
+    changes nothing."""
+    documents = spec.supporting_documents
+    doc_type = documents[index].type
+    same_type = [i for i, d in enumerate(documents) if d.type == doc_type]
+    if len(same_type) == 1:
+        return doc_type
+    return f"{doc_type}.{same_type.index(index) + 1}"
+
+
+# --------------------------------------------------------------------------------------------
+# Status
+# --------------------------------------------------------------------------------------------
+
+
+class Phase(StrEnum):
+    """Where the renewal stands. `Completed` is the only phase in which the resource is Ready."""
+
+    PENDING = "Pending"
+    """Accepted, nothing observed yet."""
+    IN_PROGRESS = "InProgress"
+    """Working on the copy: creating, updating, evaluating, submitting, replacing, cleaning up."""
+    NEEDS_INPUT = "NeedsInput"
+    """The copy does not satisfy the regulation; status.evaluation lists what is missing. A spec
+    change resumes."""
+    IN_REVIEW = "InReview"
+    """Submitted; waiting for Twilio's review (polled with backoff)."""
+    REJECTED = "Rejected"
+    """Twilio rejected the copy; status.review lists each document's reason. A spec change
+    patches the same copy and resubmits it."""
+    COMPLETED = "Completed"
+    """The original bundle carries the spec's information and has no valid_until."""
+    FAILED = "Failed"
+    """A permanent problem (bundle not found, original not approved, credentials refused...);
+    see the Stalled condition. Retried slowly, and at once on a spec change."""
+    SUSPENDED = "Suspended"
+    """spec.suspend is true: nothing is done."""
+
+
+class ConditionType(StrEnum):
+    """Condition types, per kstatus."""
+
+    READY = "Ready"
+    """True when the renewal is complete and nothing is due."""
+    RECONCILING = "Reconciling"
+    """True while the operator is working towards Ready (including waiting on Twilio's review)."""
+    STALLED = "Stalled"
+    """True when progress needs someone: missing input, a rejection, or a permanent error."""
+
+
+class ConditionStatus(StrEnum):
+    TRUE = "True"
+    FALSE = "False"
+    UNKNOWN = "Unknown"
+
+
+class Reason(StrEnum):
+    """Machine-readable reasons used in conditions and events."""
+
+    UP_TO_DATE = "UpToDate"
+    COMPLETED = "Completed"
+    RENEWAL_DUE = "RenewalDue"
+    CREATING_COPY = "CreatingCopy"
+    COPY_ADOPTED = "CopyAdopted"
+    COPY_LOST = "CopyLost"
+    DUPLICATE_COPY = "DuplicateCopy"
+    UPDATING = "Updating"
+    EVALUATING = "Evaluating"
+    NEEDS_INPUT = "NeedsInput"
+    SUBMITTING = "Submitting"
+    IN_REVIEW = "InReview"
+    REJECTED = "Rejected"
+    APPROVED = "Approved"
+    REPLACING_ITEMS = "ReplacingItems"
+    DELETING_COPY = "DeletingCopy"
+    BUNDLE_NOT_FOUND = "BundleNotFound"
+    ORIGINAL_NOT_APPROVED = "OriginalNotApproved"
+    AMBIGUOUS_DOCUMENT = "AmbiguousDocument"
+    CREDENTIALS_INVALID = "CredentialsInvalid"
+    AUTHENTICATION_FAILED = "AuthenticationFailed"
+    TRANSIENT_ERROR = "TransientError"
+    PERMANENT_ERROR = "PermanentError"
+    SUSPENDED = "Suspended"
+    CLEANING_UP = "CleaningUp"
+
+
+class Condition(_WireModel):
+    """A kstatus condition."""
+
+    type: ConditionType
+    """Ready, Reconciling or Stalled."""
+    status: ConditionStatus
+    """True, False or Unknown."""
+    reason: str
+    """CamelCase reason (see the Reason values)."""
+    message: str = ""
+    """Details: SIDs, field names, Twilio reasons and codes; never attribute values."""
+    observed_generation: int | None = None
+    """metadata.generation the condition was computed for."""
+    last_transition_time: datetime
+    """When the condition's status last changed."""
+
+
+class OriginalBundleStatus(_WireModel):
+    """The original bundle as last observed."""
+
+    status: str | None = None
+    """Twilio status of the original bundle (twilio-approved, ...)."""
+    valid_until: datetime | None = None
+    """Twilio's valid_until: set when a regulation change requires a renewal by that date."""
+    regulation_sid: str | None = None
+    """Regulation (RN...) the bundle is registered under."""
+
+
+class EvaluationFailure(_WireModel):
+    """One requirement field the copy fails, as Twilio's evaluation reports it."""
+
+    requirement_name: str | None = None
+    """Twilio requirement name, e.g. business_info."""
+    requirement_friendly_name: str | None = None
+    """Human name of the requirement, e.g. Business."""
+    object_type: str | None = None
+    """End-user type or supporting-document type the requirement is about."""
+    field: str | None = None
+    """Missing or invalid field (object_field); absent when the whole object is missing."""
+    failure_reason: str | None = None
+    """Twilio's failure_reason."""
+    error_code: int | None = None
+    """Twilio's error code (e.g. 22215 end-user field missing, 22216 document missing)."""
+
+
+class EvaluationStatus(_WireModel):
+    """The last evaluation of the copy."""
+
+    sid: str | None = None
+    """Evaluation SID (EL...)."""
+    status: str | None = None
+    """compliant or noncompliant."""
+    evaluated_at: datetime | None = None
+    """When the operator requested it."""
+    generation: int | None = None
+    """metadata.generation of the spec the copy carried when evaluated."""
+    failures: list[EvaluationFailure] = Field(default_factory=list)
+    """Every failing requirement field: exactly what is missing."""
+
+
+class DocumentFailure(_WireModel):
+    """Why Twilio's review rejected one supporting document."""
+
+    document_sid: str | None = None
+    """The copy's supporting document (RD...)."""
+    type: str | None = None
+    """Its type."""
+    failure_reason: str | None = None
+    """Twilio's failure_reason for it."""
+
+
+class ReviewStatus(_WireModel):
+    """Twilio's review of the copy."""
+
+    submitted_at: datetime | None = None
+    """When the copy was submitted (pending-review)."""
+    submitted_generation: int | None = None
+    """metadata.generation of the spec that was submitted."""
+    status: str | None = None
+    """The copy's Twilio status since submission."""
+    failure_reasons: list[DocumentFailure] = Field(default_factory=list)
+    """On rejection: each rejected document and its reason."""
+
+
+class AppliedDocument(_WireModel):
+    """A supporting document the renewal touched (names and SIDs only, never values)."""
+
+    key: str
+    """The spec entry: its type, with .n when the type appears more than once."""
+    type: str
+    """Supporting-document type."""
+    sid: str | None = None
+    """The document's SID in the renewed bundle."""
+    fields: list[str] = Field(default_factory=list)
+    """Attribute names that were set."""
+    action: str
+    """updated, unchanged, created or removed."""
+
+
+class AppliedSummary(_WireModel):
+    """What the last completed renewal applied."""
+
+    end_user_fields: list[str] = Field(default_factory=list)
+    """End-user attribute names that were set."""
+    documents: list[AppliedDocument] = Field(default_factory=list)
+    """Supporting documents touched."""
+
+
+class BundleRenewalStatus(_WireModel):
+    """Observed state of the renewal. A record of what the operator saw and did; Twilio stays the
+    source of truth and is re-read on every reconcile."""
+
+    phase: Phase | None = None
+    """Pending, InProgress, NeedsInput, InReview, Rejected, Completed, Failed or Suspended."""
+    observed_generation: int | None = None
+    """metadata.generation last reconciled."""
+    applied_generation: int | None = None
+    """metadata.generation whose spec the original bundle carries (last completed renewal)."""
+    original: OriginalBundleStatus | None = None
+    """The original bundle as last observed."""
+    copy_sid: str | None = Field(default=None, pattern=BUNDLE_SID_PATTERN)
+    """The renewal copy (BU...) while a renewal is in flight."""
+    evaluation: EvaluationStatus | None = None
+    """The last evaluation of the copy."""
+    review: ReviewStatus | None = None
+    """Twilio's review of the copy."""
+    items_replaced_at: datetime | None = None
+    """When the copy's items were moved into the original bundle."""
+    completed_at: datetime | None = None
+    """When the last renewal completed."""
+    applied: AppliedSummary | None = None
+    """What the last completed renewal applied (field names and SIDs only)."""
+    last_renewal_request: str | None = None
+    """spec.renewalRequest as of the last submitted renewal."""
+    failed_attempts: int = Field(default=0, ge=0)
+    """Consecutive failed attempts; drives the retry backoff."""
+    last_failure_time: datetime | None = None
+    """When the last attempt failed."""
+    message: str | None = None
+    """Human-readable summary of the current state."""
+    conditions: list[Condition] = Field(default_factory=list)
+    """Ready, Reconciling and Stalled, per kstatus."""
