@@ -1,0 +1,44 @@
+"""Settings of the SDK-backed gateway (the operator's settings module fills them from the env)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from controller.twilio_gateway.retry import RetryPolicy
+
+TWILIO_NUMBERS_BASE_URL = "https://numbers.twilio.com"
+TWILIO_UPLOAD_BASE_URL = "https://numbers-upload.twilio.com"
+
+
+class GatewaySettings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    base_url: str = Field(
+        default=TWILIO_NUMBERS_BASE_URL,
+        description="Base URL of the Numbers API (a simulator or a validating proxy in tests).",
+    )
+    upload_base_url: str | None = Field(
+        default=None,
+        description=(
+            "Base URL for supporting-document uploads (multipart). Unset: Twilio's upload host "
+            "when base_url is Twilio's, otherwise base_url itself (a simulator serves both)."
+        ),
+    )
+    max_concurrent_requests_per_account: int = Field(
+        default=10, ge=1, description="Requests in flight at once per Twilio account SID."
+    )
+    request_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="Time limit of one HTTP request, connect to last byte."
+    )
+    page_size: int | None = Field(
+        default=None, ge=1, le=1000, description="PageSize of list calls; unset: Twilio's default."
+    )
+    retry: RetryPolicy = Field(default_factory=RetryPolicy)
+
+    @property
+    def effective_upload_base_url(self) -> str:
+        if self.upload_base_url is not None:
+            return self.upload_base_url
+        if self.base_url.rstrip("/") == TWILIO_NUMBERS_BASE_URL:
+            return TWILIO_UPLOAD_BASE_URL
+        return self.base_url

@@ -1,0 +1,111 @@
+"""Translates what the twilio SDK and aiohttp raise into the port's error classes.
+
+The workflow only knows TwilioError and its subclasses; this module is the one place that decides
+which HTTP statuses, Twilio codes and socket failures count as transient, permanent, not found or
+refused credentials, and whether Twilio can have acted on a failed request at all (which decides
+if a non-idempotent write may be repeated). Messages carry the operation, the HTTP method and the
+SDK's URI (SIDs only) and Twilio's own message: never credentials, never attribute values.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import aiohttp
+from twilio.base.exceptions import TwilioRestException, TwilioServiceException
+
+from controller.twilio_gateway.port import (
+    TwilioAuthenticationError,
+    TwilioError,
+    TwilioNotFoundError,
+    TwilioPermanentError,
+    TwilioTransientError,
+)
+
+CODE_AUTHENTICATION = 20003
+CODE_NOT_FOUND = 20404
+CODE_TOO_MANY_REQUESTS = 20429
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A failed request, translated.
+
+    `unprocessed` is True only when Twilio certainly did not act on the request: a 429 (Twilio
+    documents that a 429'd request was never processed) or a connection that could not even be
+    opened. Any other transient failure of a write is ambiguous: it may have happened.
+    """
+
+    error: TwilioError
+    unprocessed: bool
+
+    @property
+    def transient(self) -> bool:
+        return isinstance(self.error, TwilioTransientError)
+
+
+def classify_http(
+    operation: str, status: int, code: int | None, method: str, uri: str, message: str
+) -> Failure:
+    """Maps an HTTP error answer (status, Twilio code) to the port's error class."""
+    text = f"{operation}: HTTP {status}"
+    if code is not None and code != status:
+        text += f" (Twilio error {code})"
+    text += f" on {method} {uri}: {message}"
+    if status == 401 or code == CODE_AUTHENTICATION:
+        return Failure(TwilioAuthenticationError(text, status=status, code=code), False)
+    if status == 404 or code == CODE_NOT_FOUND:
+        return Failure(TwilioNotFoundError(text, status=status, code=code), False)
+    if status == 429 or code == CODE_TOO_MANY_REQUESTS:
+        return Failure(TwilioTransientError(text, status=status, code=code), True)
+    if status >= 500:
+        return Failure(TwilioTransientError(text, status=status, code=code), False)
+    return Failure(TwilioPermanentError(text, status=status, code=code), False)
+
+
+def classify(operation: str, exc: BaseException) -> Failure | None:
+    """Translates `exc`, or returns None when it is not a Twilio or transport failure (a bug)."""
+    if isinstance(exc, TwilioError):
+        return Failure(exc, exc.status == 429 or exc.code == CODE_TOO_MANY_REQUESTS)
+    if isinstance(exc, TwilioRestException):
+        return classify_http(
+            operation, int(exc.status), _as_int(exc.code), exc.method, exc.uri, str(exc.msg)
+        )
+    if isinstance(exc, TwilioServiceException):
+        message = str(exc.title) + (f": {exc.detail}" if exc.detail else "")
+        return classify_http(
+            operation, int(exc.status), _as_int(exc.code), exc.method, exc.uri, message
+        )
+    if isinstance(exc, aiohttp.InvalidURL):
+        return Failure(
+            TwilioPermanentError(f"{operation}: invalid Twilio URL ({exc})"), unprocessed=True
+        )
+    if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
+        return Failure(
+            TwilioTransientError(f"{operation}: cannot connect to Twilio ({_describe(exc)})"),
+            unprocessed=True,
+        )
+    if isinstance(exc, TimeoutError | asyncio.TimeoutError):
+        return Failure(
+            TwilioTransientError(f"{operation}: Twilio did not answer in time"), unprocessed=False
+        )
+    if isinstance(exc, aiohttp.ClientError | OSError):
+        return Failure(
+            TwilioTransientError(f"{operation}: connection to Twilio failed ({_describe(exc)})"),
+            unprocessed=False,
+        )
+    return None
+
+
+def _describe(exc: BaseException) -> str:
+    detail = str(exc)
+    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+
+
+def _as_int(code: object) -> int | None:
+    if isinstance(code, int):
+        return code
+    if isinstance(code, str) and code.isdigit():
+        return int(code)
+    return None

@@ -1,0 +1,390 @@
+"""The TwilioGateway implemented on the official twilio SDK's async client.
+
+Every request goes through `_send`: it holds the account's concurrency slot for the duration of
+one HTTP attempt (never during backoff), counts the call and logs the operation with SIDs only.
+Every operation goes through the Retrier with the repeat rule that fits it:
+- reads, deletes, absolute updates and evaluations are safe to repeat;
+- submit is repeated only after re-reading the bundle (already pending-review or further = done);
+- create-copy, create-item-assignment and replace-items re-read Twilio after an ambiguous failure
+  and adopt the earlier write's result instead of writing twice;
+- create-document has no cheap way to find its earlier result, so an ambiguous failure surfaces
+  as TwilioAmbiguousWriteError (the workflow finds stray documents by their friendly-name marker).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from twilio.base.exceptions import TwilioRestException, TwilioServiceException
+
+from controller.twilio_gateway.config import GatewaySettings
+from controller.twilio_gateway.connection import AccountConnection
+from controller.twilio_gateway.convert import from_instance, from_payload
+from controller.twilio_gateway.errors import classify
+from controller.twilio_gateway.metrics import CallCounter
+from controller.twilio_gateway.retry import Retrier
+from controller.twilio_gateway.upload import upload_supporting_document
+from controller.twilio_models import (
+    Bundle,
+    BundleStatus,
+    DocumentFile,
+    EndUser,
+    Evaluation,
+    ItemAssignment,
+    SupportingDocument,
+)
+
+T = TypeVar("T")
+
+_log = logging.getLogger("controller.twilio_gateway")
+
+# A bundle in one of these states has been submitted: submitting again is not needed.
+SUBMITTED_STATUSES = frozenset(
+    {
+        BundleStatus.PENDING_REVIEW,
+        BundleStatus.IN_REVIEW,
+        BundleStatus.TWILIO_APPROVED,
+        BundleStatus.PROVISIONALLY_APPROVED,
+    }
+)
+
+
+class SdkTwilioGateway:
+    """TwilioGateway for one account's credentials (built by SdkTwilioGatewayFactory)."""
+
+    def __init__(
+        self,
+        connection: AccountConnection,
+        limiter: asyncio.Semaphore,
+        settings: GatewaySettings,
+        retrier: Retrier,
+        counter: CallCounter,
+    ) -> None:
+        self._connection = connection
+        self._limiter = limiter
+        self._settings = settings
+        self._retrier = retrier
+        self._counter = counter
+
+    def __repr__(self) -> str:
+        return f"SdkTwilioGateway(account_sid={self._connection.account_sid!r})"
+
+    # --- plumbing -------------------------------------------------------------------------
+
+    async def _send(self, operation: str, sids: str, request: Callable[[Any], Awaitable[T]]) -> T:
+        """One HTTP attempt (or one paginated list) under the account's concurrency cap."""
+        async with self._limiter:
+            self._counter.record_call(operation)
+            _log.debug("twilio %s %s", operation, sids)
+            try:
+                return await request(self._connection.compliance())
+            except Exception as exc:
+                failure = classify(operation, exc)
+                if failure is not None:
+                    self._counter.record_failure(operation, type(failure.error).__name__)
+                    _log.debug(
+                        "twilio %s %s failed: %s status=%s code=%s",
+                        operation,
+                        sids,
+                        type(failure.error).__name__,
+                        failure.error.status,
+                        failure.error.code,
+                    )
+                raise
+
+    def _page_size_kwargs(self) -> dict[str, Any]:
+        size = self._settings.page_size
+        return {} if size is None else {"page_size": size}
+
+    # --- bundles --------------------------------------------------------------------------
+
+    async def fetch_bundle(self, sid: str) -> Bundle:
+        instance = await self._retrier.run(
+            "fetch_bundle",
+            lambda _: self._send("fetch_bundle", sid, lambda rc: rc.bundles(sid).fetch_async()),
+            repeatable=True,
+        )
+        return from_instance(Bundle, instance)
+
+    async def list_bundle_copies(self, bundle_sid: str) -> list[Bundle]:
+        kwargs = self._page_size_kwargs()
+        instances = await self._retrier.run(
+            "list_bundle_copies",
+            lambda _: self._send(
+                "list_bundle_copies",
+                bundle_sid,
+                lambda rc: rc.bundles(bundle_sid).bundle_copies.list_async(**kwargs),
+            ),
+            repeatable=True,
+        )
+        return [from_instance(Bundle, i) for i in instances]
+
+    async def create_bundle_copy(self, bundle_sid: str, friendly_name: str) -> Bundle:
+        async def adopt_existing_copy() -> Any:
+            for copy in await self.list_bundle_copies(bundle_sid):
+                if copy.friendly_name == friendly_name:
+                    return copy
+            return None
+
+        result = await self._retrier.run(
+            "create_bundle_copy",
+            lambda _: self._send(
+                "create_bundle_copy",
+                bundle_sid,
+                lambda rc: rc.bundles(bundle_sid).bundle_copies.create_async(
+                    friendly_name=friendly_name
+                ),
+            ),
+            repeatable=False,
+            recover=adopt_existing_copy,
+        )
+        return result if isinstance(result, Bundle) else from_instance(Bundle, result)
+
+    async def delete_bundle(self, sid: str) -> None:
+        await self._retrier.run(
+            "delete_bundle",
+            lambda attempt: self._delete(
+                attempt, "delete_bundle", sid, lambda rc: rc.bundles(sid).delete_async()
+            ),
+            repeatable=True,
+        )
+
+    async def submit_bundle(self, sid: str, status_callback: str | None) -> Bundle:
+        if status_callback is not None:
+            # Twilio refuses Status together with other property changes (error 22204).
+            await self._retrier.run(
+                "set_status_callback",
+                lambda _: self._send(
+                    "set_status_callback",
+                    sid,
+                    lambda rc: rc.bundles(sid).update_async(status_callback=status_callback),
+                ),
+                repeatable=True,
+            )
+
+        async def already_submitted() -> Bundle | None:
+            bundle = await self.fetch_bundle(sid)
+            return bundle if bundle.status in SUBMITTED_STATUSES else None
+
+        result = await self._retrier.run(
+            "submit_bundle",
+            lambda _: self._send(
+                "submit_bundle",
+                sid,
+                lambda rc: rc.bundles(sid).update_async(status=BundleStatus.PENDING_REVIEW.value),
+            ),
+            repeatable=True,
+            recover=already_submitted,
+        )
+        return result if isinstance(result, Bundle) else from_instance(Bundle, result)
+
+    async def replace_items(self, bundle_sid: str, from_bundle_sid: str) -> Bundle:
+        async def replaced_already() -> Bundle | None:
+            source_items = await self.list_item_assignments(from_bundle_sid)
+            target_items = await self.list_item_assignments(bundle_sid)
+            source_objects = {item.object_sid for item in source_items}
+            target_objects = {item.object_sid for item in target_items}
+            # Twilio moves the items (the copy is left empty) or copies them (same objects).
+            if source_objects and source_objects != target_objects:
+                return None
+            return await self.fetch_bundle(bundle_sid)
+
+        result = await self._retrier.run(
+            "replace_items",
+            lambda _: self._send(
+                "replace_items",
+                f"{bundle_sid} from {from_bundle_sid}",
+                lambda rc: rc.bundles(bundle_sid).replace_items.create_async(
+                    from_bundle_sid=from_bundle_sid
+                ),
+            ),
+            repeatable=False,
+            recover=replaced_already,
+        )
+        return result if isinstance(result, Bundle) else from_instance(Bundle, result)
+
+    # --- evaluations ----------------------------------------------------------------------
+
+    async def create_evaluation(self, bundle_sid: str) -> Evaluation:
+        instance = await self._retrier.run(
+            "create_evaluation",
+            lambda _: self._send(
+                "create_evaluation",
+                bundle_sid,
+                lambda rc: rc.bundles(bundle_sid).evaluations.create_async(),
+            ),
+            repeatable=True,
+        )
+        return from_instance(Evaluation, instance)
+
+    async def list_evaluations(self, bundle_sid: str) -> list[Evaluation]:
+        kwargs = self._page_size_kwargs()
+        instances = await self._retrier.run(
+            "list_evaluations",
+            lambda _: self._send(
+                "list_evaluations",
+                bundle_sid,
+                lambda rc: rc.bundles(bundle_sid).evaluations.list_async(**kwargs),
+            ),
+            repeatable=True,
+        )
+        return [from_instance(Evaluation, i) for i in instances]
+
+    # --- item assignments -----------------------------------------------------------------
+
+    async def list_item_assignments(self, bundle_sid: str) -> list[ItemAssignment]:
+        kwargs = self._page_size_kwargs()
+        instances = await self._retrier.run(
+            "list_item_assignments",
+            lambda _: self._send(
+                "list_item_assignments",
+                bundle_sid,
+                lambda rc: rc.bundles(bundle_sid).item_assignments.list_async(**kwargs),
+            ),
+            repeatable=True,
+        )
+        return [from_instance(ItemAssignment, i) for i in instances]
+
+    async def create_item_assignment(self, bundle_sid: str, object_sid: str) -> ItemAssignment:
+        async def adopt_existing_assignment() -> ItemAssignment | None:
+            for item in await self.list_item_assignments(bundle_sid):
+                if item.object_sid == object_sid:
+                    return item
+            return None
+
+        result = await self._retrier.run(
+            "create_item_assignment",
+            lambda _: self._send(
+                "create_item_assignment",
+                f"{bundle_sid} {object_sid}",
+                lambda rc: rc.bundles(bundle_sid).item_assignments.create_async(
+                    object_sid=object_sid
+                ),
+            ),
+            repeatable=False,
+            recover=adopt_existing_assignment,
+        )
+        return (
+            result if isinstance(result, ItemAssignment) else from_instance(ItemAssignment, result)
+        )
+
+    async def delete_item_assignment(self, bundle_sid: str, sid: str) -> None:
+        await self._retrier.run(
+            "delete_item_assignment",
+            lambda attempt: self._delete(
+                attempt,
+                "delete_item_assignment",
+                f"{bundle_sid} {sid}",
+                lambda rc: rc.bundles(bundle_sid).item_assignments(sid).delete_async(),
+            ),
+            repeatable=True,
+        )
+
+    # --- end-users and documents ----------------------------------------------------------
+
+    async def fetch_end_user(self, sid: str) -> EndUser:
+        instance = await self._retrier.run(
+            "fetch_end_user",
+            lambda _: self._send("fetch_end_user", sid, lambda rc: rc.end_users(sid).fetch_async()),
+            repeatable=True,
+        )
+        return from_instance(EndUser, instance)
+
+    async def update_end_user(self, sid: str, attributes: dict[str, Any]) -> EndUser:
+        instance = await self._retrier.run(
+            "update_end_user",
+            lambda _: self._send(
+                "update_end_user",
+                sid,
+                lambda rc: rc.end_users(sid).update_async(attributes=attributes),
+            ),
+            repeatable=True,
+        )
+        return from_instance(EndUser, instance)
+
+    async def fetch_supporting_document(self, sid: str) -> SupportingDocument:
+        instance = await self._retrier.run(
+            "fetch_supporting_document",
+            lambda _: self._send(
+                "fetch_supporting_document",
+                sid,
+                lambda rc: rc.supporting_documents(sid).fetch_async(),
+            ),
+            repeatable=True,
+        )
+        return from_instance(SupportingDocument, instance)
+
+    async def update_supporting_document(
+        self, sid: str, attributes: dict[str, Any]
+    ) -> SupportingDocument:
+        instance = await self._retrier.run(
+            "update_supporting_document",
+            lambda _: self._send(
+                "update_supporting_document",
+                sid,
+                lambda rc: rc.supporting_documents(sid).update_async(attributes=attributes),
+            ),
+            repeatable=True,
+        )
+        return from_instance(SupportingDocument, instance)
+
+    async def create_supporting_document(
+        self,
+        friendly_name: str,
+        type: str,
+        attributes: dict[str, Any],
+        file: DocumentFile | None,
+    ) -> SupportingDocument:
+        if file is None:
+            instance = await self._retrier.run(
+                "create_supporting_document",
+                lambda _: self._send(
+                    "create_supporting_document",
+                    f"type={type}",
+                    lambda rc: rc.supporting_documents.create_async(
+                        friendly_name=friendly_name, type=type, attributes=attributes
+                    ),
+                ),
+                repeatable=False,
+            )
+            return from_instance(SupportingDocument, instance)
+
+        payload = await self._retrier.run(
+            "upload_supporting_document",
+            lambda _: self._send(
+                "upload_supporting_document",
+                f"type={type} file={file.content_type}",
+                lambda _rc: upload_supporting_document(
+                    self._connection.session(),
+                    self._settings.effective_upload_base_url,
+                    self._connection.basic_auth(),
+                    friendly_name,
+                    type,
+                    attributes,
+                    file,
+                ),
+            ),
+            repeatable=False,
+        )
+        return from_payload(SupportingDocument, payload)
+
+    # --- helpers --------------------------------------------------------------------------
+
+    async def _delete(
+        self,
+        attempt: int,
+        operation: str,
+        sids: str,
+        request: Callable[[Any], Awaitable[object]],
+    ) -> None:
+        """A delete; a 404 on a retry means the earlier attempt did delete it."""
+        try:
+            await self._send(operation, sids, request)
+        except (TwilioRestException, TwilioServiceException) as exc:
+            if attempt > 0 and exc.status == 404:
+                _log.debug("twilio %s %s: gone after a retried delete, done", operation, sids)
+                return
+            raise

@@ -1,0 +1,107 @@
+"""The factory: shared per-account limits and clients, secrets kept out of reprs and logs."""
+
+from __future__ import annotations
+
+import logging
+import socket
+
+import pytest
+
+from controller.twilio_gateway.config import (
+    TWILIO_NUMBERS_BASE_URL,
+    TWILIO_UPLOAD_BASE_URL,
+    GatewaySettings,
+)
+from controller.twilio_gateway.factory import SdkTwilioGatewayFactory
+from controller.twilio_gateway.port import TwilioCredentials, TwilioGateway, TwilioTransientError
+from controller.twilio_gateway.retry import RetryPolicy
+
+ACCOUNT = "AC" + "1" * 32
+OTHER_ACCOUNT = "AC" + "2" * 32
+TOKEN = "tok-3f9a1c5e7b2d4f6a8c0e2b4d6f8a0c1e"
+KEY_SECRET = "sec-9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b"
+KEY_SID = "SK" + "3" * 32
+
+
+def token_credentials(account: str = ACCOUNT, token: str = TOKEN) -> TwilioCredentials:
+    return TwilioCredentials(account_sid=account, auth_token=token)
+
+
+def key_credentials(account: str = ACCOUNT) -> TwilioCredentials:
+    return TwilioCredentials(account_sid=account, api_key_sid=KEY_SID, api_key_secret=KEY_SECRET)
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_gateways_of_one_account_share_one_concurrency_cap() -> None:
+    factory = SdkTwilioGatewayFactory(GatewaySettings(max_concurrent_requests_per_account=3))
+    assert factory.limiter_for(ACCOUNT) is factory.limiter_for(ACCOUNT)
+    assert factory.limiter_for(ACCOUNT) is not factory.limiter_for(OTHER_ACCOUNT)
+    a = factory.for_credentials(token_credentials())
+    b = factory.for_credentials(key_credentials())
+    c = factory.for_credentials(token_credentials(OTHER_ACCOUNT))
+    assert a._limiter is b._limiter
+    assert a._limiter is not c._limiter
+    assert a._limiter._value == 3
+
+
+def test_connections_are_cached_per_credentials() -> None:
+    factory = SdkTwilioGatewayFactory()
+    first = factory.for_credentials(token_credentials())
+    again = factory.for_credentials(token_credentials())
+    rotated = factory.for_credentials(token_credentials(token=TOKEN + "x"))
+    api_key = factory.for_credentials(key_credentials())
+    assert first._connection is again._connection
+    assert first._connection is not rotated._connection
+    assert first._connection is not api_key._connection
+
+
+def test_the_gateway_satisfies_the_port() -> None:
+    gateway: TwilioGateway = SdkTwilioGatewayFactory().for_credentials(token_credentials())
+    assert gateway is not None
+
+
+def test_upload_base_url_defaults() -> None:
+    assert GatewaySettings().effective_upload_base_url == TWILIO_UPLOAD_BASE_URL
+    assert GatewaySettings().base_url == TWILIO_NUMBERS_BASE_URL
+    sim = GatewaySettings(base_url="http://127.0.0.1:8080")
+    assert sim.effective_upload_base_url == "http://127.0.0.1:8080"
+    explicit = GatewaySettings(base_url="http://a", upload_base_url="http://b")
+    assert explicit.effective_upload_base_url == "http://b"
+
+
+@pytest.mark.parametrize("credentials", [token_credentials(), key_credentials()])
+def test_reprs_never_show_secrets(credentials: TwilioCredentials) -> None:
+    factory = SdkTwilioGatewayFactory()
+    gateway = factory.for_credentials(credentials)
+    for text in (repr(credentials), str(credentials), repr(factory), repr(gateway)):
+        assert TOKEN not in text
+        assert KEY_SECRET not in text
+    assert ACCOUNT in repr(gateway)
+
+
+async def test_failed_calls_log_and_raise_without_secrets(caplog: pytest.LogCaptureFixture) -> None:
+    settings = GatewaySettings(
+        base_url=f"http://127.0.0.1:{closed_port()}",
+        retry=RetryPolicy(max_attempts=2, base_delay_seconds=0.01, max_delay_seconds=0.01),
+    )
+    factory = SdkTwilioGatewayFactory(settings)
+    caplog.set_level(logging.DEBUG)
+    try:
+        for credentials in (token_credentials(), key_credentials()):
+            gateway = factory.for_credentials(credentials)
+            with pytest.raises(TwilioTransientError) as info:
+                await gateway.update_end_user("IT" + "4" * 32, {"first_name": "Jane-Secretive"})
+            assert "cannot connect" in str(info.value)
+            assert TOKEN not in str(info.value)
+            assert KEY_SECRET not in str(info.value)
+    finally:
+        await factory.close()
+    assert factory.counter.calls() == {"update_end_user": 4}
+    assert "IT" + "4" * 32 in caplog.text
+    for secret in (TOKEN, KEY_SECRET, "Jane-Secretive"):
+        assert secret not in caplog.text
