@@ -1,1 +1,4 @@
-"""A stateful simulator of Twilio's Numbers v2 Regulatory Compliance API, for offline rehearsal and tests."""
+"""A stateful simulator of Twilio's Numbers v2 Regulatory Compliance API.
+
+For offline rehearsal of bundle renewals and for the tests of any tool that drives that API.
+"""

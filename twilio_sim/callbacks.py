@@ -1,0 +1,122 @@
+"""Status callbacks: POST a bundle's new status / valid_until to its ``status_callback`` URL.
+
+The body is form-encoded with the fields of Twilio's compliance-update guide (account_sid,
+bundle_sid, status, failure_reason, and valid_until when the bundle has one) and is signed with
+``X-Twilio-Signature`` (HMAC-SHA1 with the account's auth token, computed by the official SDK's
+``RequestValidator``), so receivers verify it exactly as they would verify Twilio's.
+Deliveries are queued and sent in order by one worker task; each outcome is recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+from twilio.request_validator import RequestValidator
+
+from twilio_sim.render import iso
+from twilio_sim.store import Bundle, Store
+
+log = logging.getLogger(__name__)
+
+
+def callback_params(bundle: Bundle) -> dict[str, str]:
+    params = {
+        "account_sid": bundle.account_sid,
+        "bundle_sid": bundle.sid,
+        "status": bundle.status,
+        "failure_reason": bundle.failure_reason or "",
+    }
+    valid_until = iso(bundle.valid_until)
+    if valid_until is not None:
+        params["valid_until"] = valid_until
+    return params
+
+
+def sign(auth_token: str, url: str, params: dict[str, str]) -> str:
+    signature: str = RequestValidator(auth_token).compute_signature(url, params)
+    return signature
+
+
+class CallbackDispatcher:
+    """Queues a callback on every bundle status / valid_until change and delivers it."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.deliveries: deque[dict[str, Any]] = deque(maxlen=1000)
+        self._queue: asyncio.Queue[tuple[str, str, dict[str, str]] | None] = asyncio.Queue()
+        self._worker: asyncio.Task[None] | None = None
+        self._session: aiohttp.ClientSession | None = None
+        store.listeners.append(self.on_bundle_change)
+
+    def on_bundle_change(self, bundle: Bundle, status_changed: bool, vu_changed: bool) -> None:
+        if not bundle.status_callback:
+            return
+        account = self.store.accounts.get(bundle.account_sid)
+        if account is None:
+            return
+        self._queue.put_nowait(
+            (bundle.status_callback, account.auth_token, callback_params(bundle))
+        )
+
+    async def start(self) -> None:
+        self._session = aiohttp.ClientSession()
+        self._worker = asyncio.create_task(self._run(), name="twilio-sim-callbacks")
+
+    async def stop(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+        if self._session is not None:
+            await self._session.close()
+
+    async def drain(self) -> None:
+        """Wait until every queued callback has been attempted."""
+        await self._queue.join()
+
+    @property
+    def pending(self) -> int:
+        return self._queue.qsize()
+
+    async def _run(self) -> None:
+        while True:
+            job = await self._queue.get()
+            try:
+                if job is not None:
+                    await self._deliver(*job)
+            finally:
+                self._queue.task_done()
+
+    async def _deliver(self, url: str, auth_token: str, params: dict[str, str]) -> None:
+        assert self._session is not None
+        record: dict[str, Any] = {
+            "url": url,
+            "bundle_sid": params["bundle_sid"],
+            "status": params["status"],
+            "valid_until": params.get("valid_until"),
+            "at": time.time(),
+        }
+        headers = {
+            "X-Twilio-Signature": sign(auth_token, url, params),
+            "Content-Type": "application/x-www-form-urlencoded",
+            "User-Agent": "TwilioProxy/1.1 (twilio-sim)",
+            "I-Twilio-Idempotency-Token": f"{params['bundle_sid']}-{time.time_ns()}",
+        }
+        timeout = aiohttp.ClientTimeout(total=self.store.config.callback_timeout_seconds)
+        try:
+            async with self._session.post(
+                url, data=urlencode(params), headers=headers, timeout=timeout
+            ) as resp:
+                await resp.read()
+                record["response_status"] = resp.status
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            record["error"] = f"{type(exc).__name__}: {exc}"
+            log.info("status callback for %s failed: %s", params["bundle_sid"], record["error"])
+        self.deliveries.append(record)

@@ -1,0 +1,93 @@
+"""Run-time knobs of the simulator, set with ``PUT /_sim/config``.
+
+Review policy (delays, automatic decisions, rejection rules), injected latency, fault rates
+(errors, 429s, dropped connections) and a per-account cap on concurrent requests. The model is
+validated with pydantic; a PUT merges the given keys into the current configuration.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RejectionRule(_Strict):
+    """Reject a reviewed bundle holding a document whose attribute has a refused value."""
+
+    document_type: str | None = None  # None: any document type
+    field: str
+    value: Any = None  # None: reject whenever the attribute is present and non-empty
+    failure_reason: str = "The document was refused by the reviewer."
+    error_code: int = 18001
+
+
+class ReviewConfig(_Strict):
+    # auto: approve when the evaluation is compliant and no rule refuses a document;
+    # manual: stay in-review until POST /_sim/bundles/{sid}/review; approve / reject: always.
+    mode: Literal["auto", "manual", "approve", "reject"] = "auto"
+    in_review_after_seconds: float = Field(0.05, ge=0)
+    decision_after_seconds: float = Field(0.1, ge=0)
+    rejection_rules: list[RejectionRule] = Field(default_factory=list)
+    # Refuse Status=pending-review (400, 22211) while the bundle evaluates noncompliant.
+    require_compliant_submission: bool = True
+
+
+class LatencyConfig(_Strict):
+    distribution: Literal["none", "constant", "uniform", "exponential", "normal"] = "none"
+    mean_ms: float = Field(0.0, ge=0)
+    min_ms: float = Field(0.0, ge=0)
+    max_ms: float = Field(0.0, ge=0)
+    stddev_ms: float = Field(0.0, ge=0)
+
+    def sample_seconds(self, rng: random.Random) -> float:
+        if self.distribution == "none":
+            return 0.0
+        if self.distribution == "constant":
+            ms = self.mean_ms
+        elif self.distribution == "uniform":
+            ms = rng.uniform(self.min_ms, max(self.min_ms, self.max_ms))
+        elif self.distribution == "exponential":
+            ms = rng.expovariate(1.0 / self.mean_ms) if self.mean_ms > 0 else 0.0
+        else:
+            ms = rng.gauss(self.mean_ms, self.stddev_ms)
+        if self.max_ms > 0:
+            ms = min(ms, self.max_ms)
+        return max(ms, self.min_ms, 0.0) / 1000.0
+
+
+class FaultsConfig(_Strict):
+    error_rate: float = Field(0.0, ge=0, le=1)  # 500 with code 20500
+    rate_limit_rate: float = Field(0.0, ge=0, le=1)  # 429 with code 20429
+    drop_rate: float = Field(0.0, ge=0, le=1)  # connection closed without a response
+
+
+class SimConfig(_Strict):
+    review: ReviewConfig = Field(default_factory=ReviewConfig)
+    latency: LatencyConfig = Field(default_factory=LatencyConfig)
+    faults: FaultsConfig = Field(default_factory=FaultsConfig)
+    max_concurrent_requests_per_account: int | None = Field(None, ge=1)
+    # valid_until set by a regulation change when its body gives none: now + this many days.
+    valid_until_days: float = Field(30.0, gt=0)
+    # Base of absolute URLs (url, links, meta) instead of the request's own scheme and host.
+    public_base_url: str | None = None
+    callback_timeout_seconds: float = Field(5.0, gt=0)
+
+    def merged(self, patch: dict[str, Any]) -> SimConfig:
+        """A new config with patch's keys deep-merged into this one (validated)."""
+        return SimConfig.model_validate(_deep_merge(self.model_dump(), patch))
+
+
+def _deep_merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in patch.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
