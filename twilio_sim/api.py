@@ -45,9 +45,11 @@ def base_url(request: web.Request, store: Store) -> str:
     return f"{request.scheme}://{request.host}"
 
 
+ACCOUNT: web.RequestKey[Account] = web.RequestKey("account", Account)
+
+
 def account_of(request: web.Request) -> Account:
-    account: Account = request["account"]
-    return account
+    return request[ACCOUNT]
 
 
 async def read_form(request: web.Request) -> MultiDictProxy[str | web.FileField]:

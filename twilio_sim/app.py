@@ -18,7 +18,7 @@ from aiohttp import web
 
 from twilio_sim import errors
 from twilio_sim.admin import AdminApi, StatsKey
-from twilio_sim.api import TwilioApi, json_response
+from twilio_sim.api import ACCOUNT, TwilioApi, json_response
 from twilio_sim.auth import authenticate
 from twilio_sim.callbacks import CallbackDispatcher
 from twilio_sim.config import SimConfig
@@ -76,7 +76,7 @@ def create_app(
         try:
             account = authenticate(store, request.headers.get("Authorization"))
             account_sid = account.sid
-            request["account"] = account
+            request[ACCOUNT] = account
             cfg = store.config
             cap = cfg.max_concurrent_requests_per_account
             if cap is not None and inflight[account.sid] >= cap:
