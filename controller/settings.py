@@ -33,7 +33,12 @@ class OperatorSettings(BaseSettings):
     poll_interval_seconds: float = Field(
         30.0,
         gt=0,
-        description="How often a copy under Twilio's review is polled for its status.",
+        description="First delay between polls of a copy under Twilio's review (it then grows).",
+    )
+    poll_interval_max_seconds: float = Field(
+        1800.0,
+        gt=0,
+        description="Longest delay between polls of a copy under review (the delay grows).",
     )
     light_check_interval_seconds: float = Field(
         3600.0,
@@ -113,6 +118,8 @@ class OperatorSettings(BaseSettings):
     def _backoff_bounds(self) -> OperatorSettings:
         if self.backoff_max_seconds < self.backoff_base_seconds:
             raise ValueError("BACKOFF_MAX_SECONDS must not be below BACKOFF_BASE_SECONDS")
+        if self.poll_interval_max_seconds < self.poll_interval_seconds:
+            raise ValueError("POLL_INTERVAL_MAX_SECONDS must not be below POLL_INTERVAL_SECONDS")
         return self
 
     @property
