@@ -38,8 +38,30 @@ def copy_marker(uid: str) -> str:
 
 
 def document_marker(uid: str, key: str) -> str:
-    """Friendly name of a supporting document created for the resource's spec entry `key`."""
+    """The marker in the friendly name of a supporting document created for the resource's spec
+    entry `key` (the whole name, or the end of it after the user's friendlyName)."""
     return f"{MARKER_PREFIX} {uid} {key}"
+
+
+def created_document_name(uid: str, key: str, friendly_name: str | None) -> str:
+    """Friendly name for a document created for spec entry `key`: the marker, after the user's
+    friendlyName in parentheses when one is given."""
+    marker = document_marker(uid, key)
+    return marker if friendly_name is None else f"{friendly_name} ({marker})"
+
+
+def created_document_key(uid: str, friendly_name: str | None) -> str | None:
+    """The spec entry key a document was created for, if its friendly name carries the marker of
+    the resource with this UID; None for any other document."""
+    if friendly_name is None:
+        return None
+    prefix = f"{MARKER_PREFIX} {uid} "
+    name = friendly_name.removesuffix(")")
+    start = name.find(prefix)
+    if start < 0 or (start > 0 and not friendly_name.endswith(")")):
+        return None
+    key = name[start + len(prefix) :]
+    return key or None
 
 
 class _Frozen(BaseModel):
@@ -85,7 +107,7 @@ class ObservationPart(StrEnum):
     ORIGINAL = "original"
     """fetch_bundle(spec.bundleSid); a 404 leaves `original` None."""
     COPIES = "copies"
-    """list_bundle_copies(spec.bundleSid)."""
+    """list_bundle_copies(spec.bundleSid); a 404 (original gone) leaves the list empty."""
     COPY_ITEMS = "copy_items"
     """list_item_assignments(copy)."""
     COPY_END_USER = "copy_end_user"
@@ -97,9 +119,9 @@ class ObservationPart(StrEnum):
     """The original's item assignments and supporting documents, in item order; only requested
     when the spec matches a document by its original SID."""
     STRAY_DOCUMENTS = "stray_documents"
-    """Supporting documents whose friendly name starts with copy_marker(uid) + ' ' and that are not
-    assigned to the copy (a crash between create and assign). Gatherers that cannot list documents
-    mark the part read and leave it empty."""
+    """Supporting documents for which created_document_key(uid, friendly_name) is not None and
+    that are not assigned to the copy (a crash between create and assign). Gatherers that cannot
+    list documents mark the part read and leave it empty."""
 
 
 class Observation(_Frozen):

@@ -1,0 +1,400 @@
+"""Whole renewals through the pure workflow against the in-memory Twilio: the seed's happy path,
+NeedsInput, rejection and resubmission, a crash after every write, deletion, and privacy."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from controller.models import Phase
+from controller.plan import CreateDocument, Decision, DeleteCopy, ReplaceItems, Submit
+from controller.twilio_models import BundleStatus, EndUser, SupportingDocument
+from tests.unit.fake_twilio import (
+    T0,
+    Crash,
+    FakeTwilio,
+    RenewalResource,
+    reconcile,
+    resource,
+    with_spec,
+)
+
+POA_FILE = {
+    "secretKeyRef": {"name": "poa", "key": "poa.pdf"},
+    "contentType": "application/pdf",
+    "filename": "poa.pdf",
+}
+
+
+def seed_spec(**values: str) -> dict[str, Any]:
+    """The spec that makes the seed's bundle compliant (values overridable to plant sentinels)."""
+    v = {
+        "business": "ACME SAS",
+        "first": "Jane",
+        "last": "Doe",
+        "number": "K-552100554",
+        **values,
+    }
+    return {
+        "endUser": {"attributes": {"business_name": v["business"], "first_name": v["first"]}},
+        "supportingDocuments": [
+            {
+                "type": "commercial_registrar_excerpt",
+                "attributes": {"document_number": v["number"]},
+            },
+            {
+                "type": "government_issued_document",
+                "match": {"friendlyName": "id-rep"},
+                "attributes": {"last_name": v["last"]},
+            },
+            {
+                "type": "government_issued_document",
+                "match": {"friendlyName": "id-poa"},
+                "attributes": {"last_name": v["last"]},
+            },
+            {"type": "power_of_attorney", "attributes": {}, "file": POA_FILE},
+        ],
+    }
+
+
+def complete(res: RenewalResource, twilio: FakeTwilio, *, approve: bool = True) -> RenewalResource:
+    """Reconcile, let Twilio review, reconcile again after the poll delay."""
+    run = reconcile(res, twilio, T0)
+    assert run.resource.status.phase == Phase.IN_REVIEW, run.resource.status.message
+    twilio.review(approve=approve)
+    return reconcile(run.resource, twilio, T0 + timedelta(minutes=5)).resource
+
+
+def test_seed_happy_path_renews_the_original_in_place() -> None:
+    twilio = FakeTwilio.seed()
+    numbers_before = twilio.original.sid
+    res = resource(seed_spec(), twilio)
+
+    first = reconcile(res, twilio, T0)
+    assert first.resource.status.phase == Phase.IN_REVIEW
+    assert first.last.requeue_after == pytest.approx(30.0)
+    twilio.review(approve=True)
+    done = reconcile(first.resource, twilio, T0 + timedelta(minutes=5))
+
+    status = done.resource.status
+    assert status.phase == Phase.COMPLETED
+    assert [(c.type, c.status) for c in status.conditions] == [
+        ("Ready", "True"),
+        ("Reconciling", "False"),
+        ("Stalled", "False"),
+    ]
+    assert status.applied_generation == 1
+    assert status.copy_sid is None
+    assert status.completed_at == T0 + timedelta(minutes=5)
+    assert twilio.original.valid_until is None
+    assert twilio.original.sid == numbers_before
+    assert twilio.live_copies() == []
+    objects = twilio.objects_of(twilio.original_sid)
+    end_user = next(o for o in objects if isinstance(o, EndUser))
+    assert end_user.attributes == {"business_name": "ACME SAS", "first_name": "Jane"}
+    docs = {d.friendly_name: d for d in objects if isinstance(d, SupportingDocument)}
+    assert docs["kbis"].attributes["document_number"] == "K-552100554"
+    assert docs["id-rep"].attributes == {"first_name": "Old", "last_name": "Doe"}
+    assert any(d.type == "power_of_attorney" for d in docs.values())
+    assert status.applied is not None
+    assert status.applied.end_user_fields == ["business_name", "first_name"]
+    assert [(d.key, d.action) for d in status.applied.documents] == [
+        ("commercial_registrar_excerpt", "updated"),
+        ("government_issued_document.1", "updated"),
+        ("government_issued_document.2", "updated"),
+        ("power_of_attorney", "created"),
+    ]
+
+
+def test_happy_path_api_economy() -> None:
+    """Writes are exactly what the seed's sequence needs; reads are one per part needed."""
+    twilio = FakeTwilio.seed()
+    complete(resource(seed_spec(), twilio), twilio)
+    writes = {k: v for k, v in twilio.calls.items() if not k.startswith("read:")}
+    assert writes == {
+        "CreateCopy": 1,
+        "UpdateEndUser": 1,
+        "UpdateDocument": 3,
+        "CreateDocument": 1,
+        "AssignItem": 1,
+        "Evaluate": 1,
+        "Submit": 1,
+        "ReplaceItems": 1,
+        "DeleteCopy": 1,
+    }
+    reads = {k: v for k, v in twilio.calls.items() if k.startswith("read:")}
+    assert reads == {
+        "read:original": 2,  # first reconcile, and once approved
+        "read:copies": 2,  # find/create the copy; poll while in review
+        "read:copy_items": 2,  # edit; check the approved copy still holds its items
+        "read:copy_end_user": 1,
+        "read:copy_documents": 1,
+        "read:stray_documents": 1,  # only before creating a document
+    }
+
+
+def test_up_to_date_resource_costs_one_get_per_check() -> None:
+    twilio = FakeTwilio.seed()
+    res = complete(resource(seed_spec(), twilio), twilio)
+    twilio.calls.clear()
+    check = reconcile(res, twilio, T0 + timedelta(hours=2))
+    assert dict(twilio.calls) == {"read:original": 1}
+    assert check.last.action is None
+    assert check.last.requeue_after == 3600.0
+    assert check.resource.status.phase == Phase.COMPLETED
+
+
+def test_needs_input_lists_exact_fields_then_spec_fix_completes() -> None:
+    twilio = FakeTwilio.seed()
+    spec = seed_spec()
+    del spec["supportingDocuments"][0]["attributes"]["document_number"]
+    spec["endUser"]["attributes"].pop("first_name")
+    run = reconcile(resource(spec, twilio), twilio, T0)
+
+    status = run.resource.status
+    assert status.phase == Phase.NEEDS_INPUT
+    assert status.evaluation is not None
+    assert [(f.requirement_name, f.field, f.error_code) for f in status.evaluation.failures] == [
+        ("business_info", "first_name", 22217),
+        ("business_reg_no_info", "document_number", 22217),
+    ]
+    assert "business_info.first_name (22217)" in (status.message or "")
+    assert twilio.calls["Submit"] == 0
+    assert run.last.event is not None
+    assert run.last.event.type == "Warning"
+    stalled = [c for c in status.conditions if c.type == "Stalled"]
+    assert stalled[0].status == "True"
+    assert stalled[0].reason == "NeedsInput"
+
+    fixed = with_spec(run.resource, seed_spec())
+    done = complete(fixed, twilio)
+    assert done.status.phase == Phase.COMPLETED
+    assert done.status.applied_generation == 2
+    assert twilio.calls["CreateCopy"] == 1  # the same copy was patched
+
+
+def test_rejected_waits_for_spec_change_then_resubmits_same_copy() -> None:
+    twilio = FakeTwilio.seed()
+    run = reconcile(resource(seed_spec(), twilio), twilio, T0)
+    copy_sid = run.resource.status.copy_sid
+    twilio.review(approve=False, reasons={"commercial_registrar_excerpt": "Document is blurry"})
+    rejected = reconcile(run.resource, twilio, T0 + timedelta(minutes=5))
+
+    status = rejected.resource.status
+    assert status.phase == Phase.REJECTED
+    assert status.review is not None
+    assert [(f.type, f.failure_reason) for f in status.review.failure_reasons] == [
+        ("commercial_registrar_excerpt", "Document is blurry")
+    ]
+    assert rejected.last.event is not None
+    assert "Document is blurry" in rejected.last.event.message
+
+    # No spec change: nothing is resubmitted, however often it reconciles.
+    again = reconcile(rejected.resource, twilio, T0 + timedelta(hours=2))
+    assert again.resource.status.phase == Phase.REJECTED
+    assert twilio.calls["Submit"] == 1
+    assert again.last.event is None  # no event storm while waiting
+
+    fixed = with_spec(again.resource, seed_spec(number="K-552100555"))
+    resubmitted = reconcile(fixed, twilio, T0 + timedelta(hours=3))
+    assert resubmitted.resource.status.phase == Phase.IN_REVIEW
+    assert resubmitted.resource.status.copy_sid == copy_sid
+    assert twilio.calls["Submit"] == 2
+    assert twilio.calls["CreateCopy"] == 1
+    twilio.review(approve=True)
+    done = reconcile(resubmitted.resource, twilio, T0 + timedelta(hours=4))
+    assert done.resource.status.phase == Phase.COMPLETED
+    assert done.resource.status.applied_generation == 2
+
+
+def test_spec_change_after_completed_starts_a_new_renewal() -> None:
+    twilio = FakeTwilio.seed()
+    res = complete(resource(seed_spec(), twilio), twilio)
+    changed = with_spec(res, seed_spec(number="K-1"))
+    run = reconcile(changed, twilio, T0 + timedelta(days=1))
+    assert run.resource.status.phase == Phase.IN_REVIEW
+    assert twilio.calls["CreateCopy"] == 2
+
+
+def test_valid_until_appearing_on_original_makes_a_renewal_due() -> None:
+    twilio = FakeTwilio.seed()
+    res = complete(resource(seed_spec(), twilio), twilio)
+    twilio.bundles[twilio.original_sid] = twilio.original.model_copy(
+        update={"valid_until": T0 + timedelta(days=90)}
+    )
+    run = reconcile(res, twilio, T0 + timedelta(days=1))
+    assert run.decisions[2].event is not None
+    assert "valid until" in run.decisions[2].event.message
+    assert run.resource.status.phase == Phase.IN_REVIEW
+
+
+def test_explicit_renewal_request() -> None:
+    twilio = FakeTwilio.seed(valid_until=None)
+    res = complete(resource(seed_spec(), twilio), twilio)
+    requested = with_spec(res, {**seed_spec(), "renewalRequest": "ticket-42"})
+    run = reconcile(requested, twilio, T0 + timedelta(days=1))
+    assert run.resource.status.phase == Phase.IN_REVIEW
+    assert run.resource.status.last_renewal_request == "ticket-42"
+
+
+def test_suspend_makes_no_call() -> None:
+    twilio = FakeTwilio.seed()
+    run = reconcile(resource({**seed_spec(), "suspend": True}, twilio), twilio, T0)
+    assert dict(twilio.calls) == {}
+    assert run.resource.status.phase == Phase.SUSPENDED
+    assert run.last.requeue_after is None
+
+
+def test_renewal_without_end_user_or_documents_resubmits_current_information() -> None:
+    twilio = FakeTwilio.seed()
+    twilio.requirements = twilio.requirements[:1]
+    twilio.end_users = {
+        k: v.model_copy(update={"attributes": {"business_name": "A", "first_name": "B"}})
+        for k, v in twilio.end_users.items()
+    }
+    done = complete(resource({}, twilio), twilio)
+    assert done.status.phase == Phase.COMPLETED
+    assert {k for k in twilio.calls if not k.startswith("read:")} == {
+        "CreateCopy",
+        "Evaluate",
+        "Submit",
+        "ReplaceItems",
+        "DeleteCopy",
+    }
+
+
+def test_renewal_without_input_reports_what_the_regulation_now_asks() -> None:
+    twilio = FakeTwilio.seed()
+    run = reconcile(resource({}, twilio), twilio, T0)
+    assert run.resource.status.phase == Phase.NEEDS_INPUT
+    assert run.resource.status.evaluation is not None
+    fields = {(f.requirement_name, f.field) for f in run.resource.status.evaluation.failures}
+    assert ("power_of_attorney_info", None) in fields
+
+
+def _write_count() -> int:
+    twilio = FakeTwilio.seed()
+    complete(resource(seed_spec(), twilio), twilio)
+    return sum(v for k, v in twilio.calls.items() if not k.startswith("read:"))
+
+
+@pytest.mark.parametrize("crash_after", range(1, _write_count() + 1))
+def test_crash_after_each_write_then_restart_completes_once(crash_after: int) -> None:
+    twilio = FakeTwilio.seed()
+    res = resource(seed_spec(), twilio)
+    now = T0
+    crashed = False
+    for _ in range(6):
+        try:
+            run = reconcile(res, twilio, now, crash_after_write=None if crashed else crash_after)
+        except Crash as crash:
+            crashed = True
+            res = crash.resource
+            continue
+        res = run.resource
+        if res.status.phase == Phase.COMPLETED:
+            break
+        twilio.review(approve=True)
+        now += timedelta(minutes=5)
+    assert crashed
+    assert res.status.phase == Phase.COMPLETED
+    assert twilio.calls["CreateCopy"] == 1
+    assert twilio.calls["Submit"] == 1
+    assert twilio.calls["ReplaceItems"] == 1
+    assert twilio.calls["CreateDocument"] == 1
+    assert twilio.live_copies() == []
+    assert twilio.original.valid_until is None
+    # Nothing orphaned: every document the renewal created ended up in the original.
+    created = [d for d in twilio.documents.values() if d.type == "power_of_attorney"]
+    assert [d.sid for d in created] == [
+        o.sid for o in twilio.objects_of(twilio.original_sid) if o.type == "power_of_attorney"
+    ]
+
+
+def test_deletion_mid_flight_deletes_copy_and_keeps_original() -> None:
+    twilio = FakeTwilio.seed()
+    run = reconcile(resource(seed_spec(), twilio), twilio, T0)
+    original_before = twilio.original
+    items_before = list(twilio.items[twilio.original_sid])
+    cleanup = reconcile(run.resource, twilio, T0, cleanup=True)
+    assert [
+        type(d.action) for d in cleanup.decisions if d.action and d.action.kind != "Observe"
+    ] == [DeleteCopy]
+    assert twilio.live_copies() == []
+    assert twilio.original == original_before
+    assert twilio.items[twilio.original_sid] == items_before
+    assert cleanup.last.action is None
+
+
+def test_deletion_without_a_copy_does_nothing() -> None:
+    twilio = FakeTwilio.seed()
+    res = complete(resource(seed_spec(), twilio), twilio)
+    twilio.calls.clear()
+    cleanup = reconcile(res, twilio, T0, cleanup=True)
+    assert dict(twilio.calls) == {"read:copies": 1}
+    assert cleanup.last.action is None
+
+
+def test_no_pii_in_status_events_or_action_descriptions() -> None:
+    """A spec full of sentinel values, through every path (NeedsInput, rejection, completion,
+    errors), leaves no value in status, events or action descriptions."""
+    sentinels = {
+        "business": "SENTINEL-business",
+        "first": "SENTINEL-first",
+        "last": "SENTINEL-last",
+        "number": "SENTINEL-number",
+    }
+    twilio = FakeTwilio.seed()
+    decisions: list[Decision] = []
+    spec = seed_spec(**sentinels)
+    missing = seed_spec(**sentinels)
+    del missing["supportingDocuments"][0]["attributes"]["document_number"]
+    res = reconcile(resource(missing, twilio), twilio, T0, log=decisions).resource
+    res = reconcile(with_spec(res, spec), twilio, T0, log=decisions).resource
+    twilio.review(approve=False, reasons={"government_issued_document": "unreadable"})
+    res = reconcile(res, twilio, T0 + timedelta(minutes=1), log=decisions).resource
+    res = reconcile(with_spec(res, spec), twilio, T0 + timedelta(minutes=2), log=decisions).resource
+    twilio.review(approve=True)
+    res = reconcile(res, twilio, T0 + timedelta(minutes=3), log=decisions).resource
+    assert res.status.phase == Phase.COMPLETED
+    texts = [d.status.model_dump_json() for d in decisions]
+    texts += [d.event.model_dump_json() for d in decisions if d.event]
+    texts += [d.action.describe() + repr(d.action) for d in decisions if d.action]
+    for text in texts:
+        for value in sentinels.values():
+            assert value not in text
+
+
+def test_every_decision_keeps_the_safety_invariants_in_scenarios() -> None:
+    """Across a full run: the original is only ever the ReplaceItems destination, ReplaceItems
+    only follows an approval, DeleteCopy never names the original."""
+    twilio = FakeTwilio.seed()
+    decisions: list[Decision] = []
+    res = reconcile(resource(seed_spec(), twilio), twilio, T0, log=decisions).resource
+    twilio.review(approve=True)
+    reconcile(res, twilio, T0 + timedelta(minutes=5), log=decisions)
+    original = twilio.original_sid
+    for decision in decisions:
+        action = decision.action
+        if isinstance(action, (ReplaceItems, DeleteCopy)):
+            assert action.copy_sid != original
+        elif isinstance(action, Submit):
+            assert action.bundle_sid != original
+        elif isinstance(action, CreateDocument):
+            assert "SENTINEL" not in action.describe()
+        elif action is not None and action.kind != "Observe" and action.kind != "CreateCopy":
+            assert original not in action.model_dump_json()
+
+
+def test_copy_status_seen_during_review_poll_only() -> None:
+    twilio = FakeTwilio.seed()
+    run = reconcile(resource(seed_spec(), twilio), twilio, T0)
+    twilio.calls.clear()
+    poll = reconcile(run.resource, twilio, T0 + timedelta(minutes=10))
+    assert dict(twilio.calls) == {"read:copies": 1}
+    assert poll.last.requeue_after == pytest.approx(150.0)  # a quarter of the 10 minutes waited
+    long_wait = reconcile(poll.resource, twilio, T0 + timedelta(days=1))
+    assert long_wait.last.requeue_after == 1800.0
+    assert twilio.live_copies()[0].status == BundleStatus.PENDING_REVIEW
