@@ -25,6 +25,14 @@ class _TimeLimitedHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
         super().__init__(pool_connections=False, timeout=timeout_seconds, max_retries=None)
         self.session = session
 
+    # The SDK logs every request and response at INFO (URL, query, headers): the gateway logs
+    # its own one debug line per call instead.
+    def log_request(self, kwargs: dict[str, Any]) -> None:
+        return None
+
+    def log_response(self, status_code: int, response: Any) -> None:
+        return None
+
     async def request(
         self,
         method: str,
@@ -76,6 +84,11 @@ class AccountConnection:
         if self._session is None or self._session.closed:
             timeout = aiohttp.ClientTimeout(total=self._settings.request_timeout_seconds)
             self._session = aiohttp.ClientSession(timeout=timeout)
+            # aiohttp silently resends GET/DELETE once when a kept-alive connection drops: the
+            # gateway's retry policy must be the only one (a resent DELETE's 404 means "done"
+            # only if the gateway knows it resent it).
+            if hasattr(self._session, "_retry_connection"):
+                self._session._retry_connection = False
             self._client = None
         return self._session
 

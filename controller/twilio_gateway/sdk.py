@@ -331,6 +331,21 @@ class SdkTwilioGateway:
         )
         return from_instance(SupportingDocument, instance)
 
+    async def list_supporting_documents(self) -> list[SupportingDocument]:
+        """Every supporting document of the account (all pages): beyond the port, for finding
+        documents created before a crash but never assigned (observe.SupportingDocumentLister)."""
+        kwargs = self._page_size_kwargs()
+        instances = await self._retrier.run(
+            "list_supporting_documents",
+            lambda _: self._send(
+                "list_supporting_documents",
+                self._connection.account_sid,
+                lambda rc: rc.supporting_documents.list_async(**kwargs),
+            ),
+            repeatable=True,
+        )
+        return [from_instance(SupportingDocument, i) for i in instances]
+
     async def create_supporting_document(
         self,
         friendly_name: str,
