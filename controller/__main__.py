@@ -1,0 +1,59 @@
+"""Entry point: `python -m controller`, or the `bundle-renewal-operator` console script.
+
+Reads the settings from the environment, sets up logging, registers the handlers in a registry of
+their own, and runs Kopf on the watched namespaces (or the whole cluster). Bad settings stop the
+process with a message and exit status 2 before anything connects anywhere.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import kopf
+from pydantic import ValidationError
+
+from controller.handlers import build_registry, configure_kopf
+from controller.settings import LogFormat, OperatorSettings
+
+_KOPF_LOG_FORMATS = {
+    LogFormat.PLAIN: kopf.LogFormat.PLAIN,
+    LogFormat.FULL: kopf.LogFormat.FULL,
+    LogFormat.JSON: kopf.LogFormat.JSON,
+}
+
+# Chatty libraries: the Twilio SDK logs every request and its headers at INFO.
+_QUIET_LOGGERS = ("twilio", "urllib3", "kubernetes", "aiohttp.access")
+
+
+def configure_logging(settings: OperatorSettings) -> None:
+    kopf.configure(
+        debug=settings.log_level == "DEBUG",
+        log_format=_KOPF_LOG_FORMATS[settings.log_format],
+        log_prefix=settings.log_format is not LogFormat.JSON,
+    )
+    logging.getLogger().setLevel(settings.log_level_number)
+    for name in _QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.WARNING, settings.log_level_number))
+
+
+def main() -> int:
+    try:
+        settings = OperatorSettings()
+    except ValidationError as exc:
+        print(f"bundle-renewal-operator: invalid settings:\n{exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings)
+    kopf.run(
+        registry=build_registry(settings),
+        settings=configure_kopf(kopf.OperatorSettings(), settings),
+        standalone=True,
+        clusterwide=settings.clusterwide,
+        namespaces=settings.watch_namespaces,
+        liveness_endpoint=settings.liveness_endpoint,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

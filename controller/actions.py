@@ -1,0 +1,229 @@
+"""Carries out one workflow Action through the Twilio gateway and folds the answer back in.
+
+The workflow already never targets the original bundle with a write; this module checks it again
+right before the request leaves (a last line of defence that does not trust the decision): the
+original may only be the destination of ReplaceItems, never deleted, submitted, or have items
+assigned or unassigned directly, and a copy is only created under this resource's marker.
+A document created with a file gets the file from a Secret or ConfigMap key in the resource's
+namespace. Failures come out as `ActionFailed` with the workflow's ErrorKind, and a message that
+carries SIDs and Twilio's reason/code, never an attribute value or a secret.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Protocol
+
+from controller.cluster import ClusterAccessError, ObjectNotFound
+from controller.credentials import CredentialsError
+from controller.models import DocumentFileSource
+from controller.observe import gather, our_copies
+from controller.plan import (
+    Action,
+    AssignItem,
+    CreateCopy,
+    CreateDocument,
+    DeleteCopy,
+    ErrorKind,
+    Evaluate,
+    Observation,
+    Observe,
+    RenewalResource,
+    ReplaceItems,
+    Submit,
+    UnassignItem,
+    UpdateDocument,
+    UpdateEndUser,
+    copy_marker,
+    created_document_key,
+    fold,
+)
+from controller.twilio_gateway.port import (
+    TwilioAuthenticationError,
+    TwilioError,
+    TwilioGateway,
+    TwilioNotFoundError,
+    TwilioPermanentError,
+    TwilioTransientError,
+)
+from controller.twilio_models import DocumentFile
+
+
+class ObjectSource(Protocol):
+    async def read_secret(self, namespace: str, name: str) -> dict[str, bytes]: ...
+
+    async def read_config_map(self, namespace: str, name: str) -> dict[str, bytes]: ...
+
+
+class UnsafeActionRefused(Exception):
+    """An action would have touched the original bundle (or someone else's objects)."""
+
+
+class ActionFailed(Exception):
+    """An action or a read failed; `kind` tells the workflow how to react."""
+
+    def __init__(self, kind: ErrorKind, message: str):
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+
+def check_safe(resource: RenewalResource, action: Action, observation: Observation) -> None:
+    """Raise UnsafeActionRefused unless `action` leaves the original bundle alone (and, for a
+    deletion, targets a copy made for this resource)."""
+    original = resource.spec.bundle_sid
+    match action:
+        case CreateCopy():
+            if action.original_sid != original:
+                raise UnsafeActionRefused(f"refusing to copy {action.original_sid}, not {original}")
+            if action.friendly_name != copy_marker(resource.uid):
+                raise UnsafeActionRefused(
+                    "refusing to create a copy without this resource's marker"
+                )
+        case AssignItem() | UnassignItem() | Submit():
+            if action.bundle_sid == original:
+                raise UnsafeActionRefused(
+                    f"refusing to {action.describe()}: {original} is the original bundle"
+                )
+        case DeleteCopy():
+            if action.copy_sid in (original, action.original_sid):
+                raise UnsafeActionRefused(f"refusing to delete the original bundle {original}")
+            if action.copy_sid not in {c.sid for c in our_copies(resource, observation)}:
+                raise UnsafeActionRefused(
+                    f"refusing to delete {action.copy_sid}: not a copy made for this resource"
+                )
+        case ReplaceItems():
+            if action.original_sid != original:
+                raise UnsafeActionRefused(
+                    f"refusing to replace items of {action.original_sid}, not {original}"
+                )
+            if action.copy_sid == original:
+                raise UnsafeActionRefused("refusing to replace the original's items from itself")
+        case UpdateEndUser() | UpdateDocument():
+            if action.sid == original:
+                raise UnsafeActionRefused(f"refusing to update {original}")
+        case CreateDocument():
+            if created_document_key(resource.uid, action.friendly_name) != action.key:
+                raise UnsafeActionRefused(
+                    f"refusing to create document {action.key} without this resource's marker"
+                )
+        case Evaluate() | Observe():
+            pass
+
+
+async def read_document_file(
+    objects: ObjectSource, namespace: str, source: DocumentFileSource
+) -> DocumentFile:
+    """The file named by a spec's `file` source, or CredentialsError saying what is missing."""
+    if source.secret_key_ref is not None:
+        kind, ref = "Secret", source.secret_key_ref
+        read = objects.read_secret
+    elif source.config_map_key_ref is not None:
+        kind, ref = "ConfigMap", source.config_map_key_ref
+        read = objects.read_config_map
+    else:  # the model refuses this; keep mypy and readers sure
+        raise CredentialsError("document file source names neither a Secret nor a ConfigMap")
+    try:
+        data = await read(namespace, ref.name)
+    except ObjectNotFound:
+        raise CredentialsError(f"{kind} {ref.name} not found in namespace {namespace}") from None
+    content = data.get(ref.key)
+    if content is None:
+        raise CredentialsError(f"{kind} {ref.name} has no key {ref.key}")
+    if not content:
+        raise CredentialsError(f"{kind} {ref.name} key {ref.key} is empty")
+    return DocumentFile(filename=source.filename, content_type=source.content_type, content=content)
+
+
+class ActionRunner:
+    """Runs actions for one resource with one gateway (one reconcile)."""
+
+    def __init__(
+        self,
+        gateway: TwilioGateway,
+        resource: RenewalResource,
+        objects: ObjectSource,
+        status_callback: str | None,
+    ):
+        self.gateway = gateway
+        self.resource = resource
+        self.objects = objects
+        self.status_callback = status_callback
+
+    async def run(self, action: Action, observation: Observation) -> Observation:
+        """The observation after `action`; ActionFailed if it could not be done."""
+        try:
+            check_safe(self.resource, action, observation)
+            if isinstance(action, Observe):
+                return await gather(self.gateway, self.resource, observation, action.parts)
+            result = await self._write(action)
+        except UnsafeActionRefused as exc:
+            raise ActionFailed(ErrorKind.PERMANENT, str(exc)) from None
+        except CredentialsError as exc:
+            raise ActionFailed(ErrorKind.CREDENTIALS, str(exc)) from None
+        except ClusterAccessError as exc:
+            kind = ErrorKind.TRANSIENT if (exc.status or 500) >= 500 else ErrorKind.CREDENTIALS
+            raise ActionFailed(kind, str(exc)) from None
+        except TwilioError as exc:
+            raise ActionFailed(error_kind(exc), describe_twilio_error(action, exc)) from None
+        return fold(observation, action, result)
+
+    async def _write(self, action: Action) -> object:
+        gateway = self.gateway
+        match action:
+            case CreateCopy():
+                return await gateway.create_bundle_copy(action.original_sid, action.friendly_name)
+            case UpdateEndUser():
+                return await gateway.update_end_user(action.sid, action.attributes)
+            case UpdateDocument():
+                return await gateway.update_supporting_document(action.sid, action.attributes)
+            case CreateDocument():
+                file = None
+                if action.file is not None:
+                    file = await read_document_file(
+                        self.objects, self.resource.namespace, action.file
+                    )
+                return await gateway.create_supporting_document(
+                    action.friendly_name, action.type, action.attributes, file
+                )
+            case AssignItem():
+                return await gateway.create_item_assignment(action.bundle_sid, action.object_sid)
+            case UnassignItem():
+                await gateway.delete_item_assignment(action.bundle_sid, action.assignment_sid)
+                return None
+            case Evaluate():
+                return await gateway.create_evaluation(action.bundle_sid)
+            case Submit():
+                return await gateway.submit_bundle(action.bundle_sid, self.status_callback)
+            case ReplaceItems():
+                return await gateway.replace_items(action.original_sid, action.copy_sid)
+            case DeleteCopy():
+                # Already gone (a crash after the delete): the goal is reached.
+                with contextlib.suppress(TwilioNotFoundError):
+                    await gateway.delete_bundle(action.copy_sid)
+                return None
+        raise TypeError(f"not a write action: {action!r}")
+
+
+def error_kind(exc: TwilioError) -> ErrorKind:
+    if isinstance(exc, TwilioAuthenticationError):
+        return ErrorKind.AUTHENTICATION
+    if isinstance(exc, TwilioNotFoundError):
+        return ErrorKind.NOT_FOUND
+    if isinstance(exc, TwilioPermanentError):
+        return ErrorKind.PERMANENT
+    if isinstance(exc, TwilioTransientError):
+        return ErrorKind.TRANSIENT
+    return ErrorKind.TRANSIENT
+
+
+def describe_twilio_error(action: Action, exc: TwilioError) -> str:
+    """`<what we did> failed: <Twilio's message> (HTTP <status>, Twilio code <code>)`. The gateway's
+    messages carry Twilio's text and SIDs only."""
+    details = []
+    if exc.status is not None:
+        details.append(f"HTTP {exc.status}")
+    if exc.code is not None and exc.code != exc.status:
+        details.append(f"Twilio code {exc.code}")
+    suffix = f" ({', '.join(details)})" if details else ""
+    return f"{action.describe()} failed: {exc}{suffix}"

@@ -1,0 +1,163 @@
+"""One reconcile of one BundleRenewal: decide, persist, act, fold, decide again, until it waits.
+
+The loop the workflow's Decision asks for, with no Kopf in it (handlers.py adapts it to Kopf):
+- the status each decision carries is written *before* its action runs, so once a Twilio write
+  succeeds the next decision, which records it, is persisted before any further write (a crash
+  loses at most the record of the last write, which the next reconcile re-observes at Twilio);
+- credentials are read (from the Secret) only when the first Twilio call is due, so a Ready or
+  suspended resource costs no Secret read;
+- a failed action becomes the workflow's `on_error` decision (status + backoff), never a raise;
+- a bound on steps stops a decision loop that never settles.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from controller import workflow
+from controller.actions import ActionFailed, ActionRunner, ObjectSource
+from controller.cluster import ClusterAccessError
+from controller.credentials import CredentialsError, load_credentials
+from controller.models import BundleRenewalStatus
+from controller.plan import (
+    Decision,
+    ErrorKind,
+    Event,
+    Observation,
+    Policy,
+    RenewalResource,
+    is_write,
+)
+from controller.settings import OperatorSettings
+from controller.twilio_gateway.port import TwilioGatewayFactory
+
+DecideFn = Callable[[RenewalResource, Observation, datetime, Policy], Decision]
+Clock = Callable[[], datetime]
+
+# Each step is one Twilio call at most; a renewal needs a few dozen. Far more means a loop.
+MAX_STEPS = 200
+
+_log = logging.getLogger("controller.reconcile")
+
+
+class ResourceSink(Protocol):
+    """Where a reconcile records what it decided: the resource's status and its events."""
+
+    async def write_status(self, status: BundleRenewalStatus) -> None: ...
+
+    def post_event(self, event: Event) -> None: ...
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    """What every reconcile needs, built once per process."""
+
+    gateways: TwilioGatewayFactory
+    objects: ObjectSource
+    policy: Policy
+    status_callback: str | None = None
+    clock: Clock = lambda: datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a reconcile ended: the last decision (its status is persisted), the error kind if an
+    action failed, how many actions ran and how many of them were Twilio writes."""
+
+    decision: Decision
+    error: ErrorKind | None = None
+    actions: int = 0
+    writes: int = 0
+
+    @property
+    def requeue_after(self) -> float | None:
+        return self.decision.requeue_after
+
+
+def policy_from_settings(settings: OperatorSettings) -> Policy:
+    return Policy(
+        check_interval=settings.light_check_interval_seconds,
+        review_poll_min=settings.poll_interval_seconds,
+        review_poll_max=settings.poll_interval_max_seconds,
+        backoff_base=settings.backoff_base_seconds,
+        backoff_max=settings.backoff_max_seconds,
+    )
+
+
+async def reconcile(
+    resource: RenewalResource,
+    deps: Dependencies,
+    sink: ResourceSink,
+    *,
+    decide: DecideFn = workflow.decide,
+    should_stop: Callable[[], bool] = lambda: False,
+    logger: logging.Logger | logging.LoggerAdapter[Any] = _log,
+) -> Outcome:
+    """Run the decision loop for `resource` (whose status is the latest one written)."""
+    status = resource.status
+    observation = Observation()
+    runner: ActionRunner | None = None
+    actions = writes = 0
+
+    async def record(decision: Decision) -> None:
+        nonlocal status
+        if decision.status != status:
+            await sink.write_status(decision.status)
+            status = decision.status
+        if decision.event is not None:
+            sink.post_event(decision.event)
+
+    async def fail(kind: ErrorKind, message: str) -> Outcome:
+        current = resource.model_copy(update={"status": status})
+        decision = workflow.on_error(current, kind, message, deps.clock(), deps.policy)
+        await record(decision)
+        level = logging.INFO if kind is ErrorKind.TRANSIENT else logging.WARNING
+        logger.log(level, "%s; next attempt in %ss", message, decision.requeue_after)
+        return Outcome(decision, kind, actions, writes)
+
+    for _ in range(MAX_STEPS):
+        current = resource.model_copy(update={"status": status})
+        decision = decide(current, observation, deps.clock(), deps.policy)
+        await record(decision)
+        action = decision.action
+        if action is None:
+            return Outcome(decision, None, actions, writes)
+        if should_stop():
+            return Outcome(decision.model_copy(update={"action": None}), None, actions, writes)
+        if runner is None:
+            try:
+                runner = await _runner(resource, deps)
+            except CredentialsError as exc:
+                return await fail(ErrorKind.CREDENTIALS, str(exc))
+            except ClusterAccessError as exc:
+                return await fail(_cluster_error_kind(exc), str(exc))
+        if is_write(action):
+            logger.info("Twilio: %s", action.describe())
+        else:
+            logger.debug("Twilio: %s", action.describe())
+        try:
+            observation = await runner.run(action, observation)
+        except ActionFailed as exc:
+            return await fail(exc.kind, exc.message)
+        actions += 1
+        writes += int(is_write(action))
+    return await fail(
+        ErrorKind.TRANSIENT, f"the renewal did not settle within {MAX_STEPS} steps; retrying"
+    )
+
+
+async def _runner(resource: RenewalResource, deps: Dependencies) -> ActionRunner:
+    credentials = await load_credentials(
+        deps.objects, resource.namespace, resource.spec.credentials_secret_ref.name
+    )
+    gateway = deps.gateways.for_credentials(credentials)
+    return ActionRunner(gateway, resource, deps.objects, deps.status_callback)
+
+
+def _cluster_error_kind(exc: ClusterAccessError) -> ErrorKind:
+    # 403: the operator may not read the Secret (RBAC) - the user's to fix, like a missing one.
+    return ErrorKind.TRANSIENT if (exc.status or 500) >= 500 else ErrorKind.CREDENTIALS
