@@ -459,3 +459,50 @@ async def test_5xx_on_reads_is_retried(
     with pytest.raises(TwilioAmbiguousWriteError):
         await gateway.create_supporting_document("n", "power_of_attorney", {}, None)
     assert sim_count(sim, "POST", "/SupportingDocuments", 500) == 1
+
+
+async def test_upload_errors_are_mapped_like_sdk_errors(
+    sim: Sim,
+    account: dict[str, Any],
+    token_credentials: TwilioCredentials,
+    make_factory: FactoryMaker,
+) -> None:
+    factory = make_factory()
+    wrong = TwilioCredentials(account_sid=account["account_sid"], auth_token="not-the-token")
+    with pytest.raises(TwilioAuthenticationError) as auth:
+        await factory.for_credentials(wrong).create_supporting_document(
+            "n", "power_of_attorney", {}, PDF
+        )
+    assert auth.value.code == 20003
+    assert "not-the-token" not in str(auth.value)
+    with pytest.raises(TwilioPermanentError) as invalid:
+        await factory.for_credentials(token_credentials).create_supporting_document(
+            "n", "no_such_document_type", {}, PDF
+        )
+    assert invalid.value.status == 400
+    assert "Type" in str(invalid.value)
+    assert sim_count(sim, "POST", "/SupportingDocuments") == 2
+
+
+async def test_a_request_that_outlives_the_time_limit_is_transient_or_ambiguous(
+    sim: Sim,
+    seeded: dict[str, Any],
+    token_credentials: TwilioCredentials,
+    make_factory: FactoryMaker,
+) -> None:
+    """The SDK passes timeout=None to aiohttp (no limit); the gateway's limit must still hold."""
+    sim.admin.set_config(latency={"distribution": "constant", "mean_ms": 400})
+    policy = RetryPolicy(max_attempts=2, base_delay_seconds=0.001, max_delay_seconds=0.001)
+    factory = make_factory(request_timeout_seconds=0.1, retry=policy)
+    gateway = factory.for_credentials(token_credentials)
+    with pytest.raises(TwilioTransientError, match="did not answer in time") as read:
+        await gateway.fetch_bundle(seeded["bundle_sid"])
+    assert not isinstance(read.value, TwilioAmbiguousWriteError)
+    with pytest.raises(TwilioAmbiguousWriteError):
+        await gateway.create_supporting_document("n", "power_of_attorney", {}, None)
+    # the copy may be created after the client gave up; re-reading the Copies list times out
+    # too, so the outcome is reported as unknown rather than written again
+    with pytest.raises(TwilioAmbiguousWriteError, match="outcome unknown"):
+        await gateway.create_bundle_copy(seeded["bundle_sid"], COPY_NAME)
+    assert factory.counter.calls()["create_bundle_copy"] == 1
+    assert factory.counter.calls()["fetch_bundle"] == 2
