@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: install lint fmt test test-unit test-sim test-integration bench bench-sim clean
+.PHONY: install lint fmt test test-unit test-sim test-integration bench bench-sim prism clean
 
 install: $(STAMP)
 
@@ -27,14 +27,25 @@ fmt: install
 	$(VENV)/bin/ruff check --fix .
 
 # The README's test command: lint, then every test tier. pytest's exit 5 (no tests) fails the run.
-test: lint
+test: lint prism
 	$(PY) -m pytest
 
 test-unit: install
 	$(PY) -m pytest tests/unit
 
-test-sim: install
+test-sim: install prism
 	$(PY) -m pytest tests/sim
+
+# Stoplight Prism (validating proxy for the contract tests), installed once under .tools/.
+PRISM := .tools/prism/node_modules/.bin/prism
+prism: $(PRISM)
+
+$(PRISM):
+	npm install --prefix .tools/prism --no-audit --no-fund @stoplight/prism-cli@5
+
+# Simulator throughput on loopback (a separate client process; prints requests/s).
+bench-sim: install
+	$(PY) bench/sim_throughput.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

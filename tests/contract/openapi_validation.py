@@ -61,6 +61,7 @@ class Exchange:
     body: str
     content_type: str = "application/json"
     authorized: bool = True
+    headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def path(self) -> str:
@@ -98,6 +99,7 @@ class ExchangeRecorder:
                 response.text,
                 content_type.split(";")[0].strip() or "application/json",
                 authorized=auth is not None,
+                headers={str(k).lower(): str(v) for k, v in dict(headers).items()},
             )
         )
 
