@@ -111,8 +111,9 @@ class EndUserSpec(_WireModel):
 
     attributes: dict[str, Any] = Field(default_factory=dict)
     """End-user attributes to set on the renewal copy, by Twilio field name (e.g. business_name,
-    first_name). Only the named fields are changed; the others keep the values the copy inherited
-    from the original. Values are personal data: they never appear in status, events or logs."""
+    first_name). Only the named fields are changed (a null value removes the field); the others
+    keep the values the copy inherited from the original. Values are personal data: they never
+    appear in status, events or logs."""
 
 
 class SupportingDocumentSpec(_WireModel):
@@ -124,7 +125,8 @@ class SupportingDocumentSpec(_WireModel):
     government_issued_document, power_of_attorney. Matches the copy's document of that type."""
     attributes: dict[str, Any] = Field(default_factory=dict)
     """Document attributes to set, by Twilio field name (e.g. document_number, address_sids). Only
-    the named fields are changed. Values never appear in status, events or logs."""
+    the named fields are changed (a null value removes the field). Values never appear in status,
+    events or logs."""
     match: DocumentMatch | None = None
     """Picks one document when the copy holds several of this type. Without it, the type must be
     unambiguous."""
@@ -380,7 +382,7 @@ class BundleRenewalStatus(_WireModel):
     completed_at: datetime | None = None
     """When the last renewal completed."""
     applied: AppliedSummary | None = None
-    """What the last completed renewal applied (field names and SIDs only)."""
+    """What the last submitted renewal applies (field names and SIDs only, never values)."""
     last_renewal_request: str | None = None
     """spec.renewalRequest as of the last submitted renewal."""
     failed_attempts: int = Field(default=0, ge=0)
