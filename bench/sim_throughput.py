@@ -9,8 +9,8 @@ requests/s and latency percentiles; exits 1 below ``--min-rps`` (default 1000).
 from __future__ import annotations
 
 import argparse
-import base64
 import asyncio
+import base64
 import random
 import statistics
 import subprocess
