@@ -46,7 +46,11 @@ from controller.twilio_gateway.port import (
     TwilioPermanentError,
     TwilioTransientError,
 )
-from controller.twilio_models import DocumentFile
+from controller.twilio_models import BundleStatus, DocumentFile
+
+# Twilio error: a bundle cannot be deleted while it is pending-review or in-review.
+BUNDLE_UNDER_REVIEW = 22209
+_UNDER_REVIEW = (BundleStatus.PENDING_REVIEW, BundleStatus.IN_REVIEW)
 
 
 class ObjectSource(Protocol):
@@ -165,7 +169,13 @@ class ActionRunner:
             kind = ErrorKind.TRANSIENT if (exc.status or 500) >= 500 else ErrorKind.CREDENTIALS
             raise ActionFailed(kind, str(exc)) from None
         except TwilioError as exc:
-            raise ActionFailed(error_kind(exc), describe_twilio_error(action, exc)) from None
+            kind = error_kind(exc)
+            message = describe_twilio_error(action, exc)
+            if isinstance(action, DeleteCopy) and _refused_under_review(action, observation, exc):
+                # Twilio keeps a bundle under review until its decision; then it can go.
+                kind = ErrorKind.TRANSIENT
+                message += "; retrying once Twilio's review of the copy ends"
+            raise ActionFailed(kind, message) from None
         return fold(observation, action, result)
 
     async def _write(self, action: Action) -> object:
@@ -203,6 +213,15 @@ class ActionRunner:
                     await gateway.delete_bundle(action.copy_sid)
                 return None
         raise TypeError(f"not a write action: {action!r}")
+
+
+def _refused_under_review(action: DeleteCopy, observation: Observation, exc: TwilioError) -> bool:
+    """Twilio refused to delete the copy because it is being reviewed (by the error code, or a
+    400 on a copy last seen under review)."""
+    if exc.code == BUNDLE_UNDER_REVIEW:
+        return True
+    copy = next((c for c in observation.copies if c.sid == action.copy_sid), None)
+    return exc.status == 400 and copy is not None and copy.status in _UNDER_REVIEW
 
 
 def error_kind(exc: TwilioError) -> ErrorKind:

@@ -54,8 +54,9 @@ from controller.twilio_gateway.retry import RetryPolicy
 ANNOTATION_PREFIX = "bundle-renewal.twilio-compliance.io"
 FINALIZER = "twilio-compliance.io/bundle-renewal-cleanup"
 
-# Retries of the deletion clean-up before the finalizer is released anyway.
-CLEANUP_RETRIES = 20
+# How long the deletion clean-up keeps retrying transient failures (among them a copy Twilio is
+# still reviewing, which it refuses to delete) before the finalizer is released anyway.
+CLEANUP_TIMEOUT_SECONDS = 3 * 24 * 3600.0
 # How long a stopping daemon may take to finish its current Twilio call and status patch.
 DAEMON_STOP_TIMEOUT = 60.0
 
@@ -243,6 +244,12 @@ def build_registry(settings: OperatorSettings) -> kopf.OperatorRegistry:
     registry = kopf.OperatorRegistry()
     runtime = Runtime(settings)
 
+    @kopf.on.login(registry=registry)
+    def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+        # Kopf's default login handlers live in its global registry, not in ours.
+        info: kopf.ConnectionInfo | None = kopf.login_via_client(**kwargs)
+        return info
+
     @kopf.on.startup(registry=registry)
     async def start(logger: AnyLogger, **_: Any) -> None:
         runtime.cluster = ClusterClient(load_client_configuration())
@@ -283,8 +290,8 @@ def build_registry(settings: OperatorSettings) -> kopf.OperatorRegistry:
     async def spec_changed(uid: str, **_: Any) -> None:
         runtime.wakeup(uid).set()
 
-    @kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry, retries=CLEANUP_RETRIES)
-    async def clean_up(body: kopf.Body, logger: AnyLogger, retry: int, **_: Any) -> None:
+    @kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry, timeout=CLEANUP_TIMEOUT_SECONDS)
+    async def clean_up(body: kopf.Body, logger: AnyLogger, **_: Any) -> None:
         uid = str(body.metadata.uid)
         async with runtime.lock(uid):
             outcome = await _clean_up_once(runtime, body, logger)
@@ -292,7 +299,7 @@ def build_registry(settings: OperatorSettings) -> kopf.OperatorRegistry:
             runtime.forget(uid)
             return
         message = outcome.decision.status.message or "clean-up failed"
-        if outcome.error is ErrorKind.TRANSIENT and retry < CLEANUP_RETRIES - 1:
+        if outcome.error is ErrorKind.TRANSIENT:
             raise kopf.TemporaryError(message, delay=outcome.requeue_after or 10.0)
         copy_sid = outcome.decision.status.copy_sid
         kopf.event(
