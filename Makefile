@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: install lint fmt test test-unit test-sim test-integration bench bench-sim prism clean
+.PHONY: install lint fmt test test-unit test-sim test-integration bench bench-sim prism envtest cluster-up cluster-down kind-up clean
 
 install: $(STAMP)
 
@@ -46,6 +46,24 @@ $(PRISM):
 # Simulator throughput on loopback (a separate client process; prints requests/s).
 bench-sim: install
 	$(PY) bench/sim_throughput.py
+
+# Local control plane (etcd + kube-apiserver 1.20 on loopback); README "Local control plane".
+# envtest installs the Debian packages and builds kube-apiserver once (cached under ~/.cache).
+CONTROLPLANE := PYTHONPATH=scripts python3 -m controlplane
+
+envtest:
+	@bash scripts/controlplane/provision.sh
+
+# Starts a detached control plane; the last line of output is the admin kubeconfig's path.
+cluster-up: envtest
+	@$(CONTROLPLANE) up
+
+cluster-down:
+	@$(CONTROLPLANE) down
+
+# A kind cluster with the operator image loaded (needs Docker, so not on the build machines).
+kind-up:
+	@bash scripts/controlplane/kind-up.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -20,7 +20,7 @@ readonly K8S_GIT_VERSION="v1.20.2"
 readonly K8S_GIT_MAJOR="1"
 readonly K8S_GIT_MINOR="20"
 # Bump when the build recipe changes so that cached binaries are rebuilt.
-readonly RECIPE_REV="1"
+readonly RECIPE_REV="2"
 readonly GO_BIN_DIR="/usr/lib/go-1.19/bin"
 
 readonly RUNTIME_PACKAGES=(etcd-server openssl)
@@ -149,13 +149,17 @@ build_apiserver() {
   mkdir -p "${GOPATH}/src/k8s.io"
   [[ -e "${GOPATH}/src/k8s.io/kubernetes" ]] || ln -s "${src}" "${GOPATH}/src/k8s.io/kubernetes"
 
-  local vpkg="k8s.io/kubernetes/vendor/k8s.io/component-base/version"
-  local ldflags="-s -w"
-  ldflags+=" -X ${vpkg}.gitVersion=${K8S_GIT_VERSION}"
-  ldflags+=" -X ${vpkg}.gitMajor=${K8S_GIT_MAJOR}"
-  ldflags+=" -X ${vpkg}.gitMinor=${K8S_GIT_MINOR}"
-  ldflags+=" -X ${vpkg}.gitTreeState=clean"
-  ldflags+=" -X ${vpkg}.buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  # Both version packages, as hack/lib/version.sh does: the aggregator (which answers /version)
+  # reads client-go's copy, `kube-apiserver --version` reads component-base's.
+  local ldflags="-s -w" vpkg
+  for vpkg in k8s.io/kubernetes/vendor/k8s.io/component-base/version \
+    k8s.io/kubernetes/vendor/k8s.io/client-go/pkg/version; do
+    ldflags+=" -X ${vpkg}.gitVersion=${K8S_GIT_VERSION}"
+    ldflags+=" -X ${vpkg}.gitMajor=${K8S_GIT_MAJOR}"
+    ldflags+=" -X ${vpkg}.gitMinor=${K8S_GIT_MINOR}"
+    ldflags+=" -X ${vpkg}.gitTreeState=clean"
+    ldflags+=" -X ${vpkg}.buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  done
 
   log "go build k8s.io/kubernetes/cmd/kube-apiserver (a clean build takes ~8-10 min on 2 cores)"
   mkdir -p "${BIN_DIR}"
