@@ -11,6 +11,9 @@ ready time (printed, not asserted) and a teardown that leaves no process, port o
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,6 +32,7 @@ VERSION = "v1"
 PLURAL = "widgets"
 CRD_NAME = f"{PLURAL}.{GROUP}"
 FINALIZER = f"{GROUP}/hold"
+REPO_ROOT = Path(__file__).resolve().parents[2]
 MERGE_PATCH = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 
@@ -423,3 +427,42 @@ def test_local_control_plane_starts_with_the_real_version_and_stops_cleanly(
     assert not any(pid_is_running(pid) for pid in pids.values())
     assert not any(port_is_listening(port) for port in ports)
     assert not Path(root).exists()
+
+
+def _controlplane_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "scripts")}
+    return subprocess.run(
+        [sys.executable, "-m", "controlplane", *args],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_cluster_up_and_down_commands_leave_nothing_behind(tmp_path: Path) -> None:
+    """The path `make cluster-up` / `make cluster-down` take, in a private state directory."""
+    state_dir = tmp_path / "controlplane"
+    up = _controlplane_cli("up", "--dir", str(state_dir))
+    assert up.returncode == 0, up.stderr
+    kubeconfig = Path(up.stdout.strip().splitlines()[-1])
+    state = json.loads((state_dir / "state.json").read_text())
+    pids, ports = [state["etcd_pid"], state["apiserver_pid"]], state["ports"]
+    try:
+        assert kubeconfig == state_dir / "kubeconfig"
+        assert all(pid_is_running(pid) for pid in pids)
+        with config.new_client_from_config(config_file=str(kubeconfig)) as api:
+            assert client.VersionApi(api).get_code().git_version == "v1.20.2"
+        again = _controlplane_cli("up", "--dir", str(state_dir))
+        assert again.returncode == 0, again.stderr
+        assert again.stdout.strip().splitlines()[-1] == str(kubeconfig)
+        assert json.loads((state_dir / "state.json").read_text())["apiserver_pid"] == pids[1]
+    finally:
+        down = _controlplane_cli("down", "--dir", str(state_dir))
+    assert down.returncode == 0, down.stderr
+    assert not any(pid_is_running(pid) for pid in pids)
+    assert not any(port_is_listening(port) for port in ports)
+    assert not state_dir.exists()
+    assert _controlplane_cli("status", "--dir", str(state_dir)).returncode == 1
