@@ -47,6 +47,79 @@ def seed_due_bundle(sim: Sim, phone_numbers: int = 2) -> RenewalCase:
     )
 
 
+NEW_DOCUMENT_TYPE = "utility_bill"
+NEW_DOCUMENT_VALUE = "ACCT-55-Utility-0193"
+NEW_DOCUMENT_FILE = b"%PDF-1.4 utility bill scan for the test"
+DOCUMENTS_SECRET = "renewal-documents"
+
+
+def seed_due_bundle_needing_new_document(sim: Sim, phone_numbers: int = 1) -> RenewalCase:
+    """As seed_due_bundle, but the regulation change also requires a document type the bundle
+    lacks (a utility bill with an account number), so the renewal creates and uploads one."""
+    account = sim.new_account()
+    seeded = sim.seed_approved_bundle(account.sid, phone_numbers=phone_numbers)
+    change = sim.change_regulation(
+        end_user_fields=[
+            {
+                "machine_name": "business_registration_authority",
+                "friendly_name": "Business Registration Authority",
+            }
+        ],
+        new_requirements=[
+            {
+                "requirement_name": "utility_bill_info",
+                "accepted_types": [NEW_DOCUMENT_TYPE],
+                "fields": [{"machine_name": "account_number", "friendly_name": "Account Number"}],
+            }
+        ],
+    )
+    assert seeded["bundle_sid"] in change["affected_bundle_sids"]
+    return RenewalCase(
+        account=account,
+        bundle_sid=seeded["bundle_sid"],
+        phone_numbers=list(seeded["phone_number_sids"]),
+        documents_by_type=dict(seeded["documents_by_type"]),
+        end_user_sid=seeded["end_user_sid"],
+    )
+
+
+def new_document_spec(bundle_sid: str, secret_name: str = CREDENTIALS_SECRET) -> dict[str, Any]:
+    return {
+        "bundleSid": bundle_sid,
+        "credentialsSecretRef": {"name": secret_name},
+        "endUser": {"attributes": {"business_registration_authority": END_USER_VALUE}},
+        "supportingDocuments": [
+            {
+                "type": NEW_DOCUMENT_TYPE,
+                "attributes": {"account_number": NEW_DOCUMENT_VALUE},
+                "file": {
+                    "secretKeyRef": {"name": DOCUMENTS_SECRET, "key": "bill.pdf"},
+                    "contentType": "application/pdf",
+                    "filename": "bill.pdf",
+                },
+            }
+        ],
+    }
+
+
+def assert_new_document_renewed(sim: Sim, case: RenewalCase) -> None:
+    """The original now holds exactly one utility bill (with its file), no stray document of the
+    renewal is left unassigned, and no copy is left."""
+    original = bundle_state(sim, case.bundle_sid)
+    assert original["status"] == "twilio-approved"
+    assert original["valid_until"] is None
+    assert original["phone_number_sids"] == case.phone_numbers
+    account = account_state(sim, case.account.sid)
+    items = set(original["item_object_sids"])
+    bills = [d for d in account["supporting_documents"] if d["type"] == NEW_DOCUMENT_TYPE]
+    assert len(bills) == 1, bills
+    assert bills[0]["sid"] in items
+    assert bills[0]["attributes"]["account_number"] == NEW_DOCUMENT_VALUE
+    assert bills[0]["mime_type"] == "application/pdf"
+    assert copies_of(sim, case) == []
+    assert copies_created(sim, case.account.sid) == 1
+
+
 def renewal_spec(bundle_sid: str, secret_name: str = CREDENTIALS_SECRET) -> dict[str, Any]:
     return {
         "bundleSid": bundle_sid,

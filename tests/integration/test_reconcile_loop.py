@@ -22,12 +22,17 @@ from controller.reconcile import Dependencies, Outcome, reconcile
 from controller.twilio_gateway.config import GatewaySettings
 from controller.twilio_gateway.factory import SdkTwilioGatewayFactory
 from tests.integration.scenario import (
+    DOCUMENTS_SECRET,
+    NEW_DOCUMENT_FILE,
+    assert_new_document_renewed,
     assert_renewed,
     missing_field_spec,
+    new_document_spec,
     renewal_spec,
     requests_by_route,
     secret_data,
     seed_due_bundle,
+    seed_due_bundle_needing_new_document,
     successful_writes,
 )
 from tests.sim_fixtures import Sim
@@ -181,3 +186,27 @@ async def test_missing_secret_is_reported_without_calling_twilio(
     assert sink.latest.phase == Phase.FAILED
     assert "Secret twilio-credentials not found in namespace telecom" in (sink.latest.message or "")
     assert sum(requests_by_route(sim, case.account.sid).values()) == before
+
+
+async def test_a_document_the_regulation_now_requires_is_created_with_its_file(
+    sim: Sim, factory: SdkTwilioGatewayFactory
+) -> None:
+    case = seed_due_bundle_needing_new_document(sim)
+    objects = with_secret(case.account)
+    objects.secrets[("telecom", DOCUMENTS_SECRET)] = {"bill.pdf": NEW_DOCUMENT_FILE}
+    deps = Dependencies(gateways=factory, objects=objects, policy=FAST)
+    sink = RecordingSink(sim, case.account.sid)
+    await run_until(sim, deps, sink, new_document_spec(case.bundle_sid), {Phase.COMPLETED})
+    assert_new_document_renewed(sim, case)
+
+
+async def test_a_missing_document_file_is_reported_as_the_users_to_fix(
+    sim: Sim, factory: SdkTwilioGatewayFactory
+) -> None:
+    case = seed_due_bundle_needing_new_document(sim)
+    deps = Dependencies(gateways=factory, objects=with_secret(case.account), policy=FAST)
+    sink = RecordingSink(sim, case.account.sid)
+    await run_until(sim, deps, sink, new_document_spec(case.bundle_sid), {Phase.FAILED})
+    assert f"Secret {DOCUMENTS_SECRET} not found in namespace telecom" in (
+        sink.latest.message or ""
+    )

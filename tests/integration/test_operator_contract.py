@@ -1,0 +1,92 @@
+"""Contract (acceptance 7): the operator's happy path through Stoplight Prism's validating proxy.
+
+Prism sits between the operator and the simulator with Twilio's own OpenAPI spec and `--errors`:
+a request (or response) that breaks the spec is answered with an error instead of being passed
+on, and logged as a violation. The renewal completing, with no violation in Prism's log, shows
+every request the operator sent is valid by Twilio's spec. A missing Prism fails the test
+(`make prism` installs it; CI does).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.contract.openapi_validation import SPEC_PATH
+from tests.integration.operator_fixtures import OperatorFactory, Renewals
+from tests.integration.operator_process import REPO_ROOT, free_port
+from tests.integration.scenario import assert_renewed, renewal_spec, seed_due_bundle
+from tests.sim_fixtures import Sim
+
+PRISM = Path(os.environ.get("PRISM_BIN", REPO_ROOT / ".tools/prism/node_modules/.bin/prism"))
+
+pytestmark = pytest.mark.prism
+
+
+@pytest.fixture
+def prism(sim: Sim, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """Prism proxying to the simulator: (its URL, its log file)."""
+    assert PRISM.exists(), f"Prism is not installed at {PRISM}: run `make prism`"
+    port = free_port()
+    log_path = tmp_path / "prism.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [str(PRISM), "proxy", str(SPEC_PATH), sim.base_url, "--errors",
+             "-h", "127.0.0.1", "-p", str(port)],
+            stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 90
+            while True:
+                assert process.poll() is None, log_path.read_text()
+                try:
+                    requests.get(url, timeout=1)
+                    break
+                except requests.ConnectionError:
+                    assert time.monotonic() < deadline, "Prism did not start within 90 s"
+                    time.sleep(0.25)
+            yield url, log_path
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def test_happy_path_through_prism_sends_only_valid_requests(
+    sim: Sim,
+    renewals: Renewals,
+    operator_factory: OperatorFactory,
+    prism: tuple[str, Path],
+) -> None:
+    prism_url, prism_log = prism
+    sim.set_config(public_base_url=prism_url)  # page URLs lead back through the proxy
+    case = seed_due_bundle(sim)
+    renewals.create_credentials(case.account)
+    operator = operator_factory(TWILIO_BASE_URL=prism_url)
+    operator.start()
+    renewals.create("through-prism", renewal_spec(case.bundle_sid))
+    renewals.wait_for_phase("through-prism", "Completed", timeout=120)
+    operator.stop()
+
+    assert_renewed(sim, case)
+    log = prism_log.read_text()
+    violations = [
+        line
+        for line in log.splitlines()
+        if ("violation" in line.lower() or "VALIDATOR" in line or "✖" in line)
+        and "get / " not in line  # the fixture's readiness probe, not the operator
+    ]
+    assert violations == [], "\n".join(violations)
+    # The proxy really carried the renewal's traffic, writes included.
+    assert 'Forwarding "post" request' in log, log[-2000:]
+    assert "/ReplaceItems has returned 201" in log, log[-2000:]
