@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: install lint fmt test test-unit test-sim test-integration bench bench-sim prism envtest cluster-up cluster-down kind-up clean
+.PHONY: install lint fmt test test-unit test-sim test-integration bench bench-sim prism envtest cluster-up cluster-down kind-up demo clean
 
 install: $(STAMP)
 
@@ -64,6 +64,12 @@ cluster-down:
 # A kind cluster with the operator image loaded (needs Docker, so not on the build machines).
 kind-up:
 	@bash scripts/controlplane/kind-up.sh
+
+# The README's first command: control plane, simulator, operator and examples/, on one machine
+# (scripts/demo.py). Interactive until Ctrl-C; with CI=true (or no terminal) it exits 0 only when
+# every example reached its intended state. CLUSTER=kind: a kind cluster instead (needs Docker).
+demo: install $(if $(filter kind,$(CLUSTER)),,envtest)
+	@$(PY) scripts/demo.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
