@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import ctypes
 import json
 import os
 import secrets
@@ -103,10 +102,16 @@ def pid_is_running(pid: int) -> bool:
     return state not in {"Z", "X"}
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    pr_set_pdeathsig = 1
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+def _die_with_parent_prefix() -> list[str]:
+    """An argv prefix making the server get SIGTERM when this process dies.
+
+    ``setpriv`` (util-linux, Essential in Debian) sets the parent-death signal and execs the
+    server under the same PID; unlike a ``preexec_fn`` it is safe in multi-threaded callers. The
+    signal fires when the *thread* that started the process exits, so start the control plane
+    from a long-lived thread (pytest's main thread is).
+    """
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--pdeathsig", "SIGTERM", "--"] if setpriv else []
 
 
 class LocalControlPlane:
@@ -292,14 +297,14 @@ class LocalControlPlane:
     def _spawn(self, name: str, argv: list[str], root: Path) -> None:
         log = (root / f"{name}.log").open("ab")
         self._logs.append(log)
+        prefix = [] if self._detach else _die_with_parent_prefix()
         self._procs[name] = subprocess.Popen(
-            argv,
+            [*prefix, *argv],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=root,
             start_new_session=self._detach,
-            preexec_fn=None if self._detach else _die_with_parent,
         )
 
     def _wait_for(self, name: str, ready: Callable[[], bool]) -> None:

@@ -466,3 +466,36 @@ def test_cluster_up_and_down_commands_leave_nothing_behind(tmp_path: Path) -> No
     assert not any(port_is_listening(port) for port in ports)
     assert not state_dir.exists()
     assert _controlplane_cli("status", "--dir", str(state_dir)).returncode == 1
+
+
+def test_servers_die_with_a_killed_parent(tmp_path: Path) -> None:
+    """Even a test run killed with SIGKILL (no teardown) leaves no server process behind."""
+    root = tmp_path / "controlplane"
+    starter = (
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "from controlplane import LocalControlPlane\n"
+        "plane = LocalControlPlane(Path(sys.argv[1]))\n"
+        "plane.start()\n"
+        "print(json.dumps(plane.pids), flush=True)\n"
+        "sys.stdin.read()\n"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", starter, str(root)],
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "scripts")},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert parent.stdout is not None
+        pids = list(json.loads(parent.stdout.readline()).values())
+        assert len(pids) == 2
+        assert all(pid_is_running(pid) for pid in pids)
+    finally:
+        parent.kill()
+        parent.communicate(timeout=10)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(pid_is_running(pid) for pid in pids):
+        time.sleep(0.1)
+    assert not any(pid_is_running(pid) for pid in pids)
