@@ -49,7 +49,7 @@ def _find_etcd() -> Path | None:
 def ensure_binaries(*, build_if_missing: bool = True) -> Binaries:
     """Return the binaries, running provision.sh first if either is missing.
 
-    A clean kube-apiserver build takes about 8-10 minutes on 2 cores; later calls take
+    A clean kube-apiserver build takes 3-10 minutes on 2 cores; later calls take
     milliseconds. Raises ProvisioningError with the command to run when provisioning fails or
     is not allowed.
     """

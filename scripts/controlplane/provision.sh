@@ -94,7 +94,7 @@ EOF
   as_root apt-get update -q >/dev/null
   if [[ ${#missing[@]} -gt 0 ]]; then
     log "installing: ${missing[*]}"
-    # policy-rc.d-less machines would start the packaged etcd service; we never use it.
+    # With systemd the package also starts its own etcd service on 2379; ours uses free ports.
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       "${missing[@]}" >/dev/null
   fi
@@ -161,7 +161,7 @@ build_apiserver() {
     ldflags+=" -X ${vpkg}.buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   done
 
-  log "go build k8s.io/kubernetes/cmd/kube-apiserver (a clean build takes ~8-10 min on 2 cores)"
+  log "go build k8s.io/kubernetes/cmd/kube-apiserver (a clean build takes 3-10 min on 2 cores)"
   mkdir -p "${BIN_DIR}"
   (cd "${GOPATH}/src/k8s.io/kubernetes" &&
     go build -trimpath -ldflags "${ldflags}" -o "${BIN}.tmp" k8s.io/kubernetes/cmd/kube-apiserver \
