@@ -13,6 +13,7 @@ import sys
 import kopf
 from pydantic import ValidationError
 
+from controller import redaction
 from controller.handlers import build_registry, configure_kopf
 from controller.settings import LogFormat, OperatorSettings
 
@@ -33,6 +34,7 @@ def configure_logging(settings: OperatorSettings) -> None:
         log_prefix=settings.log_format is not LogFormat.JSON,
     )
     logging.getLogger().setLevel(settings.log_level_number)
+    redaction.install()  # Kopf logs whole bodies (with attribute values) at DEBUG
     for name in _QUIET_LOGGERS:
         logging.getLogger(name).setLevel(max(logging.WARNING, settings.log_level_number))
 
