@@ -48,7 +48,7 @@ def main() -> int:
     configure_logging(settings)
     kopf.run(
         registry=build_registry(settings),
-        settings=configure_kopf(kopf.OperatorSettings(), settings),
+        settings=configure_kopf(kopf.OperatorSettings()),
         standalone=True,
         clusterwide=settings.clusterwide,
         namespaces=settings.watch_namespaces,

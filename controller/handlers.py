@@ -22,6 +22,7 @@ import copy
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import kopf
@@ -57,6 +58,8 @@ FINALIZER = "twilio-compliance.io/bundle-renewal-cleanup"
 # How long the deletion clean-up keeps retrying transient failures (among them a copy Twilio is
 # still reviewing, which it refuses to delete) before the finalizer is released anyway.
 CLEANUP_TIMEOUT_SECONDS = 3 * 24 * 3600.0
+# After an unexpected error (e.g. the API server refusing a status patch), restart the daemon in:
+DAEMON_RESTART_DELAY = 10.0
 # How long a stopping daemon may take to finish its current Twilio call and status patch.
 DAEMON_STOP_TIMEOUT = 60.0
 
@@ -65,7 +68,7 @@ AnyLogger = logging.Logger | logging.LoggerAdapter[Any]
 _SKIP_EVENT = {"k8s_skip": True}  # keep a log line out of Kubernetes events
 
 
-def configure_kopf(kopf_settings: kopf.OperatorSettings, settings: OperatorSettings) -> Any:
+def configure_kopf(kopf_settings: kopf.OperatorSettings) -> kopf.OperatorSettings:
     """Kopf settings for this operator (returned for chaining)."""
     persistence = kopf_settings.persistence
     persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=ANNOTATION_PREFIX)
@@ -199,8 +202,9 @@ def describe_validation_error(exc: ValidationError) -> str:
 
 
 def invalid_spec_status(
-    previous: BundleRenewalStatus, generation: int, message: str, now: Any
+    previous: BundleRenewalStatus, generation: int, message: str, now: datetime
 ) -> BundleRenewalStatus:
+    """Failed and Stalled, for a spec the API server accepted but the models refuse."""
     status = previous.model_copy(
         update={"phase": Phase.FAILED, "observed_generation": generation, "message": message}
     )
@@ -273,6 +277,7 @@ def build_registry(settings: OperatorSettings) -> kopf.OperatorRegistry:
         PLURAL,
         registry=registry,
         cancellation_timeout=DAEMON_STOP_TIMEOUT,
+        backoff=DAEMON_RESTART_DELAY,
     )
     async def renew(
         body: kopf.Body, stopped: kopf.DaemonStopped, logger: AnyLogger, **_: Any
