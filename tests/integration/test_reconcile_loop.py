@@ -210,3 +210,23 @@ async def test_a_missing_document_file_is_reported_as_the_users_to_fix(
     assert f"Secret {DOCUMENTS_SECRET} not found in namespace telecom" in (
         sink.latest.message or ""
     )
+
+
+async def test_the_copy_is_submitted_with_the_operator_s_status_callback(
+    sim: Sim, factory: SdkTwilioGatewayFactory
+) -> None:
+    sim.set_config(review={"mode": "manual"})
+    case = seed_due_bundle(sim)
+    callback = "https://operator.example/twilio/status"
+    deps = Dependencies(
+        gateways=factory, objects=with_secret(case.account), policy=FAST, status_callback=callback
+    )
+    sink = RecordingSink(sim, case.account.sid)
+    await run_until(sim, deps, sink, renewal_spec(case.bundle_sid), {Phase.IN_REVIEW})
+    copy_sid = sink.latest.copy_sid
+    assert copy_sid is not None
+    copy = sim.admin.bundle(copy_sid)
+    assert copy["status"] in ("pending-review", "in-review")
+    assert copy["status_callback"] == callback
+    # The original keeps its own callback (it is never updated).
+    assert sim.admin.bundle(case.bundle_sid)["status_callback"] != callback
