@@ -1,7 +1,10 @@
 """Twilio credentials from the Secret a BundleRenewal names, in the BundleRenewal's namespace.
 
-The Secret holds `accountSid` with either `authToken`, or `apiKeySid` and `apiKeySecret`. A
-missing Secret, a missing or empty key, or a malformed SID is the user's to fix: it raises
+The Secret holds `accountSid` with either `authToken`, or `apiKeySid` and `apiKeySecret`.
+Twilio signs status callbacks with the account's auth token, whichever credentials call the API:
+the webhook verifies them with `callbackAuthToken` if the Secret has it (for API-key Secrets),
+else `authToken` (`callback_token_from_secret_data`).
+A missing Secret, a missing or empty key, or a malformed SID is the user's to fix: it raises
 `CredentialsError`, which the handlers turn into Stalled without retrying in a loop. Messages
 name the Secret and the keys, never a value.
 """
@@ -20,6 +23,7 @@ ACCOUNT_SID_KEY = "accountSid"
 AUTH_TOKEN_KEY = "authToken"  # noqa: S105 - a key name, not a secret
 API_KEY_SID_KEY = "apiKeySid"
 API_KEY_SECRET_KEY = "apiKeySecret"  # noqa: S105 - a key name, not a secret
+CALLBACK_AUTH_TOKEN_KEY = "callbackAuthToken"  # noqa: S105 - a key name, not a secret
 
 _ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 _API_KEY_SID = re.compile(r"^SK[0-9a-fA-F]{32}$")
@@ -77,6 +81,39 @@ def credentials_from_secret_data(secret_name: str, data: dict[str, bytes]) -> Tw
         f"Secret {secret_name} needs {AUTH_TOKEN_KEY}, or {API_KEY_SID_KEY} and"
         f" {API_KEY_SECRET_KEY}, next to {ACCOUNT_SID_KEY}"
     )
+
+
+def callback_token_from_secret_data(
+    secret_name: str, data: dict[str, bytes]
+) -> tuple[str, SecretStr]:
+    """(account SID, auth token) to verify the account's status callbacks with: the Secret must
+    hold usable credentials, and `callbackAuthToken` or else `authToken`."""
+    credentials = credentials_from_secret_data(secret_name, data)
+    for key in (CALLBACK_AUTH_TOKEN_KEY, AUTH_TOKEN_KEY):
+        raw = data.get(key)
+        if raw is None:
+            continue
+        try:
+            token = raw.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            raise CredentialsError(f"Secret {secret_name}: key {key} is not UTF-8 text") from None
+        if token:
+            return credentials.account_sid, SecretStr(token)
+    raise CredentialsError(
+        f"Secret {secret_name} has no {CALLBACK_AUTH_TOKEN_KEY} or {AUTH_TOKEN_KEY}: Twilio signs"
+        " status callbacks with the account's auth token, so they cannot be verified"
+    )
+
+
+async def load_callback_token(
+    source: SecretSource, namespace: str, secret_name: str
+) -> tuple[str, SecretStr]:
+    """Read the Secret `secret_name` in `namespace` for `callback_token_from_secret_data`."""
+    try:
+        data = await source.read_secret(namespace, secret_name)
+    except ObjectNotFound:
+        raise CredentialsError(f"Secret {secret_name} not found in namespace {namespace}") from None
+    return callback_token_from_secret_data(secret_name, data)
 
 
 async def load_credentials(

@@ -3,7 +3,9 @@
 - One daemon per BundleRenewal runs the reconcile loop, then sleeps for the decision's
   `requeue_after` (review polling, light checks, error backoff) or until the spec changes.
   A single long-lived task per resource means reconciles of one resource never overlap.
-- An update handler on `spec` wakes the daemon at once.
+- An update handler on `spec` wakes the daemon at once; so does a verified Twilio status
+  callback for the resource's original or copy (webhook.py), when WEBHOOK_PUBLIC_URL is set. The
+  daemons keep the bundle SID -> resource index the receiver routes callbacks with.
 - A deletion handler (Kopf's finalizer) runs the workflow's clean-up decisions: it deletes this
   resource's copy if its items were not moved yet, never the original. Transient trouble retries
   with backoff (kopf.TemporaryError); a permanent problem (credentials gone with the namespace)
@@ -29,6 +31,7 @@ import kopf
 from pydantic import ValidationError
 
 from controller import workflow
+from controller.bundle_owners import BundleOwner, BundleOwners
 from controller.cluster import (
     GROUP,
     PLURAL,
@@ -51,6 +54,7 @@ from controller.settings import OperatorSettings
 from controller.twilio_gateway.config import GatewaySettings
 from controller.twilio_gateway.factory import SdkTwilioGatewayFactory
 from controller.twilio_gateway.retry import RetryPolicy
+from controller.webhook import CallbackReceiver, CallbackTokens, WebhookServer
 
 ANNOTATION_PREFIX = "bundle-renewal.twilio-compliance.io"
 FINALIZER = "twilio-compliance.io/bundle-renewal-cleanup"
@@ -103,17 +107,33 @@ class Runtime:
     wakeups: dict[str, asyncio.Event] = field(default_factory=dict)
     locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     statuses: dict[str, BundleRenewalStatus] = field(default_factory=dict)
+    owners: BundleOwners = field(default_factory=BundleOwners)
+    webhook: WebhookServer | None = None
 
     def dependencies(self) -> Dependencies:
         if self.cluster is None or self.gateways is None:
             raise RuntimeError("the operator has not started")
-        callback = self.settings.status_callback_url
         return Dependencies(
             gateways=self.gateways,
             objects=self.cluster,
             policy=policy_from_settings(self.settings),
-            status_callback=str(callback) if callback is not None else None,
+            status_callback=self.settings.status_callback_url(),
+            callback_on_original=self.settings.webhook_set_callback_on_originals,
         )
+
+    def track(self, body: kopf.Body, status: BundleRenewalStatus) -> None:
+        """Record which bundles this resource owns (its original and copy) for the webhook."""
+        meta = body.metadata
+        spec = body.spec
+        secret_ref = spec.get("credentialsSecretRef") or {}
+        owner = BundleOwner(
+            uid=str(meta.uid),
+            namespace=str(meta.namespace),
+            name=str(meta.name),
+            secret_name=str(secret_ref.get("name") or "") if isinstance(secret_ref, dict) else "",
+        )
+        original = spec.get("bundleSid")
+        self.owners.track(owner, [original if isinstance(original, str) else None, status.copy_sid])
 
     def wakeup(self, uid: str) -> asyncio.Event:
         return self.wakeups.setdefault(uid, asyncio.Event())
@@ -125,6 +145,7 @@ class Runtime:
         self.wakeups.pop(uid, None)
         self.locks.pop(uid, None)
         self.statuses.pop(uid, None)
+        self.owners.forget(uid)
 
 
 class KopfSink:
@@ -142,6 +163,7 @@ class KopfSink:
             str(meta.namespace), str(meta.name), status_patch(status)
         )
         self.runtime.statuses[str(meta.uid)] = status
+        self.runtime.track(self.body, status)
 
     def post_event(self, event: Event) -> None:
         kopf.event(self.body, type=event.type.value, reason=event.reason, message=event.message)
@@ -263,9 +285,21 @@ def build_registry(settings: OperatorSettings) -> kopf.OperatorRegistry:
             settings.twilio_base(),
             ", ".join(settings.watch_namespaces) or "all namespaces",
         )
+        if settings.webhook_enabled:
+            receiver = CallbackReceiver(
+                settings,
+                runtime.owners,
+                CallbackTokens(runtime.cluster, settings.webhook_token_cache_seconds),
+                wake=lambda owner: runtime.wakeup(owner.uid).set(),
+            )
+            runtime.webhook = WebhookServer(receiver, settings.webhook_host, settings.webhook_port)
+            await runtime.webhook.start()
+            logger.info("status callbacks: %s", settings.status_callback_url())
 
     @kopf.on.cleanup(registry=registry)
     async def stop(**_: Any) -> None:
+        if runtime.webhook is not None:
+            await runtime.webhook.stop()
         if runtime.gateways is not None:
             await runtime.gateways.close()
         if runtime.cluster is not None:
@@ -284,12 +318,16 @@ def build_registry(settings: OperatorSettings) -> kopf.OperatorRegistry:
     ) -> None:
         uid = str(body.metadata.uid)
         wakeup = runtime.wakeup(uid)
-        while not stopped:
-            async with runtime.lock(uid):
-                delay = await _reconcile_once(runtime, body, stopped, logger)
-            if stopped:
-                break
-            await _sleep(stopped, wakeup, delay)
+        try:
+            while not stopped:
+                async with runtime.lock(uid):
+                    runtime.track(body, runtime.statuses.get(uid) or _stored_status(body))
+                    delay = await _reconcile_once(runtime, body, stopped, logger)
+                if stopped:
+                    break
+                await _sleep(stopped, wakeup, delay)
+        finally:
+            runtime.owners.forget(uid)
 
     @kopf.on.update(GROUP, VERSION, PLURAL, field="spec", registry=registry)
     async def spec_changed(uid: str, **_: Any) -> None:

@@ -7,7 +7,9 @@ The loop the workflow's Decision asks for, with no Kopf in it (handlers.py adapt
 - credentials are read (from the Secret) only when the first Twilio call is due, so a Ready or
   suspended resource costs no Secret read;
 - a failed action becomes the workflow's `on_error` decision (status + backoff), never a raise;
-- a bound on steps stops a decision loop that never settles.
+- a bound on steps stops a decision loop that never settles;
+- once settled, with WEBHOOK_SET_CALLBACK_ON_ORIGINALS, the original observed without a
+  StatusCallback gets the operator's (original_callback.py says why that write is allowed).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from controller.actions import ActionFailed, ActionRunner, ObjectSource
 from controller.cluster import ClusterAccessError
 from controller.credentials import CredentialsError, load_credentials
 from controller.models import BundleRenewalStatus
+from controller.original_callback import register_on_original
 from controller.plan import (
     Decision,
     ErrorKind,
@@ -60,6 +63,7 @@ class Dependencies:
     objects: ObjectSource
     policy: Policy
     status_callback: str | None = None
+    callback_on_original: bool = False
     clock: Clock = lambda: datetime.now(UTC)
 
 
@@ -125,6 +129,8 @@ async def reconcile(
         await record(decision)
         action = decision.action
         if action is None:
+            if runner is not None and observation.original is not None:
+                await _callback_on_original(deps, runner, observation, logger)
             return Outcome(decision, None, actions, writes)
         if should_stop():
             return Outcome(decision.model_copy(update={"action": None}), None, actions, writes)
@@ -148,6 +154,18 @@ async def reconcile(
     return await fail(
         ErrorKind.TRANSIENT, f"the renewal did not settle within {MAX_STEPS} steps; retrying"
     )
+
+
+async def _callback_on_original(
+    deps: Dependencies,
+    runner: ActionRunner,
+    observation: Observation,
+    logger: logging.Logger | logging.LoggerAdapter[Any],
+) -> None:
+    if deps.callback_on_original and deps.status_callback and observation.original is not None:
+        await register_on_original(
+            runner.gateway, observation.original, deps.status_callback, logger
+        )
 
 
 async def _runner(resource: RenewalResource, deps: Dependencies) -> ActionRunner:

@@ -88,9 +88,55 @@ class OperatorSettings(BaseSettings):
             " Twilio's upload host when TWILIO_BASE_URL is Twilio's, else TWILIO_BASE_URL."
         ),
     )
-    status_callback_url: AnyHttpUrl | None = Field(
+    webhook_public_url: AnyHttpUrl | None = Field(
         None,
-        description="Sent as StatusCallback when a copy is submitted for review, if set.",
+        description=(
+            "Public base URL at which Twilio reaches the operator's status-callback receiver"
+            " (scheme, host, optional port and path prefix; e.g. https://renewals.example.com)."
+            " Set: the receiver listens on WEBHOOK_PORT and the copies the operator submits get"
+            " this URL + WEBHOOK_PATH as StatusCallback. Unset: no receiver, polling only."
+        ),
+    )
+    webhook_path: str = Field(
+        "/twilio/bundle-status",
+        pattern=r"^/[A-Za-z0-9._~/-]*$",
+        description="Path of the status-callback receiver (the same in the public URL).",
+    )
+    webhook_port: int = Field(
+        8081, ge=1, le=65535, description="Port the status-callback receiver listens on."
+    )
+    webhook_host: str = Field(
+        "0.0.0.0",
+        description="Address the status-callback receiver listens on (0.0.0.0: every interface).",
+    )
+    webhook_trust_forwarded_headers: bool = Field(
+        False,
+        description=(
+            "Take the scheme and host of the URL Twilio signed from X-Forwarded-Proto and"
+            " X-Forwarded-Host. Only behind a proxy that always sets them (an Ingress): otherwise"
+            " a client could choose the URL its signature is checked against."
+        ),
+    )
+    webhook_max_body_bytes: int = Field(
+        16384,
+        ge=256,
+        description="Larger callback bodies are refused (413) without being read.",
+    )
+    webhook_token_cache_seconds: float = Field(
+        30.0,
+        ge=0,
+        description=(
+            "How long the receiver keeps an account's auth token read from the credentials"
+            " Secret (a rotated token is picked up after this long)."
+        ),
+    )
+    webhook_set_callback_on_originals: bool = Field(
+        False,
+        description=(
+            "Also set the receiver's URL as StatusCallback on original bundles that have none"
+            " (a separate update of that field alone), so a regulation change that gives one a"
+            " valid_until starts its renewal at once instead of at the next light check."
+        ),
     )
     liveness_endpoint: str | None = Field(
         None,
@@ -114,6 +160,13 @@ class OperatorSettings(BaseSettings):
             raise ValueError("log level must be DEBUG, INFO, WARNING or ERROR")
         return level
 
+    @field_validator("webhook_public_url")
+    @classmethod
+    def _base_url_only(cls, value: AnyHttpUrl | None) -> AnyHttpUrl | None:
+        if value is not None and (value.query or value.fragment):
+            raise ValueError("WEBHOOK_PUBLIC_URL must have no query or fragment")
+        return value
+
     @model_validator(mode="after")
     def _backoff_bounds(self) -> OperatorSettings:
         if self.backoff_max_seconds < self.backoff_base_seconds:
@@ -133,6 +186,16 @@ class OperatorSettings(BaseSettings):
     def twilio_base(self) -> str:
         """The Numbers API base URL without a trailing slash, as the SDK's `base_url` wants it."""
         return str(self.twilio_base_url).rstrip("/")
+
+    @property
+    def webhook_enabled(self) -> bool:
+        return self.webhook_public_url is not None
+
+    def status_callback_url(self) -> str | None:
+        """The URL Twilio is given as StatusCallback: public base URL + path; None without one."""
+        if self.webhook_public_url is None:
+            return None
+        return str(self.webhook_public_url).rstrip("/") + self.webhook_path
 
     def twilio_upload_base(self) -> str | None:
         if self.twilio_upload_base_url is None:

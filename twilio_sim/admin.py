@@ -387,6 +387,7 @@ class AdminApi:
                 ],
                 "config": self.store.config.model_dump(),
                 "callbacks": list(self.callbacks.deliveries),
+                "review_decisions": list(self.store.review_decisions),
             }
         )
 

@@ -10,7 +10,7 @@ failure_reason and errors. An approved bundle whose valid_until passes turns twi
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from twilio_sim import evaluation
@@ -84,6 +84,14 @@ def apply_decision(
         else:
             continue
         doc.date_updated = now
+    store.review_decisions.append(
+        {
+            "bundle_sid": bundle.sid,
+            "account_sid": account.sid,
+            "status": "twilio-approved" if approve else "twilio-rejected",
+            "at": datetime.now(UTC).isoformat(),
+        }
+    )
     if approve:
         store.set_bundle_state(bundle, status="twilio-approved", failure_reason=None)
     else:

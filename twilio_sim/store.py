@@ -173,9 +173,12 @@ class Store:
         self.regulations = regulations.builtin_catalogue()
         self.listeners: list[BundleListener] = []
         self._bundle_index: dict[str, str] = {}  # bundle sid -> account sid (admin lookups)
+        # Every review decision with its exact time (ISO 8601, microseconds), for /_sim/state.
+        self.review_decisions: list[dict[str, str]] = []
 
     def reset(self) -> None:
         """Forget every account and restore the built-in catalogue and the default config."""
+        self.review_decisions.clear()
         self.accounts.clear()
         self.api_keys.clear()
         self._bundle_index.clear()

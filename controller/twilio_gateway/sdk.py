@@ -152,18 +152,22 @@ class SdkTwilioGateway:
             repeatable=True,
         )
 
+    async def set_status_callback(self, sid: str, status_callback: str) -> Bundle:
+        instance = await self._retrier.run(
+            "set_status_callback",
+            lambda _: self._send(
+                "set_status_callback",
+                sid,
+                lambda rc: rc.bundles(sid).update_async(status_callback=status_callback),
+            ),
+            repeatable=True,
+        )
+        return from_instance(Bundle, instance)
+
     async def submit_bundle(self, sid: str, status_callback: str | None) -> Bundle:
         if status_callback is not None:
             # Twilio refuses Status together with other property changes (error 22204).
-            await self._retrier.run(
-                "set_status_callback",
-                lambda _: self._send(
-                    "set_status_callback",
-                    sid,
-                    lambda rc: rc.bundles(sid).update_async(status_callback=status_callback),
-                ),
-                repeatable=True,
-            )
+            await self.set_status_callback(sid, status_callback)
 
         async def already_submitted() -> Bundle | None:
             bundle = await self.fetch_bundle(sid)

@@ -19,7 +19,10 @@ def test_defaults_point_at_twilio_and_watch_the_whole_cluster() -> None:
     assert settings.twilio_base() == "https://numbers.twilio.com"
     assert settings.twilio_upload_base() is None
     assert settings.clusterwide
-    assert settings.status_callback_url is None
+    assert settings.status_callback_url() is None
+    assert not settings.webhook_enabled
+    assert not settings.webhook_trust_forwarded_headers
+    assert not settings.webhook_set_callback_on_originals
     assert settings.log_format is LogFormat.PLAIN
 
 
@@ -30,7 +33,8 @@ def test_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TWILIO_CONCURRENCY_PER_ACCOUNT", "2")
     monkeypatch.setenv("LOG_LEVEL", "debug")
     monkeypatch.setenv("LOG_FORMAT", "json")
-    monkeypatch.setenv("STATUS_CALLBACK_URL", "https://op.example/callbacks")
+    monkeypatch.setenv("WEBHOOK_PUBLIC_URL", "https://op.example/renewals/")
+    monkeypatch.setenv("WEBHOOK_PATH", "/twilio/status")
     settings = OperatorSettings()
     assert settings.twilio_base() == "http://127.0.0.1:8081"
     assert settings.poll_interval_seconds == 0.5
@@ -40,7 +44,8 @@ def test_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.log_level == "DEBUG"
     assert settings.log_level_number == 10
     assert settings.log_format is LogFormat.JSON
-    assert str(settings.status_callback_url) == "https://op.example/callbacks"
+    assert settings.webhook_enabled
+    assert settings.status_callback_url() == "https://op.example/renewals/twilio/status"
 
 
 @pytest.mark.parametrize(
@@ -51,6 +56,9 @@ def test_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
         pytest.param("TWILIO_BASE_URL", "not a url", id="bad-url"),
         pytest.param("LOG_LEVEL", "chatty", id="unknown-level"),
         pytest.param("BACKOFF_MAX_SECONDS", "1", id="max-below-base"),
+        pytest.param("WEBHOOK_PUBLIC_URL", "https://op.example/?x=1", id="public-url-query"),
+        pytest.param("WEBHOOK_PATH", "twilio", id="relative-webhook-path"),
+        pytest.param("WEBHOOK_PORT", "70000", id="webhook-port"),
     ],
 )
 def test_bad_values_are_refused(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:

@@ -1,0 +1,236 @@
+"""The status-callback receiver: an aiohttp server in the operator process that turns a signed
+Twilio callback into an immediate reconcile of the BundleRenewal owning the bundle.
+
+A callback is only a hint: its content is never trusted or stored. The receiver finds the
+bundle's owners in the reconcile daemons' index (`BundleOwners`), verifies `X-Twilio-Signature`
+with each owner's account token (from that owner's credentials Secret, never an account named by
+the body) against the public URL Twilio called (`callback_signature`), and wakes the daemon of
+every owner whose token verifies it; that daemon then re-reads Twilio as on any poll.
+
+Answers: 204 woken; 400 malformed body; 403 missing or bad signature, or no token to verify
+with; 404 unknown bundle or path; 405 not POST; 413 body over WEBHOOK_MAX_BODY_BYTES; 415 not
+form or JSON; 503 only when the credentials Secret cannot be read right now. Never a 500: an
+unexpected error is logged and answered 400. Log lines name the refusal, the bundle SID and the
+resource, never the body, the signature or a token.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+from pydantic import SecretStr
+
+from controller.bundle_owners import BundleOwner, BundleOwners
+from controller.callback_signature import (
+    MalformedCallback,
+    ParsedCallback,
+    body_format,
+    parse_callback,
+    signature_valid,
+    signed_url,
+)
+from controller.cluster import ClusterAccessError
+from controller.credentials import CredentialsError, SecretSource, load_callback_token
+from controller.settings import OperatorSettings
+
+SIGNATURE_HEADER = "X-Twilio-Signature"
+SIGNATURE_SETTINGS_HEADER = "X-Twilio-Webhooks-Signature-Settings"
+
+_log = logging.getLogger("controller.webhook")
+
+TokenLoader = Callable[[BundleOwner], Awaitable[tuple[str, SecretStr]]]
+Wake = Callable[[BundleOwner], None]
+
+
+@dataclass
+class _CachedToken:
+    expires: float
+    value: tuple[str, SecretStr] | None
+    error: CredentialsError | None
+
+
+class CallbackTokens:
+    """(account SID, auth token) per credentials Secret, read through `credentials` and kept for
+    `ttl` seconds (refusals too, so a flood of callbacks does not become a flood of Secret reads;
+    an API server failure is not kept)."""
+
+    def __init__(
+        self,
+        secrets: SecretSource,
+        ttl: float,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self._secrets = secrets
+        self._ttl = ttl
+        self._clock = clock
+        self._cache: dict[tuple[str, str], _CachedToken] = {}
+
+    async def __call__(self, owner: BundleOwner) -> tuple[str, SecretStr]:
+        key = (owner.namespace, owner.secret_name)
+        now = self._clock()
+        cached = self._cache.get(key)
+        if cached is None or cached.expires <= now:
+            try:
+                value = await load_callback_token(self._secrets, *key)
+            except CredentialsError as exc:
+                cached = _CachedToken(now + self._ttl, None, exc)
+            else:
+                cached = _CachedToken(now + self._ttl, value, None)
+            if self._ttl > 0:
+                self._cache[key] = cached
+        if cached.error is not None:
+            raise cached.error
+        assert cached.value is not None
+        return cached.value
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, reason: str, *, level: int = logging.INFO):
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+        self.level = level
+
+
+class CallbackReceiver:
+    """The request handler and its aiohttp application."""
+
+    def __init__(
+        self, settings: OperatorSettings, owners: BundleOwners, tokens: TokenLoader, wake: Wake
+    ):
+        if settings.webhook_public_url is None:
+            raise ValueError("the webhook needs WEBHOOK_PUBLIC_URL")
+        self.public_base_url = str(settings.webhook_public_url)
+        self.path = settings.webhook_path
+        self.trust_forwarded = settings.webhook_trust_forwarded_headers
+        self.max_body_bytes = settings.webhook_max_body_bytes
+        self.owners = owners
+        self.tokens = tokens
+        self.wake = wake
+
+    def application(self) -> web.Application:
+        app = web.Application(client_max_size=self.max_body_bytes)
+        app.router.add_route("*", self.path, self.handle)
+        return app
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        try:
+            woken = await self._handle(request)
+        except _Refused as refusal:
+            _log.log(
+                refusal.level,
+                "status callback refused (%s): %s",
+                refusal.status,
+                refusal.reason,
+            )
+            # The answer names the status only: details (resources, Secrets) stay in the log.
+            headers = {"Allow": "POST"} if refusal.status == 405 else None
+            return web.Response(status=refusal.status, headers=headers)
+        except Exception as exc:
+            _log.error("status callback refused (400): unexpected %s", type(exc).__name__)
+            return web.Response(status=400)
+        _log.info("status callback for %s: woke %s", woken[0], ", ".join(woken[1]))
+        return web.Response(status=204)
+
+    async def _handle(self, request: web.Request) -> tuple[str, list[str]]:
+        if request.method != "POST":
+            raise _Refused(405, f"method {request.method} not allowed")
+        if request.content_length is not None and request.content_length > self.max_body_bytes:
+            raise _Refused(413, f"body of {request.content_length} bytes is too large")
+        if body_format(request.headers.get("Content-Type")) is None:
+            raise _Refused(415, "content type is neither form-encoded nor JSON")
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            raise _Refused(413, "body is too large") from None
+        try:
+            callback = parse_callback(request.headers.get("Content-Type"), body)
+        except MalformedCallback as exc:
+            raise _Refused(400, f"malformed callback: {exc}") from None
+        owners = self.owners.owners_of(callback.bundle_sid)
+        if not owners:
+            raise _Refused(404, f"bundle {callback.bundle_sid} is not managed here")
+        url = signed_url(
+            self.public_base_url,
+            self.path,
+            request.rel_url.raw_query_string,
+            trust_forwarded=self.trust_forwarded,
+            forwarded_proto=request.headers.get("X-Forwarded-Proto"),
+            forwarded_host=request.headers.get("X-Forwarded-Host"),
+        )
+        verified = await self._verified_owners(request, callback, url, owners)
+        for owner in verified:
+            self.wake(owner)
+        return callback.bundle_sid, [f"{o.namespace}/{o.name}" for o in verified]
+
+    async def _verified_owners(
+        self,
+        request: web.Request,
+        callback: ParsedCallback,
+        url: str,
+        owners: list[BundleOwner],
+    ) -> list[BundleOwner]:
+        signature = request.headers.get(SIGNATURE_HEADER)
+        if not signature:
+            raise _Refused(403, f"callback for {callback.bundle_sid} has no {SIGNATURE_HEADER}")
+        settings_header = request.headers.get(SIGNATURE_SETTINGS_HEADER)
+        verified: list[BundleOwner] = []
+        problems: list[str] = []
+        unavailable = False
+        for owner in owners:
+            try:
+                account_sid, token = await self.tokens(owner)
+            except CredentialsError as exc:
+                problems.append(f"{owner.namespace}/{owner.name}: {exc}")
+                continue
+            except ClusterAccessError as exc:
+                unavailable = unavailable or (exc.status or 500) >= 500
+                problems.append(f"{owner.namespace}/{owner.name}: {exc}")
+                continue
+            if callback.account_sid is not None and callback.account_sid != account_sid:
+                problems.append(f"{owner.namespace}/{owner.name}: another account's callback")
+                continue
+            if signature_valid(token.get_secret_value(), url, callback, signature, settings_header):
+                verified.append(owner)
+            else:
+                problems.append(f"{owner.namespace}/{owner.name}: signature does not match")
+        if verified:
+            return verified
+        if unavailable:
+            raise _Refused(
+                503,
+                f"cannot verify the callback for {callback.bundle_sid} now: {'; '.join(problems)}",
+                level=logging.WARNING,
+            )
+        raise _Refused(
+            403,
+            f"callback for {callback.bundle_sid} refused: {'; '.join(problems)}",
+            level=logging.WARNING,
+        )
+
+
+class WebhookServer:
+    """Runs a CallbackReceiver on WEBHOOK_HOST:WEBHOOK_PORT until `stop`."""
+
+    def __init__(self, receiver: CallbackReceiver, host: str, port: int):
+        self.receiver = receiver
+        self.host = host
+        self.port = port
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        self._runner = web.AppRunner(
+            self.receiver.application(), access_log=None, handle_signals=False
+        )
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self.host, self.port).start()
+        _log.info("status-callback receiver on %s:%s%s", self.host, self.port, self.receiver.path)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None

@@ -1,0 +1,314 @@
+"""The pure callback checks: the URL Twilio signed, body parsing, and signatures of both schemes
+(signatures made independently of the code under test: an HMAC computed here, or the simulator's
+signer)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from urllib.parse import urlencode
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from controller.callback_signature import (
+    BodyFormat,
+    MalformedCallback,
+    ParsedCallback,
+    body_format,
+    parse_callback,
+    signature_valid,
+    signed_url,
+)
+
+TOKEN = "auth-token-" + "a1" * 8
+OTHER_TOKEN = "auth-token-" + "b2" * 8
+BUNDLE = "BU" + "0123456789abcdef" * 2
+ACCOUNT = "AC" + "fedcba9876543210" * 2
+URL = "https://renewals.example.com/twilio/bundle-status"
+FORM = "application/x-www-form-urlencoded"
+
+
+def hmac_sha1(token: str, text: str) -> str:
+    digest = hmac.new(token.encode(), text.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+def form_signature(token: str, url: str, params: dict[str, str]) -> str:
+    """Twilio's documented form scheme: URL + each name and value, names sorted."""
+    return hmac_sha1(token, url + "".join(k + params[k] for k in sorted(params)))
+
+
+def form_body(params: dict[str, str]) -> bytes:
+    return urlencode(params).encode()
+
+
+PARAMS = {
+    "account_sid": ACCOUNT,
+    "bundle_sid": BUNDLE,
+    "status": "twilio-approved",
+    "failure_reason": "",
+}
+
+
+# --- the URL -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("base", "path", "query", "expected"),
+    [
+        ("https://renewals.example.com", "/twilio/bundle-status", "", URL),
+        ("https://renewals.example.com/", "/twilio/bundle-status", "", URL),
+        (
+            "https://ops.example.com/renewals/",
+            "/twilio/bundle-status",
+            "",
+            "https://ops.example.com/renewals/twilio/bundle-status",
+        ),
+        (
+            "http://127.0.0.1:8081",
+            "/hook",
+            "bodySHA256=ab%20cd&x=1",
+            "http://127.0.0.1:8081/hook?bodySHA256=ab%20cd&x=1",
+        ),
+    ],
+)
+def test_signed_url_is_public_base_path_and_raw_query(
+    base: str, path: str, query: str, expected: str
+) -> None:
+    assert signed_url(base, path, query, trust_forwarded=False) == expected
+
+
+def test_forwarded_headers_are_ignored_unless_trusted() -> None:
+    kwargs = {"forwarded_proto": "http", "forwarded_host": "attacker.example"}
+    base = "https://renewals.example.com"
+    assert signed_url(base, "/hook", "", trust_forwarded=False, **kwargs) == (
+        "https://renewals.example.com/hook"
+    )
+    assert signed_url(base, "/hook", "", trust_forwarded=True, **kwargs) == (
+        "http://attacker.example/hook"
+    )
+
+
+@pytest.mark.parametrize(
+    ("proto", "host", "expected"),
+    [
+        ("https, http", "public.example:8443, internal", "https://public.example:8443/hook"),
+        ("ftp", "public.example", "https://public.example/hook"),
+        (None, None, "https://renewals.example.com/hook"),
+        ("HTTP", "bad host/with/path", "http://renewals.example.com/hook"),
+        ("https", "[2001:db8::1]:443", "https://[2001:db8::1]:443/hook"),
+    ],
+)
+def test_trusted_forwarded_headers_take_the_first_well_formed_value(
+    proto: str | None, host: str | None, expected: str
+) -> None:
+    url = signed_url(
+        "https://renewals.example.com",
+        "/hook",
+        "",
+        trust_forwarded=True,
+        forwarded_proto=proto,
+        forwarded_host=host,
+    )
+    assert url == expected
+
+
+# --- parsing -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content_type", "expected"),
+    [
+        (FORM, BodyFormat.FORM),
+        ("Application/X-WWW-Form-Urlencoded; charset=utf-8", BodyFormat.FORM),
+        ("application/json", BodyFormat.JSON),
+        ("application/json; charset=UTF-8", BodyFormat.JSON),
+        ("application/vnd.twilio+json", BodyFormat.JSON),
+        ("text/plain", None),
+        ("multipart/form-data; boundary=x", None),
+        (None, None),
+        ("", None),
+    ],
+)
+def test_body_format_by_media_type(content_type: str | None, expected: BodyFormat | None) -> None:
+    assert body_format(content_type) is expected
+
+
+def test_form_and_json_bodies_name_their_bundle() -> None:
+    form = parse_callback(FORM, form_body(PARAMS))
+    assert (form.format, form.bundle_sid, form.account_sid) == (BodyFormat.FORM, BUNDLE, ACCOUNT)
+    assert dict(form.form) == PARAMS
+    text = json.dumps(PARAMS)
+    parsed = parse_callback("application/json", text.encode())
+    assert (parsed.format, parsed.bundle_sid, parsed.text) == (BodyFormat.JSON, BUNDLE, text)
+    camel = parse_callback(FORM, form_body({"BundleSid": BUNDLE}))
+    assert camel.bundle_sid == BUNDLE
+    assert camel.account_sid is None
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "problem"),
+    [
+        ("text/plain", form_body(PARAMS), "content type"),
+        (FORM, b"bundle_sid=BU\xff", "not UTF-8"),
+        (FORM, b"bundle_sid=%FF%FE", "form-encoded"),
+        (FORM, b"status=approved", "bundle_sid"),
+        (FORM, b"", "bundle_sid"),
+        (FORM, form_body({"bundle_sid": "BU123"}), "bundle_sid"),
+        (FORM, b"bundle_sid=" + BUNDLE.encode() + b"&bundle_sid=" + BUNDLE.encode(), "once"),
+        (FORM, b"bundle_sid=" + BUNDLE.encode() + b"&BundleSid=" + BUNDLE.encode(), "once"),
+        (FORM, b"&".join([b"f%d=1" % i for i in range(100)]), "form-encoded"),
+        (FORM, form_body({**PARAMS, "account_sid": "ACnope"}), "account SID"),
+        (FORM, form_body({"bundle_sid": BUNDLE + "\n"}), "bundle_sid"),
+        ("application/json", b"{not json", "not JSON"),
+        ("application/json", b"[1, 2]", "not an object"),
+        ("application/json", b'{"bundle_sid": 7}', "not a string"),
+        ("application/json", b"[" * 100000 + b"]" * 100000, "not JSON"),
+        ("application/json", json.dumps({"status": "x"}).encode(), "bundle_sid"),
+    ],
+)
+def test_malformed_bodies_are_refused_with_a_reason(
+    content_type: str, body: bytes, problem: str
+) -> None:
+    with pytest.raises(MalformedCallback, match=problem):
+        parse_callback(content_type, body)
+
+
+# --- signatures ----------------------------------------------------------------------------
+
+
+def parsed_form(params: dict[str, str]) -> ParsedCallback:
+    return parse_callback(FORM, form_body(params))
+
+
+def test_form_signature_made_with_the_token_over_this_url_and_these_params_is_valid() -> None:
+    signature = form_signature(TOKEN, URL, PARAMS)
+    assert signature_valid(TOKEN, URL, parsed_form(PARAMS), signature)
+    # Twilio may have signed the URL with its default port spelled out.
+    with_port = URL.replace(".com/", ".com:443/")
+    assert signature_valid(
+        TOKEN, URL, parsed_form(PARAMS), form_signature(TOKEN, with_port, PARAMS)
+    )
+
+
+def test_the_simulator_s_callbacks_verify() -> None:
+    from twilio_sim.callbacks import sign
+
+    assert signature_valid(TOKEN, URL, parsed_form(PARAMS), sign(TOKEN, URL, PARAMS))
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["tampered-status", "extra-param", "dropped-param", "other-url", "http", "other-token", "none"],
+)
+def test_form_signature_refusals(case: str) -> None:
+    signature: str | None = form_signature(TOKEN, URL, PARAMS)
+    params, url, token = dict(PARAMS), URL, TOKEN
+    if case == "tampered-status":
+        params["status"] = "twilio-rejected"
+    elif case == "extra-param":
+        params["valid_until"] = "2030-01-01T00:00:00Z"
+    elif case == "dropped-param":
+        del params["failure_reason"]
+    elif case == "other-url":
+        url = "https://renewals.example.com/twilio/other"
+    elif case == "http":
+        url = URL.replace("https:", "http:")
+    elif case == "other-token":
+        token = OTHER_TOKEN
+    else:
+        signature = None
+    assert not signature_valid(token, url, parsed_form(params), signature)
+
+
+def test_repeated_form_parameters_are_all_covered() -> None:
+    body = form_body(PARAMS) + b"&note=a&note=b"
+    callback = parse_callback(FORM, body)
+    text = URL + "".join(k + v for k, v in sorted([*PARAMS.items(), ("note", "a"), ("note", "b")]))
+    assert signature_valid(TOKEN, URL, callback, hmac_sha1(TOKEN, text))
+    only_a = URL + "".join(k + v for k, v in sorted([*PARAMS.items(), ("note", "a")]))
+    assert not signature_valid(TOKEN, URL, callback, hmac_sha1(TOKEN, only_a))
+
+
+def json_request(body: str, token: str = TOKEN) -> tuple[str, str]:
+    """(URL with bodySHA256, signature) as Twilio makes them for a JSON body."""
+    url = URL + "?bodySHA256=" + hashlib.sha256(body.encode()).hexdigest()
+    return url, hmac_sha1(token, url)
+
+
+def test_json_scheme_signs_the_url_carrying_the_body_hash() -> None:
+    text = json.dumps(PARAMS)
+    url, signature = json_request(text)
+    callback = parse_callback("application/json", text.encode())
+    assert signature_valid(TOKEN, url, callback, signature)
+    tampered = parse_callback("application/json", text.replace("approved", "rejected").encode())
+    assert not signature_valid(TOKEN, url, tampered, signature)
+    assert not signature_valid(OTHER_TOKEN, url, callback, signature)
+    # Without the hash in the URL nothing binds the body to the signature: refused.
+    assert not signature_valid(TOKEN, URL, callback, hmac_sha1(TOKEN, URL))
+    twice = url + "&bodySHA256=" + hashlib.sha256(text.encode()).hexdigest()
+    assert not signature_valid(TOKEN, twice, callback, hmac_sha1(TOKEN, twice))
+
+
+def test_signature_algorithm_follows_the_settings_header() -> None:
+    text = URL + "".join(k + PARAMS[k] for k in sorted(PARAMS))
+    sha256 = base64.b64encode(hmac.new(TOKEN.encode(), text.encode(), hashlib.sha256).digest())
+    callback = parsed_form(PARAMS)
+    header = "key=abc,algorithm=HMAC_SHA256"
+    assert signature_valid(TOKEN, URL, callback, sha256.decode(), header)
+    assert not signature_valid(TOKEN, URL, callback, sha256.decode())
+    sha1 = form_signature(TOKEN, URL, PARAMS)
+    assert not signature_valid(TOKEN, URL, callback, sha1, "algorithm=HMAC_MD5")
+
+
+# --- generated input -------------------------------------------------------------------------
+
+content_types = st.sampled_from(
+    [FORM, "application/json", "text/plain", "application/x-www-form-urlencoded; charset=latin-1"]
+) | st.text(max_size=40)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(content_type=st.one_of(st.none(), content_types), body=st.binary(max_size=600))
+def test_arbitrary_bodies_parse_or_are_malformed(content_type: str | None, body: bytes) -> None:
+    try:
+        callback = parse_callback(content_type, body)
+    except MalformedCallback:
+        return
+    assert callback.bundle_sid.startswith("BU")
+
+
+form_values = st.text(max_size=30)
+
+
+@settings(max_examples=300)
+@given(
+    params=st.dictionaries(
+        st.sampled_from(["status", "failure_reason", "valid_until"]), form_values
+    ),
+    signature=st.one_of(st.none(), st.text(max_size=40)),
+    settings_header=st.one_of(st.none(), st.text(max_size=40)),
+    query=st.text(max_size=30),
+)
+def test_arbitrary_signatures_never_verify_and_never_raise(
+    params: dict[str, str], signature: str | None, settings_header: str | None, query: str
+) -> None:
+    callback = parsed_form({**params, "bundle_sid": BUNDLE})
+    url = signed_url(URL, "", query, trust_forwarded=False)
+    assert not signature_valid(TOKEN, url, callback, signature, settings_header)
+
+
+@settings(max_examples=200)
+@given(params=st.dictionaries(st.text(min_size=1, max_size=12), form_values, max_size=8))
+def test_any_form_signed_by_twilio_s_scheme_verifies(params: dict[str, str]) -> None:
+    params = {**params, "bundle_sid": BUNDLE}
+    params.pop("BundleSid", None)
+    params.pop("AccountSid", None)
+    params.pop("account_sid", None)
+    callback = parsed_form(params)
+    assert signature_valid(TOKEN, URL, callback, form_signature(TOKEN, URL, params))
+    assert not signature_valid(OTHER_TOKEN, URL, callback, form_signature(TOKEN, URL, params))

@@ -1,0 +1,437 @@
+"""The status-callback receiver over HTTP (aiohttp's test server, in-memory index and Secrets):
+what it answers, whom it wakes, and that nothing it refuses wakes anyone or answers 5xx."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import hashlib
+import json
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any, cast
+from urllib.parse import urlencode
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from controller.bundle_owners import BundleOwner, BundleOwners
+from controller.cluster import ClusterAccessError, ObjectNotFound
+from controller.original_callback import register_on_original
+from controller.settings import OperatorSettings
+from controller.twilio_models import Bundle, BundleStatus
+from controller.webhook import CallbackReceiver, CallbackTokens
+from twilio_sim.callbacks import sign
+
+PUBLIC = "https://renewals.example.com"
+PATH = "/twilio/bundle-status"
+URL = PUBLIC + PATH
+ACCOUNT_A, TOKEN_A = "AC" + "a" * 32, "token-of-account-a-" + "1" * 8
+ACCOUNT_B, TOKEN_B = "AC" + "b" * 32, "token-of-account-b-" + "2" * 8
+BUNDLE_A = "BU" + "a" * 32
+COPY_A = "BU" + "c" * 32
+BUNDLE_B = "BU" + "b" * 32
+OWNER_A = BundleOwner("uid-a", "team-a", "renewal-a", "twilio")
+OWNER_B = BundleOwner("uid-b", "team-b", "renewal-b", "twilio")
+FORM = "application/x-www-form-urlencoded"
+
+
+class Secrets:
+    def __init__(self) -> None:
+        self.data: dict[tuple[str, str], dict[str, bytes]] = {
+            ("team-a", "twilio"): {"accountSid": ACCOUNT_A.encode(), "authToken": TOKEN_A.encode()},
+            ("team-b", "twilio"): {"accountSid": ACCOUNT_B.encode(), "authToken": TOKEN_B.encode()},
+        }
+        self.reads = 0
+        self.failure: Exception | None = None
+
+    async def read_secret(self, namespace: str, name: str) -> dict[str, bytes]:
+        self.reads += 1
+        if self.failure is not None:
+            raise self.failure
+        try:
+            return self.data[(namespace, name)]
+        except KeyError:
+            raise ObjectNotFound("Secret", namespace, name) from None
+
+
+class Harness:
+    def __init__(self, client: TestClient[Any, Any], secrets: Secrets, woken: list[str]):
+        self.client = client
+        self.secrets = secrets
+        self.woken = woken
+
+    async def post(
+        self, body: bytes, headers: dict[str, str], path: str = PATH, method: str = "POST"
+    ) -> int:
+        async with self.client.request(method, path, data=body, headers=headers) as resp:
+            await resp.read()
+            return resp.status
+
+    async def form(
+        self,
+        params: dict[str, str],
+        *,
+        token: str = TOKEN_A,
+        url: str = URL,
+        extra: dict[str, str] | None = None,
+        path: str = PATH,
+    ) -> int:
+        headers = {"Content-Type": FORM, "X-Twilio-Signature": sign(token, url, params)}
+        return await self.post(urlencode(params).encode(), {**headers, **(extra or {})}, path)
+
+
+def callback(bundle_sid: str = BUNDLE_A, account_sid: str = ACCOUNT_A) -> dict[str, str]:
+    return {
+        "account_sid": account_sid,
+        "bundle_sid": bundle_sid,
+        "status": "twilio-approved",
+        "failure_reason": "",
+    }
+
+
+def make_settings(**overrides: Any) -> OperatorSettings:
+    values: dict[str, Any] = {"webhook_public_url": PUBLIC, "webhook_path": PATH, **overrides}
+    return OperatorSettings(**values)
+
+
+@pytest.fixture
+def build() -> Callable[..., Any]:
+    """An async context factory: a receiver with owners A (original + copy) and B."""
+
+    def factory(**overrides: Any) -> Any:
+        return _harness(make_settings(**overrides))
+
+    return factory
+
+
+class _harness:
+    def __init__(self, settings: OperatorSettings):
+        self.settings = settings
+
+    async def __aenter__(self) -> Harness:
+        owners = BundleOwners()
+        owners.track(OWNER_A, [BUNDLE_A, COPY_A])
+        owners.track(OWNER_B, [BUNDLE_B])
+        self.secrets = Secrets()
+        woken: list[str] = []
+        receiver = CallbackReceiver(
+            self.settings,
+            owners,
+            CallbackTokens(self.secrets, self.settings.webhook_token_cache_seconds),
+            wake=lambda owner: woken.append(owner.uid),
+        )
+        self.client: TestClient[Any, Any] = TestClient(TestServer(receiver.application()))
+        await self.client.start_server()
+        return Harness(self.client, self.secrets, woken)
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.client.close()
+
+
+@pytest.fixture
+async def hook(build: Callable[..., Any]) -> AsyncIterator[Harness]:
+    async with build() as harness:
+        yield harness
+
+
+async def test_a_signed_form_callback_wakes_the_owner_of_the_original_or_the_copy(
+    hook: Harness,
+) -> None:
+    assert await hook.form(callback()) == 204
+    assert await hook.form(callback(COPY_A)) == 204
+    assert await hook.form({"bundle_sid": BUNDLE_B, "status": "in-review"}, token=TOKEN_B) == 204
+    assert hook.woken == ["uid-a", "uid-a", "uid-b"]
+
+
+async def test_a_signed_json_callback_wakes_the_owner(hook: Harness) -> None:
+    body = json.dumps(callback()).encode()
+    query = "bodySHA256=" + hashlib.sha256(body).hexdigest()
+    headers = {
+        "Content-Type": "application/json",
+        "X-Twilio-Signature": sign(TOKEN_A, f"{URL}?{query}", {}),
+    }
+    assert await hook.post(body, headers, path=f"{PATH}?{query}") == 204
+    assert (
+        await hook.post(body.replace(b"approved", b"rejected"), headers, f"{PATH}?{query}") == 403
+    )
+    assert await hook.post(body, headers) == 403  # no body hash in the URL
+    assert hook.woken == ["uid-a"]
+
+
+async def test_a_callback_for_account_a_signed_with_account_b_s_token_is_refused(
+    hook: Harness,
+) -> None:
+    assert await hook.form(callback(), token=TOKEN_B) == 403
+    # The body naming account B changes nothing: A's token is the one that must verify.
+    assert await hook.form(callback(account_sid=ACCOUNT_B), token=TOKEN_B) == 403
+    # Signed with A's token, but the body claims another account: refused too.
+    assert await hook.form(callback(account_sid=ACCOUNT_B), token=TOKEN_A) == 403
+    assert hook.woken == []
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("unknown-bundle", 404),
+        ("unsigned", 403),
+        ("tampered", 403),
+        ("signed-for-another-url", 403),
+        ("signed-for-http", 403),
+        ("get", 405),
+        ("put", 405),
+        ("text-plain", 415),
+        ("no-content-type", 415),
+        ("malformed-form", 400),
+        ("no-bundle", 400),
+        ("json-array", 400),
+        ("oversized", 413),
+        ("oversized-chunked", 413),
+        ("other-path", 404),
+    ],
+)
+async def test_refusals(hook: Harness, case: str, expected: int) -> None:
+    params = callback()
+    signed = {"Content-Type": FORM, "X-Twilio-Signature": sign(TOKEN_A, URL, params)}
+    body = urlencode(params).encode()
+    if case == "unknown-bundle":
+        status = await hook.form(callback("BU" + "f" * 32))
+    elif case == "unsigned":
+        status = await hook.post(body, {"Content-Type": FORM})
+    elif case == "tampered":
+        status = await hook.post(body.replace(b"approved", b"rejected"), signed)
+    elif case == "signed-for-another-url":
+        status = await hook.form(params, url="https://elsewhere.example/twilio/bundle-status")
+    elif case == "signed-for-http":
+        status = await hook.form(params, url=URL.replace("https", "http"))
+    elif case in ("get", "put"):
+        status = await hook.post(body, signed, method=case.upper())
+    elif case == "text-plain":
+        status = await hook.post(body, {**signed, "Content-Type": "text/plain"})
+    elif case == "no-content-type":
+        status = await hook.post(body, {"X-Twilio-Signature": signed["X-Twilio-Signature"]})
+    elif case == "malformed-form":
+        status = await hook.post(b"bundle_sid=%FF%FF", signed)
+    elif case == "no-bundle":
+        status = await hook.post(b"status=twilio-approved", signed)
+    elif case == "json-array":
+        status = await hook.post(b"[]", {**signed, "Content-Type": "application/json"})
+    elif case == "oversized":
+        status = await hook.post(body + b"&pad=" + b"x" * 20000, signed)
+    elif case == "oversized-chunked":
+
+        async def chunks() -> AsyncIterator[bytes]:
+            for _ in range(40):
+                yield b"x" * 1000
+
+        async with hook.client.post(PATH, data=chunks(), headers=signed) as resp:
+            status = resp.status
+    else:
+        status = await hook.form(params, path="/twilio/other")
+    assert status == expected
+    assert hook.woken == []
+
+
+async def test_forwarded_headers_choose_the_signed_url_only_when_trusted(
+    build: Callable[..., Any],
+) -> None:
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "alias.example.com"}
+    alias_url = "https://alias.example.com" + PATH
+    async with build() as hook:
+        assert await hook.form(callback(), url=alias_url, extra=forwarded) == 403
+        assert await hook.form(callback(), extra=forwarded) == 204
+    async with build(webhook_trust_forwarded_headers=True) as hook:
+        assert await hook.form(callback(), url=alias_url, extra=forwarded) == 204
+        assert await hook.form(callback(), extra=forwarded) == 403
+        assert await hook.form(callback()) == 204  # no headers: the configured URL
+
+
+async def test_a_public_url_with_a_path_prefix(build: Callable[..., Any]) -> None:
+    async with build(webhook_public_url="https://ops.example.com/renewals") as hook:
+        assert await hook.form(callback(), url="https://ops.example.com/renewals" + PATH) == 204
+        assert await hook.form(callback()) == 403
+
+
+async def test_unreadable_or_tokenless_secrets_refuse_without_5xx_except_api_outage(
+    hook: Harness,
+) -> None:
+    hook.secrets.data[("team-a", "twilio")] = {
+        "accountSid": ACCOUNT_A.encode(),
+        "apiKeySid": ("SK" + "1" * 32).encode(),
+        "apiKeySecret": b"key-secret",
+    }
+    assert await hook.form(callback()) == 403  # API key only: nothing to verify with
+    hook.secrets.data[("team-a", "twilio")]["callbackAuthToken"] = TOKEN_A.encode()
+    assert await hook.form(callback(COPY_A)) == 403  # the refusal is cached for a while
+    assert hook.woken == []
+
+
+async def test_callback_auth_token_verifies_for_api_key_secrets(build: Callable[..., Any]) -> None:
+    async with build(webhook_token_cache_seconds=0) as hook:
+        hook.secrets.data[("team-a", "twilio")] = {
+            "accountSid": ACCOUNT_A.encode(),
+            "apiKeySid": ("SK" + "1" * 32).encode(),
+            "apiKeySecret": b"key-secret",
+            "callbackAuthToken": TOKEN_A.encode(),
+        }
+        assert await hook.form(callback()) == 204
+        del hook.secrets.data[("team-a", "twilio")]
+        assert await hook.form(callback()) == 403  # Secret gone
+        hook.secrets.failure = ClusterAccessError("reading Secret", 500, "Internal")
+        assert await hook.form(callback()) == 503
+        hook.secrets.failure = ClusterAccessError("reading Secret", 403, "Forbidden")
+        assert await hook.form(callback()) == 403
+        assert hook.woken == ["uid-a"]
+
+
+async def test_tokens_are_cached_per_secret(hook: Harness) -> None:
+    for _ in range(5):
+        assert await hook.form(callback()) == 204
+    assert hook.secrets.reads == 1
+
+
+async def test_only_owners_whose_token_verifies_are_woken() -> None:
+    owners = BundleOwners()
+    owners.track(OWNER_A, [BUNDLE_A])
+    owners.track(OWNER_B, [BUNDLE_A])  # account B's resource names A's bundle
+    woken: list[str] = []
+    receiver = CallbackReceiver(
+        make_settings(), owners, CallbackTokens(Secrets(), 30.0), wake=lambda o: woken.append(o.uid)
+    )
+    params = {"bundle_sid": BUNDLE_A, "status": "twilio-approved"}  # no account in the body
+    async with TestClient(TestServer(receiver.application())) as client:
+        for token in (TOKEN_A, TOKEN_B, "token-of-nobody"):
+            headers = {"Content-Type": FORM, "X-Twilio-Signature": sign(token, URL, params)}
+            async with client.post(PATH, data=urlencode(params), headers=headers) as resp:
+                assert resp.status == (403 if token == "token-of-nobody" else 204)
+            woken.append("|")
+    # A's signature wakes A only; B's wakes B only (whose daemon then reads with B's credentials).
+    assert woken == ["uid-a", "|", "uid-b", "|", "|"]
+
+
+async def test_refusals_log_no_secret_or_body(
+    hook: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="controller.webhook")
+    params = {**callback(), "failure_reason": "Personal-Value-4242"}
+    assert await hook.form(params, token=TOKEN_B) == 403
+    assert await hook.form(params) == 204
+    text = caplog.text
+    assert "refused" in text
+    assert BUNDLE_A in text
+    for secret in (TOKEN_A, TOKEN_B, "Personal-Value-4242", sign(TOKEN_B, URL, params)):
+        assert secret not in text
+
+
+# A real signature, of a callback the generated bodies can never equal (values over 20 chars).
+GENUINE = {"bundle_sid": BUNDLE_A, "status": "twilio-approved-by-the-reviewers-of-team-x"}
+GENUINE_SIGNATURES = [sign(TOKEN_A, URL, GENUINE), sign(TOKEN_B, URL, GENUINE)]
+
+printable = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=60)
+content_types = (
+    st.sampled_from([FORM, FORM, FORM, "application/json", "application/json", "text/plain", None])
+    | printable
+)
+signatures = st.sampled_from([*GENUINE_SIGNATURES, None]) | printable
+other_headers = st.dictionaries(
+    st.sampled_from(
+        [
+            "X-Twilio-Webhooks-Signature-Settings",
+            "X-Forwarded-Proto",
+            "X-Forwarded-Host",
+            "Content-Encoding",
+            "Transfer-Encoding",
+        ]
+    ),
+    st.sampled_from(["gzip", "https", "algorithm=HMAC_SHA256", "alias.example.com"]) | printable,
+)
+
+
+def bodies() -> st.SearchStrategy[bytes]:
+    known = st.sampled_from([BUNDLE_A, COPY_A, BUNDLE_B, "BU" + "9" * 32])
+    extras = st.dictionaries(st.text(max_size=10), st.text(max_size=20), max_size=5)
+    form_like = st.builds(
+        lambda sid, extra: urlencode({**extra, "bundle_sid": sid}).encode(), known, extras
+    )
+    json_like = st.builds(
+        lambda sid, extra: json.dumps({**extra, "bundle_sid": sid}).encode(), known, extras
+    )
+    return st.one_of(form_like, json_like, st.binary(max_size=2000))
+
+
+async def test_generated_requests_are_refused_with_4xx_and_wake_nobody(hook: Harness) -> None:
+    statuses: list[int] = []
+
+    @settings(
+        max_examples=400,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    )
+    @given(
+        body=bodies(),
+        content_type=content_types,
+        signature=signatures,
+        headers=other_headers,
+        method=st.sampled_from(["POST"] * 6 + ["GET", "PUT", "DELETE"]),
+        query=st.sampled_from(["", "", "?bodySHA256=00", "?a=b"]),
+    )
+    def one(
+        body: bytes,
+        content_type: str | None,
+        signature: str | None,
+        headers: dict[str, str],
+        method: str,
+        query: str,
+    ) -> None:
+        headers = dict(headers)
+        if content_type is not None:
+            headers["Content-Type"] = content_type
+        if signature is not None:
+            headers["X-Twilio-Signature"] = signature
+        future = asyncio.run_coroutine_threadsafe(
+            hook.post(body, headers, path=PATH + query, method=method), loop
+        )
+        statuses.append(future.result(timeout=10))
+
+    loop = asyncio.get_running_loop()
+    await asyncio.to_thread(one)
+    counts = collections.Counter(statuses)
+    print("generated requests by status:", sorted(counts.items()))
+    assert all(400 <= s < 500 for s in statuses), sorted(counts)
+    # The corpus reaches every stage of the checks, signature verification included.
+    assert {400, 403, 404, 405, 415} <= set(counts)
+    assert hook.woken == []
+
+
+# --- the opt-in StatusCallback on originals ---------------------------------------------------
+
+
+class RecordingGateway:
+    def __init__(self) -> None:
+        self.updates: list[tuple[str, str]] = []
+
+    async def set_status_callback(self, sid: str, status_callback: str) -> Bundle:
+        self.updates.append((sid, status_callback))
+        return Bundle(sid=sid, status=BundleStatus.TWILIO_APPROVED, status_callback=status_callback)
+
+
+@pytest.mark.parametrize(
+    ("current", "status", "expected"),
+    [
+        (None, BundleStatus.TWILIO_APPROVED, True),
+        ("", BundleStatus.TWILIO_APPROVED, True),
+        (URL, BundleStatus.TWILIO_APPROVED, False),
+        ("https://customer.example/their-hook", BundleStatus.TWILIO_APPROVED, False),
+        (None, BundleStatus.IN_REVIEW, False),
+    ],
+)
+async def test_original_gets_our_callback_only_when_it_has_none(
+    current: str | None, status: BundleStatus, expected: bool
+) -> None:
+    gateway = RecordingGateway()
+    original = Bundle(sid=BUNDLE_A, status=status, status_callback=current)
+    done = await register_on_original(cast(Any, gateway), original, URL, logging.getLogger("t"))
+    assert done is expected
+    assert gateway.updates == ([(BUNDLE_A, URL)] if expected else [])
