@@ -160,6 +160,11 @@ class OperatorSettings(BaseSettings):
             raise ValueError("log level must be DEBUG, INFO, WARNING or ERROR")
         return level
 
+    @field_validator("webhook_public_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("webhook_public_url")
     @classmethod
     def _base_url_only(cls, value: AnyHttpUrl | None) -> AnyHttpUrl | None:

@@ -136,6 +136,22 @@ def test_probes_hit_the_liveness_endpoint_the_settings_configure(
     assert settings.liveness_endpoint == env["LIVENESS_ENDPOINT"]
 
 
+def test_the_webhook_port_is_the_settings_port_and_the_service_exposes_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    env: dict[str, str] = {}
+    for name in kustomization()["configMapGenerator"][0]["envs"]:
+        env.update(env_file(MANIFESTS / name))
+    settings = settings_from(env, monkeypatch)
+    assert not settings.webhook_enabled  # off until a public URL is configured
+    ports = {p["name"]: p["containerPort"] for p in operator_container()["ports"]}
+    assert ports["webhook"] == settings.webhook_port
+    service = one("Service", "bundle-renewal-operator")
+    assert {"name": "webhook", "port": 8081, "targetPort": "webhook", "protocol": "TCP"} in service[
+        "spec"
+    ]["ports"]
+
+
 def test_dockerfile_runs_the_operator_as_a_numeric_non_root_user() -> None:
     text = (ROOT / "Dockerfile").read_text()
     final_stage = text.split("\nFROM ")[-1]

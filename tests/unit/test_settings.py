@@ -26,6 +26,11 @@ def test_defaults_point_at_twilio_and_watch_the_whole_cluster() -> None:
     assert settings.log_format is LogFormat.PLAIN
 
 
+def test_an_empty_webhook_public_url_means_no_webhook(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEBHOOK_PUBLIC_URL", "")
+    assert not OperatorSettings().webhook_enabled
+
+
 def test_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TWILIO_BASE_URL", "http://127.0.0.1:8081/")
     monkeypatch.setenv("POLL_INTERVAL_SECONDS", "0.5")
