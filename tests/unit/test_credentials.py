@@ -98,3 +98,26 @@ async def test_load_reads_the_named_secret_in_the_resource_namespace() -> None:
     assert creds.account_sid == ACCOUNT
     with pytest.raises(CredentialsError, match="Secret twilio not found in namespace other"):
         await load_credentials(source, "other", "twilio")
+
+
+def test_callback_token_is_callback_auth_token_else_auth_token() -> None:
+    from controller.credentials import callback_token_from_secret_data
+
+    token_secret = {"accountSid": ACCOUNT.encode(), "authToken": TOKEN.encode()}
+    account, token = callback_token_from_secret_data("twilio", token_secret)
+    assert (account, token.get_secret_value()) == (ACCOUNT, TOKEN)
+    key_secret = {
+        "accountSid": ACCOUNT.encode(),
+        "apiKeySid": KEY_SID.encode(),
+        "apiKeySecret": KEY_SECRET.encode(),
+    }
+    with pytest.raises(CredentialsError, match="callbackAuthToken") as caught:
+        callback_token_from_secret_data("twilio", key_secret)
+    assert KEY_SECRET not in str(caught.value)
+    key_secret["callbackAuthToken"] = f" {TOKEN}\n".encode()
+    _, token = callback_token_from_secret_data("twilio", key_secret)
+    assert token.get_secret_value() == TOKEN
+    # The API key still makes the API calls.
+    assert credentials_from_secret_data("twilio", key_secret).username == KEY_SID
+    with pytest.raises(CredentialsError, match="no key accountSid"):
+        callback_token_from_secret_data("twilio", {"authToken": TOKEN.encode()})
