@@ -5,7 +5,7 @@ one directory that ``stop()`` removes, and every process is stopped by the PID r
 was started. Two modes:
 
 - attached (the pytest fixture): the processes are children of this Python process and get
-  SIGTERM if it dies, so even a killed test run leaves nothing behind;
+  SIGKILL if it dies, so even a killed test run leaves nothing behind;
 - detached (``python -m controlplane up``): the processes outlive the command, and
   ``LocalControlPlane.stop_from_state(dir)`` (``down``) stops them later from the state file.
 
@@ -103,15 +103,21 @@ def pid_is_running(pid: int) -> bool:
 
 
 def _die_with_parent_prefix() -> list[str]:
-    """An argv prefix making the server get SIGTERM when this process dies.
+    """An argv prefix making the server get SIGKILL when this process dies.
 
     ``setpriv`` (util-linux, Essential in Debian) sets the parent-death signal and execs the
     server under the same PID; unlike a ``preexec_fn`` it is safe in multi-threaded callers. The
     signal fires when the *thread* that started the process exits, so start the control plane
     from a long-lived thread (pytest's main thread is).
+
+    SIGKILL, not SIGTERM: both servers get the signal at the same moment, etcd is gone within
+    milliseconds, and kube-apiserver's graceful shutdown then waits on etcd requests (the
+    ``kubernetes`` Service sync, RemoveEndpoints) until they time out, 20-35 s on a busy
+    machine. An abandoned attached control plane has nothing worth shutting down gracefully:
+    its data directory is throwaway. ``stop()`` still stops the servers gracefully, in order.
     """
     setpriv = shutil.which("setpriv")
-    return [setpriv, "--pdeathsig", "SIGTERM", "--"] if setpriv else []
+    return [setpriv, "--pdeathsig", "SIGKILL", "--"] if setpriv else []
 
 
 class LocalControlPlane:

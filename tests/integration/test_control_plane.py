@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -469,7 +470,12 @@ def test_cluster_up_and_down_commands_leave_nothing_behind(tmp_path: Path) -> No
 
 
 def test_servers_die_with_a_killed_parent(tmp_path: Path) -> None:
-    """Even a test run killed with SIGKILL (no teardown) leaves no server process behind."""
+    """Even a test run killed with SIGKILL (no teardown) leaves no server process behind.
+
+    etcd is frozen (SIGSTOP) first, the worst case of a server that cannot shut down gracefully
+    (on a loaded machine kube-apiserver's graceful shutdown waits 20-35 s on the etcd that died
+    with it): the parent-death signal must end them regardless.
+    """
     root = tmp_path / "controlplane"
     starter = (
         "import json, sys\n"
@@ -487,15 +493,22 @@ def test_servers_die_with_a_killed_parent(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         text=True,
     )
+    pids: dict[str, int] = {}
     try:
         assert parent.stdout is not None
-        pids = list(json.loads(parent.stdout.readline()).values())
-        assert len(pids) == 2
-        assert all(pid_is_running(pid) for pid in pids)
+        pids = json.loads(parent.stdout.readline())
+        assert sorted(pids) == ["etcd", "kube-apiserver"]
+        assert all(pid_is_running(pid) for pid in pids.values())
+        os.kill(pids["etcd"], signal.SIGSTOP)
     finally:
         parent.kill()
         parent.communicate(timeout=10)
     deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and any(pid_is_running(pid) for pid in pids):
-        time.sleep(0.1)
-    assert not any(pid_is_running(pid) for pid in pids)
+    try:
+        while time.monotonic() < deadline and any(pid_is_running(p) for p in pids.values()):
+            time.sleep(0.1)
+        assert not [name for name, pid in pids.items() if pid_is_running(pid)]
+    finally:
+        for pid in pids.values():
+            if pid_is_running(pid):
+                os.kill(pid, signal.SIGKILL)
