@@ -111,7 +111,12 @@ def build_crd() -> dict[str, Any]:
             "description": "Twilio's valid_until of the original bundle (renewal needed by then)",
         },
         {"name": "Ready", "type": "string", "jsonPath": _ready("status")},
-        {"name": "Reason", "type": "string", "jsonPath": _ready("reason"), "priority": 1},
+        {
+            "name": "Reason",
+            "type": "string",
+            "jsonPath": _ready("reason"),
+            "description": "Why the resource is (not) Ready, e.g. NeedsInput, Rejected, InReview",
+        },
         {"name": "Copy", "type": "string", "jsonPath": ".status.copySid", "priority": 1},
         {"name": "Message", "type": "string", "jsonPath": ".status.message", "priority": 1},
         {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},

@@ -249,6 +249,8 @@ class Reason(StrEnum):
     PERMANENT_ERROR = "PermanentError"
     SUSPENDED = "Suspended"
     CLEANING_UP = "CleaningUp"
+    VALID_UNTIL_NOT_CLEARED = "ValidUntilNotCleared"
+    BUNDLE_CLAIMED = "BundleClaimed"
 
 
 class Condition(_WireModel):
@@ -333,6 +335,10 @@ class ReviewStatus(_WireModel):
     """The copy's Twilio status since submission."""
     failure_reasons: list[DocumentFailure] = Field(default_factory=list)
     """On rejection: each rejected document and its reason."""
+    patched_at: datetime | None = None
+    """When the rejected copy was last changed to match a new spec (it is resubmitted once
+    compliant). A rejected copy that no spec change alters is not resubmitted, unless
+    spec.renewalRequest changes."""
 
 
 class AppliedDocument(_WireModel):
@@ -379,6 +385,17 @@ class BundleRenewalStatus(_WireModel):
     """Twilio's review of the copy."""
     items_replaced_at: datetime | None = None
     """When the copy's items were moved into the original bundle."""
+    renewing_valid_until: datetime | None = None
+    """The original's valid_until when the renewal in flight started (unset if it had none):
+    once the items are replaced, a valid_until that is still there and not later than this one
+    means the renewal did not clear it."""
+    replaced_object_sids: list[str] = Field(default_factory=list)
+    """Object SIDs (IT.../RD...) the approved copy held when its items were moved into the
+    original: how a restart recognises them there."""
+    valid_until_not_cleared: datetime | None = None
+    """A valid_until the last renewal's ReplaceItems left on the original. It does not start
+    another renewal (that would loop); a later valid_until, a spec change that alters the bundle
+    or a new spec.renewalRequest does."""
     completed_at: datetime | None = None
     """When the last renewal completed."""
     applied: AppliedSummary | None = None

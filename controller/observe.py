@@ -3,27 +3,27 @@
 The workflow names the parts it needs (an `Observe` action); this module makes exactly the reads
 for those parts and nothing else, so a reconcile of a Ready resource costs one GET. Reads of
 independent objects (the copy's documents) go out together; the gateway's per-account cap keeps
-that polite. A 404 on the original leaves `original` None (the workflow reports it); a 404 on
-anything read through the copy means the copy changed under us and is treated as an empty read.
+that polite. A 404 on the original leaves `original` None (the workflow reports it). A 404 on the
+copy's item list means the copy is gone (it is dropped from `copies`, never taken for an empty
+copy, which would look like one whose items were replaced); a 404 on one object read through the
+copy leaves that object out.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Iterable
-from typing import Protocol, TypeVar, runtime_checkable
+from collections.abc import Iterable
+from typing import Protocol, runtime_checkable
 
 from controller.plan import (
     Observation,
     ObservationPart,
     RenewalResource,
-    copy_marker,
     created_document_key,
+    our_copies,
 )
 from controller.twilio_gateway.port import TwilioGateway, TwilioNotFoundError
-from controller.twilio_models import Bundle, BundleStatus, SupportingDocument
-
-T = TypeVar("T")
+from controller.twilio_models import Bundle, EndUser, ItemAssignment, SupportingDocument
 
 _END_USER_PREFIX = "IT"
 _DOCUMENT_PREFIX = "RD"
@@ -34,20 +34,12 @@ _NEEDS: dict[ObservationPart, tuple[ObservationPart, ...]] = {
     ObservationPart.COPY_END_USER: (ObservationPart.COPIES, ObservationPart.COPY_ITEMS),
     ObservationPart.COPY_DOCUMENTS: (ObservationPart.COPIES, ObservationPart.COPY_ITEMS),
     ObservationPart.STRAY_DOCUMENTS: (ObservationPart.COPIES, ObservationPart.COPY_ITEMS),
+    ObservationPart.ORIGINAL_END_USER: (ObservationPart.ORIGINAL_ITEMS,),
+    ObservationPart.ORIGINAL_DOCUMENTS: (ObservationPart.ORIGINAL_ITEMS,),
 }
 
 # Reading order: a part is read after the parts it depends on.
 _ORDER = list(ObservationPart)
-
-# The most advanced copy wins when several carry our marker (the workflow removes the others).
-_PROGRESS = {
-    BundleStatus.DRAFT: 0,
-    BundleStatus.TWILIO_REJECTED: 1,
-    BundleStatus.PENDING_REVIEW: 2,
-    BundleStatus.IN_REVIEW: 3,
-    BundleStatus.PROVISIONALLY_APPROVED: 4,
-    BundleStatus.TWILIO_APPROVED: 5,
-}
 
 
 @runtime_checkable
@@ -58,21 +50,14 @@ class SupportingDocumentLister(Protocol):
     async def list_supporting_documents(self) -> list[SupportingDocument]: ...
 
 
-def our_copies(resource: RenewalResource, observation: Observation) -> list[Bundle]:
-    marker = copy_marker(resource.uid)
-    return [c for c in observation.copies if c.friendly_name == marker]
+__all__ = ["SupportingDocumentLister", "current_copy", "expand", "gather", "our_copies"]
 
 
 def current_copy(resource: RenewalResource, observation: Observation) -> Bundle | None:
-    """The copy the copy-level parts are read from: the one status records, else the most
-    advanced copy carrying this resource's marker."""
+    """The copy the copy-level parts are read from: the one the workflow works on
+    (`plan.our_copies`, the same choice the decision makes)."""
     ours = our_copies(resource, observation)
-    if not ours:
-        return None
-    for copy in ours:
-        if copy.sid == resource.status.copy_sid:
-            return copy
-    return max(ours, key=lambda c: _PROGRESS.get(c.status, 0))
+    return ours[0] if ours else None
 
 
 def expand(parts: Iterable[ObservationPart]) -> list[ObservationPart]:
@@ -119,44 +104,49 @@ async def _read(
                 update["copies"] = ()
         case ObservationPart.COPY_ITEMS:
             copy = current_copy(resource, observation)
-            items = () if copy is None else await _or_empty(gateway.list_item_assignments(copy.sid))
+            items: list[ItemAssignment] = []
+            if copy is not None:
+                try:
+                    items = await gateway.list_item_assignments(copy.sid)
+                except TwilioNotFoundError:
+                    # The copy is gone: forget it, so the workflow sees no copy rather than
+                    # an empty one.
+                    update["copies"] = tuple(c for c in observation.copies if c.sid != copy.sid)
             update["copy_items"] = tuple(items)
         case ObservationPart.COPY_END_USER:
-            sids = [i.object_sid for i in observation.copy_items]
-            end_users = [s for s in sids if s.startswith(_END_USER_PREFIX)]
-            end_user = None
-            if end_users:
-                try:
-                    end_user = await gateway.fetch_end_user(end_users[0])
-                except TwilioNotFoundError:
-                    end_user = None
-            update["copy_end_user"] = end_user
+            update["copy_end_user"] = await _fetch_end_user(gateway, observation.copy_items)
         case ObservationPart.COPY_DOCUMENTS:
-            sids = [
-                i.object_sid
-                for i in observation.copy_items
-                if i.object_sid.startswith(_DOCUMENT_PREFIX)
-            ]
-            update["copy_documents"] = await _fetch_documents(gateway, sids)
+            update["copy_documents"] = await _fetch_documents(gateway, observation.copy_items)
+        case ObservationPart.ORIGINAL_ITEMS:
+            update["original_items"] = tuple(await gateway.list_item_assignments(bundle_sid))
+        case ObservationPart.ORIGINAL_END_USER:
+            update["original_end_user"] = await _fetch_end_user(gateway, observation.original_items)
         case ObservationPart.ORIGINAL_DOCUMENTS:
-            items = await _or_empty(gateway.list_item_assignments(bundle_sid))
-            sids = [i.object_sid for i in items if i.object_sid.startswith(_DOCUMENT_PREFIX)]
-            update["original_documents"] = await _fetch_documents(gateway, sids)
+            update["original_documents"] = await _fetch_documents(
+                gateway, observation.original_items
+            )
         case ObservationPart.STRAY_DOCUMENTS:
             update["stray_documents"] = await _stray_documents(gateway, resource, observation)
     return observation.model_copy(update={**update, "read": observation.read | {part}})
 
 
-async def _or_empty(read: Awaitable[list[T]]) -> list[T]:
+async def _fetch_end_user(
+    gateway: TwilioGateway, items: Iterable[ItemAssignment]
+) -> EndUser | None:
+    sids = [i.object_sid for i in items if i.object_sid.startswith(_END_USER_PREFIX)]
+    if not sids:
+        return None
     try:
-        return await read
+        return await gateway.fetch_end_user(sids[0])
     except TwilioNotFoundError:
-        return []
+        return None
 
 
 async def _fetch_documents(
-    gateway: TwilioGateway, sids: list[str]
+    gateway: TwilioGateway, items: Iterable[ItemAssignment]
 ) -> tuple[SupportingDocument, ...]:
+    sids = [i.object_sid for i in items if i.object_sid.startswith(_DOCUMENT_PREFIX)]
+
     async def fetch(sid: str) -> SupportingDocument | None:
         try:
             return await gateway.fetch_supporting_document(sid)

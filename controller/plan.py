@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from controller.models import BundleRenewalSpec, BundleRenewalStatus, DocumentFileSource
 from controller.twilio_models import (
     Bundle,
+    BundleStatus,
     EndUser,
     Evaluation,
     ItemAssignment,
@@ -35,6 +36,15 @@ MARKER_PREFIX = "bundle-renewal"
 def copy_marker(uid: str) -> str:
     """Friendly name of the copy made for the resource with this UID (how it is found again)."""
     return f"{MARKER_PREFIX} {uid}"
+
+
+def copy_owner(friendly_name: str | None) -> str | None:
+    """The UID of the resource a copy was made for, if its friendly name is a copy marker (any
+    resource's, not only this one's); None for a bundle nobody marked."""
+    if friendly_name is None or not friendly_name.startswith(f"{MARKER_PREFIX} "):
+        return None
+    uid = friendly_name[len(MARKER_PREFIX) + 1 :]
+    return uid if uid and " " not in uid else None
 
 
 def document_marker(uid: str, key: str) -> str:
@@ -115,9 +125,16 @@ class ObservationPart(StrEnum):
     COPY_DOCUMENTS = "copy_documents"
     """fetch_supporting_document for each copy item whose object SID starts with RD, in item
     order (needs COPY_ITEMS)."""
+    ORIGINAL_ITEMS = "original_items"
+    """list_item_assignments(spec.bundleSid): the original's items (a 404 is an error: the
+    original was found a moment ago)."""
+    ORIGINAL_END_USER = "original_end_user"
+    """fetch_end_user for the original's item whose object SID starts with IT (needs
+    ORIGINAL_ITEMS)."""
     ORIGINAL_DOCUMENTS = "original_documents"
-    """The original's item assignments and supporting documents, in item order; only requested
-    when the spec matches a document by its original SID."""
+    """fetch_supporting_document for each of the original's items whose object SID starts with
+    RD, in item order (needs ORIGINAL_ITEMS). Requested to compare the original with a changed
+    spec, and when the spec matches a document by its original SID."""
     STRAY_DOCUMENTS = "stray_documents"
     """Supporting documents for which created_document_key(uid, friendly_name) is not None and
     that are not assigned to the copy (a crash between create and assign). Gatherers that cannot
@@ -134,6 +151,8 @@ class Observation(_Frozen):
     copy_items: tuple[ItemAssignment, ...] = ()
     copy_end_user: EndUser | None = None
     copy_documents: tuple[SupportingDocument, ...] = ()
+    original_items: tuple[ItemAssignment, ...] = ()
+    original_end_user: EndUser | None = None
     original_documents: tuple[SupportingDocument, ...] = ()
     stray_documents: tuple[SupportingDocument, ...] = ()
     evaluation: Evaluation | None = None
@@ -425,11 +444,15 @@ def fold(observation: Observation, action: Action, result: object = None) -> Obs
             )
         case ReplaceItems():
             assert isinstance(result, Bundle)
-            # Twilio moves the copy's items into the original: the copy is left empty.
+            # Twilio moves the copy's items into the original: the copy is left empty. Whether
+            # the original's valid_until was cleared is read afresh, not taken from the answer.
             return observation.model_copy(
                 update={
-                    "original": result,
-                    "read": observation.read | {ObservationPart.ORIGINAL},
+                    "original": None,
+                    "read": observation.read - _ORIGINAL_PARTS,
+                    "original_items": (),
+                    "original_end_user": None,
+                    "original_documents": (),
                     "copy_items": (),
                     "copy_end_user": None,
                     "copy_documents": (),
@@ -451,8 +474,49 @@ def fold(observation: Observation, action: Action, result: object = None) -> Obs
     raise TypeError(f"unknown action {action!r}")
 
 
+_ORIGINAL_PARTS = frozenset(
+    {
+        ObservationPart.ORIGINAL,
+        ObservationPart.ORIGINAL_ITEMS,
+        ObservationPart.ORIGINAL_END_USER,
+        ObservationPart.ORIGINAL_DOCUMENTS,
+    }
+)
+
+
 def _replace_bundle(bundles: tuple[Bundle, ...], new: Bundle) -> tuple[Bundle, ...]:
     return tuple(new if b.sid == new.sid else b for b in bundles)
+
+
+# How far along a copy is: when several carry one resource's marker the most advanced is kept.
+COPY_PROGRESS: dict[str, int] = {
+    BundleStatus.DRAFT: 0,
+    BundleStatus.TWILIO_REJECTED: 1,
+    BundleStatus.PENDING_REVIEW: 2,
+    BundleStatus.IN_REVIEW: 3,
+    BundleStatus.PROVISIONALLY_APPROVED: 4,
+    BundleStatus.TWILIO_APPROVED: 5,
+}
+
+
+def our_copies(resource: RenewalResource, observation: Observation) -> list[Bundle]:
+    """The copies in `observation.copies` carrying this resource's marker (never the original),
+    most advanced first; on a tie the one status.copySid names, then the oldest. The first one is
+    the copy the workflow works on and the gatherer reads copy parts from."""
+    marker = copy_marker(resource.uid)
+    known = resource.status.copy_sid
+    ours = [
+        c
+        for c in observation.copies
+        if c.friendly_name == marker and c.sid != resource.spec.bundle_sid
+    ]
+
+    def rank(copy: Bundle) -> tuple[int, int, str, str]:
+        created = copy.date_created.isoformat() if copy.date_created else ""
+        progress = COPY_PROGRESS.get(copy.status, 0)
+        return (-progress, 0 if copy.sid == known else 1, created, copy.sid)
+
+    return sorted(ours, key=rank)
 
 
 def is_write(action: Action | None) -> bool:

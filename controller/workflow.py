@@ -53,14 +53,17 @@ from controller.plan import (
     UpdateDocument,
     UpdateEndUser,
     copy_marker,
+    copy_owner,
     created_document_key,
     created_document_name,
     is_write,
+    our_copies,
     utc,
 )
 from controller.twilio_models import (
     Bundle,
     BundleStatus,
+    EndUser,
     Evaluation,
     SupportingDocument,
     SupportingDocumentStatus,
@@ -71,15 +74,6 @@ from controller.twilio_models import (
 
 Part = ObservationPart
 
-# How far along a copy is, to keep the most advanced one when duplicates are found.
-_COPY_RANK = {
-    BundleStatus.DRAFT: 0,
-    BundleStatus.TWILIO_REJECTED: 1,
-    BundleStatus.PENDING_REVIEW: 2,
-    BundleStatus.IN_REVIEW: 2,
-    BundleStatus.PROVISIONALLY_APPROVED: 3,
-    BundleStatus.TWILIO_APPROVED: 4,
-}
 _IN_REVIEW = (BundleStatus.PENDING_REVIEW, BundleStatus.IN_REVIEW)
 # A copy in review is polled after this fraction of the time already waited (within the policy's
 # bounds): quick answers are seen quickly, a 24-hour review costs a few dozen GETs.
@@ -188,17 +182,23 @@ def _warning(reason: Reason, message: str) -> Event:
 
 
 def renewal_due_reasons(resource: RenewalResource, original: Bundle) -> list[str]:
-    """Why a renewal is due (empty: it is not): the spec's generation is not applied yet, Twilio
-    set a valid_until on the original, or spec.renewalRequest changed."""
-    status, spec = resource.status, resource.spec
+    """Why a renewal is due whatever the bundle holds (empty: no such reason): Twilio set a
+    valid_until on the original (other than one the last renewal failed to clear), or
+    spec.renewalRequest changed. A new spec generation is no such reason: the spec is compared
+    with the original first, and only a difference renews (see `_spec_changes`)."""
+    status = resource.status
     reasons = []
-    if status.applied_generation != resource.generation:
-        reasons.append(f"spec generation {resource.generation} not applied yet")
-    if original.valid_until is not None:
-        reasons.append(f"bundle {original.sid} valid until {original.valid_until.isoformat()}")
-    if spec.renewal_request is not None and spec.renewal_request != status.last_renewal_request:
+    valid_until, not_cleared = original.valid_until, status.valid_until_not_cleared
+    if valid_until is not None and (not_cleared is None or valid_until > not_cleared):
+        reasons.append(f"bundle {original.sid} valid until {valid_until.isoformat()}")
+    if _renewal_requested(resource):
         reasons.append("renewal requested")
     return reasons
+
+
+def _renewal_requested(resource: RenewalResource) -> bool:
+    request = resource.spec.renewal_request
+    return request is not None and request != resource.status.last_renewal_request
 
 
 def decide(
@@ -238,7 +238,8 @@ def _decide(ctx: _Ctx, status: BundleRenewalStatus) -> Decision:
         and not obs.has(Part.ORIGINAL)
     ):
         ctx.need(Part.COPIES, status=status)
-        reviewing = _our_copies(ctx)[:1]
+        _refuse_claimed(ctx, status)
+        reviewing = our_copies(ctx.resource, obs)[:1]
         if reviewing and reviewing[0].status in _IN_REVIEW:
             return _in_review(ctx, status, reviewing[0])
 
@@ -264,12 +265,15 @@ def _decide(ctx: _Ctx, status: BundleRenewalStatus) -> Decision:
     )
     due = renewal_due_reasons(ctx.resource, original)
     if not due and status.copy_sid is None:
-        return _up_to_date(ctx, status)
+        due = _spec_changes(ctx, status)
+        if not due:
+            return _at_rest(ctx, status, original)
     if status.copy_sid is None and original.status != BundleStatus.TWILIO_APPROVED:
         return _original_not_approved(ctx, status, original)
 
     ctx.need(Part.COPIES, status=status)
-    ours = _our_copies(ctx)
+    _refuse_claimed(ctx, status)
+    ours = our_copies(ctx.resource, obs)
     if len(ours) > 1:
         return _delete_duplicate(ctx, status, ours)
     if not ours:
@@ -299,8 +303,22 @@ def _suspended(ctx: _Ctx, status: BundleRenewalStatus) -> Decision:
     return _finish(ctx, status, event=_normal(Reason.SUSPENDED, message))
 
 
+def _at_rest(ctx: _Ctx, status: BundleRenewalStatus, original: Bundle) -> Decision:
+    """No renewal is due and none is in flight: Ready if the original is approved, unless the
+    last renewal left a valid_until behind (then Stalled until Twilio clears it or something new
+    starts one)."""
+    if original.status != BundleStatus.TWILIO_APPROVED:
+        return _original_not_approved(ctx, status, original)
+    not_cleared = status.valid_until_not_cleared
+    if not_cleared is not None and original.valid_until is not None:
+        return _valid_until_not_cleared(ctx, status, original, not_cleared)
+    status = status.model_copy(update={"valid_until_not_cleared": None})
+    return _up_to_date(ctx, status)
+
+
 def _up_to_date(ctx: _Ctx, status: BundleRenewalStatus) -> Decision:
     message = f"bundle {ctx.spec.bundle_sid} is up to date"
+    status = status.model_copy(update={"applied_generation": ctx.generation})
     status = _state(ctx, status, Phase.COMPLETED, Reason.UP_TO_DATE, message, ready=True)
     return _finish(
         ctx,
@@ -323,18 +341,96 @@ def _original_not_approved(ctx: _Ctx, status: BundleRenewalStatus, original: Bun
     )
 
 
-def _our_copies(ctx: _Ctx) -> list[Bundle]:
-    """Copies carrying this resource's marker (copies made by anyone else are ignored), most
-    advanced first; on a tie the one status already names, then the oldest."""
-    marker = copy_marker(ctx.resource.uid)
-    ours = [c for c in ctx.obs.copies if c.friendly_name == marker and c.sid != ctx.spec.bundle_sid]
-    known = ctx.resource.status.copy_sid
+def _valid_until_not_cleared(
+    ctx: _Ctx, status: BundleRenewalStatus, original: Bundle, not_cleared: datetime
+) -> Decision:
+    valid_until = original.valid_until
+    assert valid_until is not None
+    message = (
+        f"bundle {original.sid} still has valid_until {valid_until.isoformat()} after its items "
+        f"were replaced (the last renewal was for {not_cleared.isoformat()}); not renewing again "
+        "by itself: check the bundle with Twilio, then set a new spec.renewalRequest to retry"
+    )
+    status = _state(
+        ctx, status, Phase.FAILED, Reason.VALID_UNTIL_NOT_CLEARED, message, stalled=True
+    )
+    return _finish(
+        ctx,
+        status,
+        event=_warning(Reason.VALID_UNTIL_NOT_CLEARED, message),
+        requeue_after=ctx.policy.check_interval,
+    )
 
-    def rank(copy: Bundle) -> tuple[int, int, str, str]:
-        created = copy.date_created.isoformat() if copy.date_created else ""
-        return (-_COPY_RANK.get(copy.status, 0), 0 if copy.sid == known else 1, created, copy.sid)
 
-    return sorted(ours, key=rank)
+def _refuse_claimed(ctx: _Ctx, status: BundleRenewalStatus) -> None:
+    """Stop (Stalled, no write) if a copy of the bundle carries another resource's marker: two
+    BundleRenewals renewing one bundle would submit twice and replace its items twice. The other
+    copy is never touched; deleting the other resource deletes it."""
+    uid, bundle_sid = ctx.resource.uid, ctx.spec.bundle_sid
+    claims = [
+        c
+        for c in ctx.obs.copies
+        if c.sid != bundle_sid and copy_owner(c.friendly_name) not in (None, uid)
+    ]
+    if not claims:
+        return
+    claim = claims[0]
+    message = (
+        f"bundle {bundle_sid} is being renewed by another BundleRenewal (uid "
+        f"{copy_owner(claim.friendly_name)}) through copy {claim.sid}; waiting until that "
+        "copy is gone (deleting that BundleRenewal deletes it)"
+    )
+    status = _state(ctx, status, Phase.FAILED, Reason.BUNDLE_CLAIMED, message, stalled=True)
+    raise _Stop(
+        _finish(
+            ctx,
+            status,
+            event=_warning(Reason.BUNDLE_CLAIMED, message),
+            requeue_after=ctx.policy.check_interval,
+        )
+    )
+
+
+def _spec_changes(ctx: _Ctx, status: BundleRenewalStatus) -> list[str]:
+    """What a new spec generation would change in the original bundle, compared the same way
+    the copy is (field names and document keys, never values); empty: nothing, and the
+    generation counts as applied. Reading only. A copy already carrying this resource's marker
+    (a crash right after making it) means a renewal is under way: it is carried on."""
+    spec, obs, generation = ctx.spec, ctx.obs, ctx.generation
+    if ctx.resource.status.applied_generation == generation:
+        return []
+    parts = [Part.COPIES, Part.ORIGINAL_ITEMS]
+    if spec.end_user is not None and spec.end_user.attributes:
+        parts.append(Part.ORIGINAL_END_USER)
+    if spec.supporting_documents:
+        parts.append(Part.ORIGINAL_DOCUMENTS)
+    ctx.need(*parts, status=status)
+    prefix = f"spec generation {generation} changes "
+    ours = our_copies(ctx.resource, obs)
+    if ours:
+        return [f"spec generation {generation} is being applied through copy {ours[0].sid}"]
+    changes = []
+    if spec.end_user is not None and spec.end_user.attributes:
+        changes += _end_user_changes(obs.original_end_user, spec.end_user.attributes)
+    documents = obs.original_documents
+    for index, entry in enumerate(spec.supporting_documents):
+        key = document_key(spec, index)
+        target = _find_document(ctx, status, entry, key, documents, in_original=True)
+        if entry.remove:
+            if target is not None:
+                changes.append(f"{key} (removed)")
+        elif target is None:
+            changes.append(f"{key} (added)")
+        else:
+            changed = _merge(target.attributes, entry.attributes)[1]
+            changes += [f"{key}.{name}" for name in changed]
+    return [prefix + ", ".join(changes)] if changes else []
+
+
+def _end_user_changes(end_user: EndUser | None, wanted: dict[str, Any]) -> list[str]:
+    if end_user is None:
+        return ["endUser (the bundle has none)"]
+    return [f"endUser.{name}" for name in _merge(end_user.attributes, wanted)[1]]
 
 
 def _delete_duplicate(ctx: _Ctx, status: BundleRenewalStatus, ours: list[Bundle]) -> Decision:
@@ -364,10 +460,16 @@ def _no_copy(ctx: _Ctx, status: BundleRenewalStatus, original: Bundle, due: list
         update={"copy_sid": None, "evaluation": None, "review": None, "items_replaced_at": None}
     )
     if not due:
-        return _up_to_date(ctx, status)
+        # The copy of a renewal for a spec change is gone: compare again.
+        due = _spec_changes(ctx, status)
+        if not due:
+            return _at_rest(ctx, status, original)
     if original.status != BundleStatus.TWILIO_APPROVED:
         return _original_not_approved(ctx, status, original)
     message = "renewal due (" + "; ".join(due) + f"): copying bundle {original.sid}"
+    status = status.model_copy(
+        update={"renewing_valid_until": original.valid_until, "replaced_object_sids": []}
+    )
     status = _state(ctx, status, Phase.IN_PROGRESS, Reason.CREATING_COPY, message, reconciling=True)
     action = CreateCopy(original_sid=original.sid, friendly_name=copy_marker(ctx.resource.uid))
     return _finish(ctx, status, action=action, event=event or _normal(Reason.RENEWAL_DUE, message))
@@ -380,8 +482,23 @@ def _approved(ctx: _Ctx, status: BundleRenewalStatus, original: Bundle, copy: Bu
     )
     ctx.need(Part.COPY_ITEMS, status=status)
     if not ctx.obs.copy_items:
-        # An approved copy without items: ReplaceItems moved them into the original (maybe
-        # before a crash). Only the empty copy is left to clean up.
+        if not _items_moved_to(ctx, status, original):
+            message = (
+                f"approved copy {copy.sid} holds no items and bundle {original.sid} does not "
+                "hold them either; deleting the copy and starting over"
+            )
+            status = status.model_copy(update={"items_replaced_at": None})
+            status = _state(
+                ctx, status, Phase.IN_PROGRESS, Reason.COPY_LOST, message, reconciling=True
+            )
+            return _finish(
+                ctx,
+                status,
+                action=DeleteCopy(copy_sid=copy.sid, original_sid=original.sid),
+                event=_warning(Reason.COPY_LOST, message),
+            )
+        # ReplaceItems moved the copy's items into the original (maybe before a crash). Only
+        # the empty copy is left to clean up.
         first = status.items_replaced_at is None
         status = status.model_copy(
             update={"items_replaced_at": status.items_replaced_at or ctx.now}
@@ -404,6 +521,9 @@ def _approved(ctx: _Ctx, status: BundleRenewalStatus, original: Bundle, copy: Bu
     if original.status != BundleStatus.TWILIO_APPROVED:
         return _original_not_approved(ctx, status, original)
     message = f"Twilio approved copy {copy.sid}; replacing the items of bundle {original.sid}"
+    status = status.model_copy(
+        update={"replaced_object_sids": [i.object_sid for i in ctx.obs.copy_items]}
+    )
     status = _state(
         ctx, status, Phase.IN_PROGRESS, Reason.REPLACING_ITEMS, message, reconciling=True
     )
@@ -415,6 +535,19 @@ def _approved(ctx: _Ctx, status: BundleRenewalStatus, original: Bundle, copy: Bu
     )
 
 
+def _items_moved_to(ctx: _Ctx, status: BundleRenewalStatus, original: Bundle) -> bool:
+    """Whether the items of an approved copy found empty are in the original (ReplaceItems ran,
+    maybe before a crash): its valid_until (read in this reconcile) is cleared, or it holds the
+    objects the copy held when ReplaceItems was requested."""
+    if original.valid_until is None:
+        return True
+    if not status.replaced_object_sids:
+        return False
+    ctx.need(Part.ORIGINAL_ITEMS, status=status)
+    held = {i.object_sid for i in ctx.obs.original_items}
+    return set(status.replaced_object_sids) <= held
+
+
 def _completed(ctx: _Ctx, status: BundleRenewalStatus, original: Bundle) -> Decision:
     review = status.review
     applied_generation = (
@@ -422,14 +555,31 @@ def _completed(ctx: _Ctx, status: BundleRenewalStatus, original: Bundle) -> Deci
         if review is not None and review.submitted_generation is not None
         else ctx.generation
     )
+    copy_sid, started_for = status.copy_sid, status.renewing_valid_until
     status = status.model_copy(
         update={
             "copy_sid": None,
             "applied_generation": applied_generation,
-            "completed_at": ctx.now,
+            "renewing_valid_until": None,
+            "valid_until_not_cleared": None,
         }
     )
+    valid_until = original.valid_until
+    if valid_until is not None and started_for is not None and valid_until <= started_for:
+        # ReplaceItems did not clear the valid_until it was meant to: renewing again would
+        # only repeat this, review after review.
+        status = status.model_copy(update={"valid_until_not_cleared": valid_until})
+        decision = _valid_until_not_cleared(ctx, status, original, started_for)
+        if decision.event is not None:
+            event = decision.event.model_copy(
+                update={"message": f"items of copy {copy_sid} replaced; {decision.event.message}"}
+            )
+            decision = decision.model_copy(update={"event": event})
+        return decision
+    status = status.model_copy(update={"completed_at": ctx.now})
     again = renewal_due_reasons(ctx.resource.model_copy(update={"status": status}), original)
+    if applied_generation != ctx.generation:
+        again.append(f"spec generation {ctx.generation} to compare with the bundle")
     message = f"bundle {original.sid} renewed"
     if again:
         message += "; another renewal is due (" + "; ".join(again) + ")"
@@ -478,9 +628,14 @@ def _in_review(
 
 
 def _resubmission_wanted(ctx: _Ctx, status: BundleRenewalStatus) -> bool:
-    """A rejected copy is patched and resubmitted once the spec changed since its submission."""
+    """A rejected copy is looked at again once the spec changed since its submission (it is
+    resubmitted only if the change alters it, see `_edit`), or a renewal is requested."""
     review = status.review
-    return review is None or review.submitted_generation != ctx.generation
+    return (
+        review is None
+        or review.submitted_generation != ctx.generation
+        or _renewal_requested(ctx.resource)
+    )
 
 
 def _rejected(ctx: _Ctx, status: BundleRenewalStatus, copy: Bundle) -> Decision:
@@ -555,10 +710,13 @@ def _find_document(
     status: BundleRenewalStatus,
     entry: SupportingDocumentSpec,
     key: str,
+    documents: tuple[SupportingDocument, ...],
+    *,
+    in_original: bool = False,
 ) -> SupportingDocument | None:
-    """The copy's document this spec entry means, or None if the copy has none."""
+    """The document among `documents` (the copy's, or the original's when `in_original`) this
+    spec entry means, or None if there is none."""
     uid = ctx.resource.uid
-    documents = ctx.obs.copy_documents
     created = [d for d in documents if created_document_key(uid, d.friendly_name) == key]
     if created:
         return created[0]
@@ -582,7 +740,9 @@ def _find_document(
                 f"{entry.type} document {match.original_sid}",
             )
         same_name = [d for d in candidates if d.friendly_name == source.friendly_name]
-        if len(same_name) == 1:
+        if in_original:
+            candidates = [source]
+        elif len(same_name) == 1:
             candidates = same_name
         elif len(candidates) == len(originals):
             # Twilio copies the items in order: the n-th of the type maps to the n-th.
@@ -611,7 +771,12 @@ def _edit(ctx: _Ctx, status: BundleRenewalStatus, copy: Bundle, event: Event | N
     ctx.need(*parts, status=status)
 
     def step(action: Action, reason: Reason, message: str) -> Decision:
-        new = _state(ctx, status, Phase.IN_PROGRESS, reason, message, reconciling=True)
+        new = status
+        if copy.status == BundleStatus.TWILIO_REJECTED and new.review is not None:
+            new = new.model_copy(
+                update={"review": new.review.model_copy(update={"patched_at": ctx.now})}
+            )
+        new = _state(ctx, new, Phase.IN_PROGRESS, reason, message, reconciling=True)
         return _finish(ctx, new, action=action, event=event or _normal(reason, message))
 
     applied = AppliedSummary()
@@ -640,7 +805,7 @@ def _edit(ctx: _Ctx, status: BundleRenewalStatus, copy: Bundle, event: Event | N
     documents: list[AppliedDocument] = []
     for index, entry in enumerate(spec.supporting_documents):
         key = document_key(spec, index)
-        target = _find_document(ctx, status, entry, key)
+        target = _find_document(ctx, status, entry, key, obs.copy_documents)
         fields = sorted(entry.attributes)
         if entry.remove:
             if target is not None:
@@ -702,7 +867,19 @@ def _edit(ctx: _Ctx, status: BundleRenewalStatus, copy: Bundle, event: Event | N
         return step(action, Reason.UPDATING, f"creating {entry.type} document for {key}")
     applied = applied.model_copy(update={"documents": documents})
 
+    review = status.review
+    if (
+        copy.status == BundleStatus.TWILIO_REJECTED
+        and (review is None or review.patched_at is None)
+        and not _renewal_requested(ctx.resource)
+    ):
+        # The new spec changes nothing in the rejected copy: resubmitting the same content
+        # would only ask for another review of it.
+        return _rejected(ctx, status, copy)
+
     evaluation = obs.evaluation
+    if evaluation is None and _still_noncompliant(ctx, status, copy):
+        return _needs_input(ctx, status, copy)
     if evaluation is None or (evaluation.bundle_sid not in (None, copy.sid)):
         return step(Evaluate(bundle_sid=copy.sid), Reason.EVALUATING, f"evaluating copy {copy.sid}")
     status = status.model_copy(update={"evaluation": _evaluation_status(ctx, evaluation)})
@@ -716,6 +893,23 @@ def _edit(ctx: _Ctx, status: BundleRenewalStatus, copy: Bundle, event: Event | N
         status,
         action=Submit(bundle_sid=copy.sid),
         event=event or _normal(Reason.SUBMITTING, message),
+    )
+
+
+def _still_noncompliant(ctx: _Ctx, status: BundleRenewalStatus, copy: Bundle) -> bool:
+    """Whether the last evaluation still stands: it found this copy noncompliant for this spec
+    generation, nothing was written to the copy since (the phase is still NeedsInput: every
+    write moves it to InProgress first), and the original's regulation and valid_until are as
+    they were. Then the re-check makes no new Evaluation."""
+    previous = ctx.resource.status
+    last = previous.evaluation
+    return (
+        previous.phase == Phase.NEEDS_INPUT
+        and previous.copy_sid == copy.sid
+        and last is not None
+        and last.generation == ctx.generation
+        and last.status == TwilioEvaluationStatus.NONCOMPLIANT
+        and previous.original == status.original
     )
 
 
@@ -787,7 +981,7 @@ def decide_cleanup(
     status = resource.status
     if not observation.has(Part.COPIES):
         return Decision(action=Observe(parts=frozenset({Part.COPIES})), status=status)
-    ours = _our_copies(ctx)
+    ours = our_copies(resource, observation)
     if not ours:
         return Decision(status=status)
     copy = ours[-1]

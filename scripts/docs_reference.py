@@ -38,8 +38,8 @@ REASONS: dict[Reason, str] = {
     Reason.UP_TO_DATE: "Ready: the original bundle is approved, has no valid_until and carries "
     "the spec; only the periodic light check runs.",
     Reason.COMPLETED: "Ready: a renewal just finished (items replaced, copy deleted).",
-    Reason.RENEWAL_DUE: "A renewal is due: new spec generation, valid_until on the original, or "
-    "a new spec.renewalRequest.",
+    Reason.RENEWAL_DUE: "A renewal is due: a spec change that alters the bundle, valid_until on "
+    "the original, or a new spec.renewalRequest.",
     Reason.CREATING_COPY: "Copying the original bundle.",
     Reason.COPY_ADOPTED: "Found this resource's copy (by its friendly-name marker) and carried on "
     "with it, e.g. after a restart.",
@@ -72,6 +72,13 @@ REASONS: dict[Reason, str] = {
     Reason.SUSPENDED: "spec.suspend is true: nothing is done.",
     Reason.CLEANING_UP: "The resource is being deleted: its copy (if items were not moved yet) "
     "is deleted; the original is never touched.",
+    Reason.VALID_UNTIL_NOT_CLEARED: "Stalled: the approved copy's items were moved into the "
+    "original, yet Twilio kept its valid_until (no later date was set). The operator does not "
+    "renew again by itself; check the bundle with Twilio, then set a new spec.renewalRequest to "
+    "retry.",
+    Reason.BUNDLE_CLAIMED: "Stalled: another BundleRenewal (the UID in the named copy's friendly "
+    "name, maybe in another namespace) is renewing the same bundle; this one touches nothing "
+    "until that copy is gone. Deleting the other BundleRenewal deletes its copy.",
 }
 
 _GENERATED = re.compile(

@@ -34,9 +34,9 @@ from controller.plan import (
     UnassignItem,
     UpdateDocument,
     UpdateEndUser,
-    copy_marker,
     created_document_key,
     fold,
+    our_copies,
 )
 from controller.twilio_models import (
     Bundle,
@@ -95,6 +95,8 @@ class FakeTwilio:
     calls: Counter[str] = field(default_factory=Counter)
     fresh_evaluation: dict[str, bool] = field(default_factory=dict)
     original_sid: str = ""
+    keep_valid_until_on_replace: bool = False
+    """Twilio keeps the original's valid_until through ReplaceItems (the loop guard's case)."""
 
     # -- setup ---------------------------------------------------------------------------
     @classmethod
@@ -202,8 +204,11 @@ class FakeTwilio:
     ) -> Observation:
         update: dict[str, Any] = {"read": obs.read | parts}
         spec = resource.spec
-        copies = [c for c in self.live_copies() if c.friendly_name == copy_marker(resource.uid)]
-        copy_sid = copies[0].sid if copies else None
+        listed = obs.copies if ObservationPart.COPIES in obs.read else tuple(self.live_copies())
+        if ObservationPart.COPIES in parts:
+            listed = tuple(self.live_copies())
+        copies = our_copies(resource, obs.model_copy(update={"copies": listed}))
+        copy_sid = copies[0].sid if copies and copies[0].sid in self.bundles else None
         for part in sorted(parts):
             self.calls[f"read:{part}"] += 1
             if part == ObservationPart.ORIGINAL:
@@ -227,6 +232,11 @@ class FakeTwilio:
                     for o in (self.objects_of(copy_sid) if copy_sid else [])
                     if isinstance(o, SupportingDocument)
                 )
+            elif part == ObservationPart.ORIGINAL_ITEMS:
+                update["original_items"] = tuple(self.items[spec.bundle_sid])
+            elif part == ObservationPart.ORIGINAL_END_USER:
+                users = [o for o in self.objects_of(spec.bundle_sid) if isinstance(o, EndUser)]
+                update["original_end_user"] = users[0] if users else None
             elif part == ObservationPart.ORIGINAL_DOCUMENTS:
                 update["original_documents"] = tuple(
                     o for o in self.objects_of(spec.bundle_sid) if isinstance(o, SupportingDocument)
@@ -345,7 +355,8 @@ class FakeTwilio:
                     for i in self.items[action.copy_sid]
                 ]
                 self.items[action.copy_sid] = []
-                self.bundles[original] = self.original.model_copy(update={"valid_until": None})
+                if not self.keep_valid_until_on_replace:
+                    self.bundles[original] = self.original.model_copy(update={"valid_until": None})
                 return self.original
             case DeleteCopy():
                 if action.copy_sid == original or action.copy_sid not in self.copies_of[original]:

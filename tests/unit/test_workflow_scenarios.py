@@ -126,7 +126,7 @@ def test_happy_path_api_economy() -> None:
     }
     reads = {k: v for k, v in twilio.calls.items() if k.startswith("read:")}
     assert reads == {
-        "read:original": 2,  # first reconcile, and once approved
+        "read:original": 3,  # first reconcile, once approved, after ReplaceItems (valid_until)
         "read:copies": 2,  # find/create the copy; poll while in review
         "read:copy_items": 2,  # edit; check the approved copy still holds its items
         "read:copy_end_user": 1,
@@ -355,7 +355,9 @@ def test_no_pii_in_status_events_or_action_descriptions() -> None:
     res = reconcile(with_spec(res, spec), twilio, T0, log=decisions).resource
     twilio.review(approve=False, reasons={"government_issued_document": "unreadable"})
     res = reconcile(res, twilio, T0 + timedelta(minutes=1), log=decisions).resource
-    res = reconcile(with_spec(res, spec), twilio, T0 + timedelta(minutes=2), log=decisions).resource
+    fixed = seed_spec(**{**sentinels, "first": "SENTINEL-first-fixed"})
+    fixed_res = with_spec(res, fixed)
+    res = reconcile(fixed_res, twilio, T0 + timedelta(minutes=2), log=decisions).resource
     twilio.review(approve=True)
     res = reconcile(res, twilio, T0 + timedelta(minutes=3), log=decisions).resource
     assert res.status.phase == Phase.COMPLETED

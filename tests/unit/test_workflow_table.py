@@ -11,7 +11,13 @@ from typing import Any
 
 import pytest
 
-from controller.models import BundleRenewalStatus, Phase, ReviewStatus
+from controller.models import (
+    BundleRenewalStatus,
+    OriginalBundleStatus,
+    Phase,
+    ReviewStatus,
+)
+from controller.models import EvaluationStatus as EvaluationRecord
 from controller.plan import (
     AssignItem,
     CreateCopy,
@@ -25,6 +31,7 @@ from controller.plan import (
     Submit,
     UnassignItem,
     UpdateDocument,
+    UpdateEndUser,
     copy_marker,
     document_marker,
 )
@@ -92,6 +99,31 @@ def seen(**parts: Any) -> Observation:
 
 
 COMPLETED = {"applied_generation": 1, "phase": Phase.COMPLETED}
+# A spec the original (EU, KBIS, ID1, ID2) already satisfies, and the original read in full.
+SATISFIED = {
+    "endUser": {"attributes": {"business_name": "X"}},
+    "supportingDocuments": [
+        {"type": "commercial_registrar_excerpt", "attributes": {"document_number": "1"}},
+        {"type": "government_issued_document", "match": {"friendlyName": "a"}},
+    ],
+}
+ORIGINAL_READ = {
+    "original": APPROVED_NO_VU,
+    "original_items": ITEMS,
+    "original_end_user": EU,
+    "original_documents": (KBIS, ID1, ID2),
+}
+VU = APPROVED.valid_until
+NOT_CLEARED = {**COMPLETED, "phase": Phase.FAILED, "valid_until_not_cleared": VU}
+OTHER_CLAIM = bundle(
+    OTHER, BundleStatus.DRAFT, name=copy_marker("1e0d5c4b-aaaa-bbbb-cccc-000000000000")
+)
+NEEDS_INPUT = {
+    "copy_sid": COPY,
+    "phase": Phase.NEEDS_INPUT,
+    "evaluation": EvaluationRecord(sid=NONCOMPLIANT.sid, status="noncompliant", generation=1),
+    "original": OriginalBundleStatus(status="twilio-approved", valid_until=VU),
+}
 IN_FLIGHT = {"copy_sid": COPY, "phase": Phase.IN_PROGRESS}
 SUBMITTED = {
     "copy_sid": COPY,
@@ -144,11 +176,73 @@ ROWS = [
         CreateCopy,
         Phase.IN_PROGRESS,
     ),
+    # A new spec generation is compared with the original; only a difference renews (P1.1).
     Row(
-        "generation-not-applied-creates-copy",
-        res(generation=2, **COMPLETED),
-        seen(original=APPROVED_NO_VU),
+        "spec-change-reads-the-original-to-compare",
+        res(SATISFIED, generation=2, **COMPLETED),
+        Observation(read=frozenset({P.ORIGINAL}), original=APPROVED_NO_VU),
+        Observe,
+        check={"parts": {P.COPIES, P.ORIGINAL_ITEMS, P.ORIGINAL_END_USER, P.ORIGINAL_DOCUMENTS}},
+    ),
+    Row(
+        "spec-change-that-differs-creates-copy",
+        res({"endUser": {"attributes": {"business_name": "Y"}}}, generation=2, **COMPLETED),
+        seen(**ORIGINAL_READ),
         CreateCopy,
+    ),
+    Row(
+        "spec-change-adding-a-document-creates-copy",
+        res({"supportingDocuments": [{"type": "power_of_attorney"}]}, generation=2, **COMPLETED),
+        seen(**ORIGINAL_READ),
+        CreateCopy,
+    ),
+    Row(
+        "spec-change-removing-a-document-creates-copy",
+        res(
+            {"supportingDocuments": [{"type": "commercial_registrar_excerpt", "remove": True}]},
+            generation=2,
+            **COMPLETED,
+        ),
+        seen(**ORIGINAL_READ),
+        CreateCopy,
+    ),
+    Row(
+        "suspend-toggled-back-stays-ready-no-copy",
+        res(SATISFIED, generation=3, **COMPLETED),
+        seen(**ORIGINAL_READ),
+        None,
+        Phase.COMPLETED,
+        check={"applied_generation": 3, "reason": "UpToDate"},
+    ),
+    Row(
+        "secret-ref-renamed-stays-ready-no-copy",
+        res({**SATISFIED, "credentialsSecretRef": {"name": "other"}}, generation=2, **COMPLETED),
+        seen(**ORIGINAL_READ),
+        None,
+        Phase.COMPLETED,
+        check={"applied_generation": 2},
+    ),
+    Row(
+        "new-resource-on-healthy-bundle-is-up-to-date",
+        res(SATISFIED),
+        seen(**ORIGINAL_READ),
+        None,
+        Phase.COMPLETED,
+        check={"applied_generation": 1},
+    ),
+    Row(
+        "new-resource-on-unapproved-bundle-stalls",
+        res(SATISFIED),
+        seen(**{**ORIGINAL_READ, "original": bundle(ORIG, BundleStatus.IN_REVIEW)}),
+        None,
+        Phase.FAILED,
+    ),
+    Row(
+        "spec-change-with-a-copy-already-made-adopts-it",
+        res(SATISFIED, generation=2, **COMPLETED),
+        seen(**ORIGINAL_READ, **EDITED, copy_documents=DOCS),
+        Evaluate,
+        check={"copy_sid": COPY},
     ),
     Row(
         "renewal-request-creates-copy",
@@ -291,9 +385,56 @@ ROWS = [
     ),
     Row(
         "rejected-spec-changed-resubmits-same-copy",
-        res(generation=2, **SUBMITTED),
+        res(
+            generation=2,
+            **{**SUBMITTED, "review": SUBMITTED["review"].model_copy(update={"patched_at": T0})},
+        ),
         seen(**{**EDITED, "copies": (ours(BundleStatus.TWILIO_REJECTED),)}, evaluation=COMPLIANT),
         Submit,
+    ),
+    Row(
+        "rejected-spec-change-that-alters-nothing-no-resubmit",
+        res(generation=2, **SUBMITTED),
+        seen(
+            **{**EDITED, "copies": (ours(BundleStatus.TWILIO_REJECTED),)},
+            copy_documents=DOCS,
+            evaluation=COMPLIANT,
+        ),
+        None,
+        Phase.REJECTED,
+    ),
+    Row(
+        "rejected-spec-change-patches-and-records-it",
+        res({"endUser": {"attributes": {"business_name": "Y"}}}, generation=2, **SUBMITTED),
+        seen(**{**EDITED, "copies": (ours(BundleStatus.TWILIO_REJECTED),)}),
+        UpdateEndUser,
+        check={"patched": True},
+    ),
+    Row(
+        "rejected-renewal-request-resubmits-unchanged-copy",
+        res({"renewalRequest": "retry"}, **SUBMITTED),
+        seen(**{**EDITED, "copies": (ours(BundleStatus.TWILIO_REJECTED),)}, evaluation=COMPLIANT),
+        Submit,
+    ),
+    # NeedsInput re-checks reuse the evaluation while nothing changed (P3.13).
+    Row(
+        "needs-input-recheck-makes-no-new-evaluation",
+        res(**NEEDS_INPUT),
+        seen(**EDITED),
+        None,
+        Phase.NEEDS_INPUT,
+    ),
+    Row(
+        "needs-input-recheck-after-regulation-change-evaluates",
+        res(**NEEDS_INPUT),
+        seen(**EDITED, original=APPROVED.model_copy(update={"valid_until": VU + timedelta(1)})),
+        Evaluate,
+    ),
+    Row(
+        "needs-input-spec-change-evaluates",
+        res(generation=2, **NEEDS_INPUT),
+        seen(**EDITED),
+        Evaluate,
     ),
     Row(
         "approved-with-items-replaces",
@@ -311,6 +452,123 @@ ROWS = [
         ),
         None,
         Phase.FAILED,
+    ),
+    Row(
+        "approve-records-the-items-to-replace",
+        res(**SUBMITTED),
+        seen(copies=(ours(BundleStatus.TWILIO_APPROVED),), copy_items=ITEMS),
+        ReplaceItems,
+        check={"replaced": [i.object_sid for i in ITEMS]},
+    ),
+    # An empty approved copy means "replaced" only if the original shows it (P1.3).
+    Row(
+        "empty-approved-copy-original-keeps-valid-until-starts-over",
+        res(**SUBMITTED),
+        seen(copies=(ours(BundleStatus.TWILIO_APPROVED),), copy_items=()),
+        DeleteCopy,
+        check={"reason": "CopyLost"},
+    ),
+    Row(
+        "empty-approved-copy-its-items-not-in-original-starts-over",
+        res(**SUBMITTED, replaced_object_sids=[i.object_sid for i in ITEMS]),
+        seen(
+            copies=(ours(BundleStatus.TWILIO_APPROVED),),
+            copy_items=(),
+            original_items=ITEMS[:1],
+        ),
+        DeleteCopy,
+        check={"reason": "CopyLost"},
+    ),
+    Row(
+        "empty-approved-copy-its-items-in-original-deletes-it",
+        res(**SUBMITTED, replaced_object_sids=[i.object_sid for i in ITEMS]),
+        seen(copies=(ours(BundleStatus.TWILIO_APPROVED),), copy_items=(), original_items=ITEMS),
+        DeleteCopy,
+        check={"reason": "DeletingCopy"},
+    ),
+    # valid_until kept through ReplaceItems: Stalled, no second renewal (P1.2).
+    Row(
+        "valid-until-kept-after-replace-stalls",
+        res(**SUBMITTED, items_replaced_at=T0, renewing_valid_until=VU),
+        seen(),
+        None,
+        Phase.FAILED,
+        check={"reason": "ValidUntilNotCleared", "not_cleared": VU},
+    ),
+    Row(
+        "valid-until-not-cleared-recheck-makes-no-copy",
+        res(**NOT_CLEARED),
+        seen(),
+        None,
+        Phase.FAILED,
+        check={"reason": "ValidUntilNotCleared"},
+    ),
+    Row(
+        "valid-until-not-cleared-later-valid-until-renews",
+        res(**NOT_CLEARED),
+        seen(original=APPROVED.model_copy(update={"valid_until": VU + timedelta(days=30)})),
+        CreateCopy,
+        check={"renewing": VU + timedelta(days=30)},
+    ),
+    Row(
+        "valid-until-not-cleared-renewal-request-renews",
+        res({"renewalRequest": "again"}, **NOT_CLEARED),
+        seen(),
+        CreateCopy,
+    ),
+    Row(
+        "valid-until-not-cleared-spec-change-that-differs-renews",
+        res({"endUser": {"attributes": {"business_name": "Y"}}}, generation=2, **NOT_CLEARED),
+        seen(**{**ORIGINAL_READ, "original": APPROVED}),
+        CreateCopy,
+    ),
+    Row(
+        "valid-until-not-cleared-then-cleared-by-twilio-is-ready",
+        res(**NOT_CLEARED),
+        seen(original=APPROVED_NO_VU),
+        None,
+        Phase.COMPLETED,
+        check={"not_cleared": None},
+    ),
+    Row(
+        "valid-until-set-during-spec-renewal-renews-again",
+        res(**SUBMITTED, items_replaced_at=T0),
+        seen(),
+        None,
+        Phase.COMPLETED,
+        check={"reason": "Completed"},
+    ),
+    # Another resource's copy of the same bundle: hands off (P2.5).
+    Row(
+        "copy-claimed-by-another-resource-stalls",
+        res(),
+        seen(copies=(OTHER_CLAIM,)),
+        None,
+        Phase.FAILED,
+        check={"reason": "BundleClaimed"},
+    ),
+    Row(
+        "claimed-while-ours-approved-no-replace",
+        res(**SUBMITTED),
+        seen(copies=(OTHER_CLAIM, ours(BundleStatus.TWILIO_APPROVED)), copy_items=ITEMS),
+        None,
+        Phase.FAILED,
+        check={"reason": "BundleClaimed"},
+    ),
+    Row(
+        "claimed-seen-while-polling-review-stalls",
+        res(**SUBMITTED),
+        Observation(read=frozenset({P.COPIES}), copies=(OTHER_CLAIM, ours(BundleStatus.IN_REVIEW))),
+        None,
+        Phase.FAILED,
+        check={"reason": "BundleClaimed"},
+    ),
+    Row(
+        "claimed-but-nothing-to-renew-stays-ready",
+        res(SATISFIED, generation=2, **COMPLETED),
+        seen(**ORIGINAL_READ, copies=(OTHER_CLAIM,)),
+        None,
+        Phase.COMPLETED,
     ),
     Row(
         "items-replaced-but-copy-not-deleted-deletes",
@@ -348,6 +606,26 @@ def test_decision_table(row: Row) -> None:
     if "sid" in row.check:
         assert isinstance(action, UpdateDocument)
         assert action.sid == row.check["sid"]
+    status = decision.status
+    ready = next((c for c in status.conditions if c.type == "Ready"), None)
+    if "reason" in row.check:
+        assert ready is not None
+        assert ready.reason == row.check["reason"], status.message
+    if "applied_generation" in row.check:
+        assert status.applied_generation == row.check["applied_generation"]
+    if "not_cleared" in row.check:
+        assert status.valid_until_not_cleared == row.check["not_cleared"]
+    if "renewing" in row.check:
+        assert status.renewing_valid_until == row.check["renewing"]
+    if "replaced" in row.check:
+        assert status.replaced_object_sids == row.check["replaced"]
+    if "patched" in row.check:
+        assert status.review is not None
+        assert (status.review.patched_at is not None) == row.check["patched"]
+    if row.phase in (Phase.FAILED, Phase.REJECTED, Phase.NEEDS_INPUT):
+        assert ready is not None
+        assert ready.status == "False"
+        assert any(c.type == "Stalled" and c.status == "True" for c in status.conditions)
     # Invariants that hold on every row.
     if isinstance(action, DeleteCopy | ReplaceItems):
         assert action.copy_sid != ORIG
