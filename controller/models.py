@@ -309,6 +309,9 @@ class EvaluationStatus(_WireModel):
     """When the operator requested it."""
     generation: int | None = None
     """metadata.generation of the spec the copy carried when evaluated."""
+    original_valid_until: datetime | None = None
+    """The original's valid_until when evaluated: a change (a new regulation) means evaluating
+    again; otherwise a noncompliant result stands until the spec changes."""
     failures: list[EvaluationFailure] = Field(default_factory=list)
     """Every failing requirement field: exactly what is missing."""
 

@@ -882,7 +882,9 @@ def _edit(ctx: _Ctx, status: BundleRenewalStatus, copy: Bundle, event: Event | N
         return _needs_input(ctx, status, copy)
     if evaluation is None or (evaluation.bundle_sid not in (None, copy.sid)):
         return step(Evaluate(bundle_sid=copy.sid), Reason.EVALUATING, f"evaluating copy {copy.sid}")
-    status = status.model_copy(update={"evaluation": _evaluation_status(ctx, evaluation)})
+    original_valid_until = status.original.valid_until if status.original else None
+    record = _evaluation_status(ctx, evaluation, original_valid_until)
+    status = status.model_copy(update={"evaluation": record})
     if evaluation.status != TwilioEvaluationStatus.COMPLIANT:
         return _needs_input(ctx, status, copy)
     message = f"copy {copy.sid} is compliant; submitting it for review"
@@ -899,8 +901,8 @@ def _edit(ctx: _Ctx, status: BundleRenewalStatus, copy: Bundle, event: Event | N
 def _still_noncompliant(ctx: _Ctx, status: BundleRenewalStatus, copy: Bundle) -> bool:
     """Whether the last evaluation still stands: it found this copy noncompliant for this spec
     generation, nothing was written to the copy since (the phase is still NeedsInput: every
-    write moves it to InProgress first), and the original's regulation and valid_until are as
-    they were. Then the re-check makes no new Evaluation."""
+    write moves it to InProgress first), and the original's valid_until (which a regulation
+    change moves) is as it was then. Then the re-check makes no new Evaluation."""
     previous = ctx.resource.status
     last = previous.evaluation
     return (
@@ -909,11 +911,14 @@ def _still_noncompliant(ctx: _Ctx, status: BundleRenewalStatus, copy: Bundle) ->
         and last is not None
         and last.generation == ctx.generation
         and last.status == TwilioEvaluationStatus.NONCOMPLIANT
-        and previous.original == status.original
+        and status.original is not None
+        and last.original_valid_until == status.original.valid_until
     )
 
 
-def _evaluation_status(ctx: _Ctx, evaluation: Evaluation) -> EvaluationStatus:
+def _evaluation_status(
+    ctx: _Ctx, evaluation: Evaluation, original_valid_until: datetime | None
+) -> EvaluationStatus:
     failures: list[EvaluationFailure] = []
     for result in evaluation.results:
         if result.passed:
@@ -944,6 +949,7 @@ def _evaluation_status(ctx: _Ctx, evaluation: Evaluation) -> EvaluationStatus:
         status=evaluation.status,
         evaluated_at=ctx.now,
         generation=ctx.generation,
+        original_valid_until=original_valid_until,
         failures=failures,
     )
 

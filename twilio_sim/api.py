@@ -506,7 +506,8 @@ class TwilioApi:
         source.date_updated = utcnow()
         if target.valid_until is None:
             target.date_updated = utcnow()
-        self.store.set_bundle_state(target, valid_until=None)
+        if not self.store.config.replace_items_keeps_valid_until:
+            self.store.set_bundle_state(target, valid_until=None)
         return json_response(render.bundle_core(target), 201)
 
     # -- end-users and supporting documents ----------------------------------------------------

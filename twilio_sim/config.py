@@ -74,6 +74,8 @@ class SimConfig(_Strict):
     max_concurrent_requests_per_account: int | None = Field(None, ge=1)
     # valid_until set by a regulation change when its body gives none: now + this many days.
     valid_until_days: float = Field(30.0, gt=0)
+    # Fault: ReplaceItems leaves the target's valid_until in place (for loop-guard tests).
+    replace_items_keeps_valid_until: bool = False
     # Base of absolute URLs (url, links, meta) instead of the request's own scheme and host.
     public_base_url: str | None = None
     callback_timeout_seconds: float = Field(5.0, gt=0)

@@ -400,3 +400,165 @@ def test_copy_status_seen_during_review_poll_only() -> None:
     long_wait = reconcile(poll.resource, twilio, T0 + timedelta(days=1))
     assert long_wait.last.requeue_after == 1800.0
     assert twilio.live_copies()[0].status == BundleStatus.PENDING_REVIEW
+
+
+# What starts a renewal, and what does not -------------------------------------------------
+
+
+def _writes(twilio: FakeTwilio) -> int:
+    return twilio.write_count()
+
+
+def test_suspend_toggle_after_completion_makes_no_copy() -> None:
+    twilio = FakeTwilio.seed()
+    done = complete(resource(seed_spec(), twilio), twilio)
+    writes = _writes(twilio)
+    suspended = reconcile(with_spec(done, {**seed_spec(), "suspend": True}), twilio, T0)
+    assert suspended.resource.status.phase == Phase.SUSPENDED
+    resumed = reconcile(with_spec(suspended.resource, seed_spec()), twilio, T0)
+    status = resumed.resource.status
+    assert (status.phase, status.applied_generation) == (Phase.COMPLETED, 3)
+    assert _writes(twilio) == writes
+    assert twilio.calls["CreateCopy"] == 1
+    # Compared once; afterwards the light check is one GET again.
+    twilio.calls.clear()
+    reconcile(resumed.resource, twilio, T0 + timedelta(hours=1))
+    assert dict(twilio.calls) == {"read:original": 1}
+
+
+def test_credentials_secret_rename_makes_no_copy() -> None:
+    twilio = FakeTwilio.seed()
+    done = complete(resource(seed_spec(), twilio), twilio)
+    writes = _writes(twilio)
+    renamed = {**seed_spec(), "credentialsSecretRef": {"name": "rotated"}}
+    run = reconcile(with_spec(done, renamed), twilio, T0 + timedelta(days=1))
+    assert run.resource.status.phase == Phase.COMPLETED
+    assert _writes(twilio) == writes
+
+
+def test_new_resource_for_a_bundle_that_carries_its_spec_is_up_to_date() -> None:
+    twilio = FakeTwilio.seed()
+    complete(resource(seed_spec(), twilio), twilio)
+    writes = _writes(twilio)
+    newcomer = resource(seed_spec(), twilio).model_copy(
+        update={"uid": "5a1e4c0d-0000-4000-8000-000000000001"}
+    )
+    run = reconcile(newcomer, twilio, T0 + timedelta(days=1))
+    assert run.resource.status.phase == Phase.COMPLETED
+    assert run.resource.status.applied_generation == 1
+    assert _writes(twilio) == writes
+
+
+def test_spec_change_that_alters_the_bundle_renews_only_that() -> None:
+    twilio = FakeTwilio.seed()
+    done = complete(resource(seed_spec(), twilio), twilio)
+    run = reconcile(with_spec(done, seed_spec(last="Smith")), twilio, T0 + timedelta(days=1))
+    assert run.resource.status.phase == Phase.IN_REVIEW
+    assert run.decisions[0].status.phase == Phase.COMPLETED  # nothing decided before reading
+    created = next(
+        d for d in run.decisions if d.action is not None and d.action.kind == "CreateCopy"
+    )
+    assert "government_issued_document.1.last_name" in created.status.message
+    assert "Smith" not in created.status.message
+    assert twilio.calls["UpdateDocument"] == 3 + 2  # the two ID documents, nothing else
+
+
+def test_valid_until_kept_by_replace_items_stalls_instead_of_looping() -> None:
+    twilio = FakeTwilio.seed()
+    twilio.keep_valid_until_on_replace = True
+    valid_until = twilio.original.valid_until
+    done = complete(resource(seed_spec(), twilio), twilio)
+    status = done.status
+    assert status.phase == Phase.FAILED
+    assert status.valid_until_not_cleared == valid_until
+    assert twilio.live_copies() == []  # the emptied copy is still cleaned up
+    stalled = next(c for c in status.conditions if c.type == "Stalled")
+    assert (stalled.status, stalled.reason) == ("True", "ValidUntilNotCleared")
+    res = done
+    for hours in (1, 2, 3):
+        res = reconcile(res, twilio, T0 + timedelta(hours=hours)).resource
+    assert twilio.calls["CreateCopy"] == 1
+    assert twilio.calls["Submit"] == 1
+    assert res.status.phase == Phase.FAILED
+    # A later valid_until (a new regulation change) starts the next renewal.
+    assert valid_until is not None
+    twilio.bundles[twilio.original_sid] = twilio.original.model_copy(
+        update={"valid_until": valid_until + timedelta(days=60)}
+    )
+    again = reconcile(res, twilio, T0 + timedelta(hours=4))
+    assert again.resource.status.phase == Phase.IN_REVIEW
+    assert twilio.calls["CreateCopy"] == 2
+
+
+def test_crash_right_after_replace_items_that_kept_valid_until_still_stalls() -> None:
+    twilio = FakeTwilio.seed()
+    twilio.keep_valid_until_on_replace = True
+    run = reconcile(resource(seed_spec(), twilio), twilio, T0)
+    twilio.review(approve=True)
+    writes = twilio.write_count()
+    try:
+        reconcile(run.resource, twilio, T0 + timedelta(minutes=5), crash_after_write=writes + 1)
+    except Crash as crash:
+        res = crash.resource
+    else:
+        raise AssertionError("no crash")
+    assert twilio.calls["ReplaceItems"] == 1
+    after = reconcile(res, twilio, T0 + timedelta(minutes=6)).resource
+    assert after.status.phase == Phase.FAILED
+    assert twilio.live_copies() == []
+    assert twilio.calls["CreateCopy"] == 1
+
+
+def test_two_resources_on_one_bundle_never_both_renew() -> None:
+    twilio = FakeTwilio.seed()
+    first = reconcile(resource(seed_spec(), twilio), twilio, T0).resource
+    other = resource(seed_spec(), twilio).model_copy(
+        update={"uid": "5a1e4c0d-0000-4000-8000-000000000002", "namespace": "other"}
+    )
+    claimed = reconcile(other, twilio, T0).resource
+    assert claimed.status.phase == Phase.FAILED
+    assert first.status.copy_sid is not None
+    assert first.status.copy_sid in (claimed.status.message or "")
+    assert twilio.calls["CreateCopy"] == 1
+    twilio.review(approve=True)
+    done = reconcile(first, twilio, T0 + timedelta(minutes=5)).resource
+    assert done.status.phase == Phase.COMPLETED
+    # The first renewal did the work: the second finds the bundle carrying its spec.
+    later = reconcile(claimed, twilio, T0 + timedelta(hours=1)).resource
+    assert later.status.phase == Phase.COMPLETED
+    assert twilio.calls["CreateCopy"] == 1
+    assert twilio.calls["ReplaceItems"] == 1
+
+
+def test_needs_input_recheck_makes_no_new_evaluation() -> None:
+    twilio = FakeTwilio.seed()
+    spec = seed_spec()
+    spec["endUser"]["attributes"].pop("first_name")
+    run = reconcile(resource(spec, twilio), twilio, T0)
+    assert run.resource.status.phase == Phase.NEEDS_INPUT
+    res = run.resource
+    for hours in (1, 2):
+        res = reconcile(res, twilio, T0 + timedelta(hours=hours)).resource
+    assert res.status.phase == Phase.NEEDS_INPUT
+    assert twilio.calls["Evaluate"] == 1
+    # The regulation changed (a new valid_until): evaluate again.
+    twilio.bundles[twilio.original_sid] = twilio.original.model_copy(
+        update={"valid_until": T0 + timedelta(days=90)}
+    )
+    reconcile(res, twilio, T0 + timedelta(hours=3))
+    assert twilio.calls["Evaluate"] == 2
+
+
+def test_rejected_then_suspend_toggle_does_not_resubmit() -> None:
+    twilio = FakeTwilio.seed()
+    run = reconcile(resource(seed_spec(), twilio), twilio, T0)
+    twilio.review(approve=False, reasons={"commercial_registrar_excerpt": "blurry"})
+    rejected = reconcile(run.resource, twilio, T0 + timedelta(minutes=5)).resource
+    suspended = reconcile(with_spec(rejected, {**seed_spec(), "suspend": True}), twilio, T0)
+    resumed = reconcile(with_spec(suspended.resource, seed_spec()), twilio, T0).resource
+    assert resumed.status.phase == Phase.REJECTED
+    assert twilio.calls["Submit"] == 1
+    assert twilio.calls["Evaluate"] == 1
+    retry = with_spec(resumed, {**seed_spec(), "renewalRequest": "retry-1"})
+    assert reconcile(retry, twilio, T0).resource.status.phase == Phase.IN_REVIEW
+    assert twilio.calls["Submit"] == 2

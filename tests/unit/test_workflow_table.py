@@ -121,7 +121,9 @@ OTHER_CLAIM = bundle(
 NEEDS_INPUT = {
     "copy_sid": COPY,
     "phase": Phase.NEEDS_INPUT,
-    "evaluation": EvaluationRecord(sid=NONCOMPLIANT.sid, status="noncompliant", generation=1),
+    "evaluation": EvaluationRecord(
+        sid=NONCOMPLIANT.sid, status="noncompliant", generation=1, original_valid_until=VU
+    ),
     "original": OriginalBundleStatus(status="twilio-approved", valid_until=VU),
 }
 IN_FLIGHT = {"copy_sid": COPY, "phase": Phase.IN_PROGRESS}
