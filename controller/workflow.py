@@ -306,7 +306,8 @@ def _suspended(ctx: _Ctx, status: BundleRenewalStatus) -> Decision:
 def _at_rest(ctx: _Ctx, status: BundleRenewalStatus, original: Bundle) -> Decision:
     """No renewal is due and none is in flight: Ready if the original is approved, unless the
     last renewal left a valid_until behind (then Stalled until Twilio clears it or something new
-    starts one)."""
+    starts one). The spec counts as applied: the original carries it."""
+    status = status.model_copy(update={"applied_generation": ctx.generation})
     if original.status != BundleStatus.TWILIO_APPROVED:
         return _original_not_approved(ctx, status, original)
     not_cleared = status.valid_until_not_cleared
@@ -399,11 +400,11 @@ def _spec_changes(ctx: _Ctx, status: BundleRenewalStatus) -> list[str]:
     spec, obs, generation = ctx.spec, ctx.obs, ctx.generation
     if ctx.resource.status.applied_generation == generation:
         return []
-    parts = [Part.COPIES, Part.ORIGINAL_ITEMS]
+    parts = [Part.COPIES]
     if spec.end_user is not None and spec.end_user.attributes:
-        parts.append(Part.ORIGINAL_END_USER)
+        parts += [Part.ORIGINAL_ITEMS, Part.ORIGINAL_END_USER]
     if spec.supporting_documents:
-        parts.append(Part.ORIGINAL_DOCUMENTS)
+        parts += [Part.ORIGINAL_ITEMS, Part.ORIGINAL_DOCUMENTS]
     ctx.need(*parts, status=status)
     prefix = f"spec generation {generation} changes "
     ours = our_copies(ctx.resource, obs)

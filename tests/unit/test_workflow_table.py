@@ -238,6 +238,15 @@ ROWS = [
         seen(**{**ORIGINAL_READ, "original": bundle(ORIG, BundleStatus.IN_REVIEW)}),
         None,
         Phase.FAILED,
+        check={"applied_generation": 1, "reason": "OriginalNotApproved"},
+    ),
+    Row(
+        "valid-until-not-cleared-spec-change-that-alters-nothing-stays-stalled",
+        res(SATISFIED, generation=2, **NOT_CLEARED),
+        seen(**{**ORIGINAL_READ, "original": APPROVED}),
+        None,
+        Phase.FAILED,
+        check={"applied_generation": 2, "reason": "ValidUntilNotCleared"},
     ),
     Row(
         "spec-change-with-a-copy-already-made-adopts-it",
