@@ -3,7 +3,9 @@
 The workflow already never targets the original bundle with a write; this module checks it again
 right before the request leaves (a last line of defence that does not trust the decision): the
 original may only be the destination of ReplaceItems, never deleted, submitted, or have items
-assigned or unassigned directly, and a copy is only created under this resource's marker.
+assigned or unassigned directly; items are only assigned to or unassigned from this resource's
+copy; only end-users and documents that are items of that copy (read this reconcile) and not of
+the original are updated; and a copy is only created under this resource's marker.
 A document created with a file gets the file from a Secret or ConfigMap key in the resource's
 namespace. Failures come out as `ActionFailed` with the workflow's ErrorKind, and a message that
 carries SIDs and Twilio's reason/code, never an attribute value or a secret.
@@ -27,6 +29,7 @@ from controller.plan import (
     ErrorKind,
     Evaluate,
     Observation,
+    ObservationPart,
     Observe,
     RenewalResource,
     ReplaceItems,
@@ -84,7 +87,13 @@ def check_safe(resource: RenewalResource, action: Action, observation: Observati
                 raise UnsafeActionRefused(
                     "refusing to create a copy without this resource's marker"
                 )
-        case AssignItem() | UnassignItem() | Submit():
+        case AssignItem() | UnassignItem():
+            if action.bundle_sid == original:
+                raise UnsafeActionRefused(
+                    f"refusing to {action.describe()}: {original} is the original bundle"
+                )
+            _require_our_copy(resource, action, action.bundle_sid, observation)
+        case Submit():
             if action.bundle_sid == original:
                 raise UnsafeActionRefused(
                     f"refusing to {action.describe()}: {original} is the original bundle"
@@ -104,8 +113,7 @@ def check_safe(resource: RenewalResource, action: Action, observation: Observati
             if action.copy_sid == original:
                 raise UnsafeActionRefused("refusing to replace the original's items from itself")
         case UpdateEndUser() | UpdateDocument():
-            if action.sid == original:
-                raise UnsafeActionRefused(f"refusing to update {original}")
+            _require_copy_object(action, action.sid, observation)
         case CreateDocument():
             if created_document_key(resource.uid, action.friendly_name) != action.key:
                 raise UnsafeActionRefused(
@@ -113,6 +121,32 @@ def check_safe(resource: RenewalResource, action: Action, observation: Observati
                 )
         case Evaluate() | Observe():
             pass
+
+
+def _require_our_copy(
+    resource: RenewalResource, action: Action, bundle_sid: str, observation: Observation
+) -> None:
+    if bundle_sid not in {c.sid for c in our_copies(resource, observation)}:
+        raise UnsafeActionRefused(
+            f"refusing to {action.describe()}: {bundle_sid} is not a copy made for this resource"
+        )
+
+
+def _require_copy_object(action: Action, sid: str, observation: Observation) -> None:
+    """An end-user or document may only be edited when it is one of the copy's items, as read
+    this reconcile, and not one of the original's (the copy holds new instances of them)."""
+    if not observation.has(ObservationPart.COPY_ITEMS) or sid not in {
+        i.object_sid for i in observation.copy_items
+    }:
+        raise UnsafeActionRefused(
+            f"refusing to {action.describe()}: {sid} is not an item of this resource's copy"
+        )
+    if observation.has(ObservationPart.ORIGINAL_ITEMS) and sid in {
+        i.object_sid for i in observation.original_items
+    }:
+        raise UnsafeActionRefused(
+            f"refusing to {action.describe()}: {sid} is an item of the original bundle"
+        )
 
 
 async def read_document_file(
@@ -166,8 +200,7 @@ class ActionRunner:
         except CredentialsError as exc:
             raise ActionFailed(ErrorKind.CREDENTIALS, str(exc)) from None
         except ClusterAccessError as exc:
-            kind = ErrorKind.TRANSIENT if (exc.status or 500) >= 500 else ErrorKind.CREDENTIALS
-            raise ActionFailed(kind, str(exc)) from None
+            raise ActionFailed(cluster_error_kind(exc), str(exc)) from None
         except TwilioError as exc:
             kind = error_kind(exc)
             message = describe_twilio_error(action, exc)
@@ -222,6 +255,12 @@ def _refused_under_review(action: DeleteCopy, observation: Observation, exc: Twi
         return True
     copy = next((c for c in observation.copies if c.sid == action.copy_sid), None)
     return exc.status == 400 and copy is not None and copy.status in _UNDER_REVIEW
+
+
+def cluster_error_kind(exc: ClusterAccessError) -> ErrorKind:
+    """A failed Secret/ConfigMap read: a server error is transient; a refusal (403: the operator
+    may not read it, RBAC) is the user's to fix, like a missing Secret."""
+    return ErrorKind.TRANSIENT if (exc.status or 500) >= 500 else ErrorKind.CREDENTIALS
 
 
 def error_kind(exc: TwilioError) -> ErrorKind:

@@ -1,6 +1,7 @@
 """The action runner's last line of defence: nothing reaches Twilio that would touch the original
 bundle, delete a copy that is not this resource's, or create one without the marker, whatever
-the decision said. A recording gateway proves the refused request is never sent."""
+the decision said, or edit an end-user or document that is not an item of this resource's copy.
+A recording gateway proves the refused request is never sent."""
 
 from __future__ import annotations
 
@@ -8,7 +9,13 @@ from typing import Any
 
 import pytest
 
-from controller.actions import ActionFailed, ActionRunner, check_safe, read_document_file
+from controller.actions import (
+    ActionFailed,
+    ActionRunner,
+    UnsafeActionRefused,
+    check_safe,
+    read_document_file,
+)
 from controller.cluster import ObjectNotFound
 from controller.credentials import CredentialsError
 from controller.models import BundleRenewalSpec, DocumentFileSource
@@ -25,12 +32,13 @@ from controller.plan import (
     ReplaceItems,
     Submit,
     UnassignItem,
+    UpdateDocument,
     UpdateEndUser,
     copy_marker,
     created_document_name,
 )
 from controller.twilio_gateway.port import TwilioAuthenticationError, TwilioError
-from controller.twilio_models import Bundle, BundleStatus
+from controller.twilio_models import Bundle, BundleStatus, ItemAssignment
 
 UID = "5f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f"
 ORIGINAL = "BU" + "0" * 32
@@ -45,8 +53,41 @@ def resource() -> RenewalResource:
     return RenewalResource(uid=UID, namespace="ns", name="r", generation=1, spec=spec)
 
 
+# The copy holds new instances of the original's end-user and document (Twilio's Copies).
+ORIGINAL_END_USER = "IT" + "0" * 32
+ORIGINAL_DOCUMENT = "RD" + "0" * 32
+COPY_END_USER = "IT" + "c" * 32
+COPY_DOCUMENT = "RD" + "c" * 32
+
+
+def item(bundle_sid: str, object_sid: str) -> ItemAssignment:
+    return ItemAssignment(sid="BV" + object_sid[2:], bundle_sid=bundle_sid, object_sid=object_sid)
+
+
+COPY_ITEMS = (item(COPY, COPY_END_USER), item(COPY, COPY_DOCUMENT))
+ORIGINAL_ITEMS = (item(ORIGINAL, ORIGINAL_END_USER), item(ORIGINAL, ORIGINAL_DOCUMENT))
+
+
 def observed(*copies: Bundle) -> Observation:
-    return Observation(read=frozenset({ObservationPart.COPIES}), copies=copies)
+    """The copies, the copy's items and the original's items, read this reconcile."""
+    return Observation(
+        read=frozenset(
+            {ObservationPart.COPIES, ObservationPart.COPY_ITEMS, ObservationPart.ORIGINAL_ITEMS}
+        ),
+        copies=copies,
+        copy_items=COPY_ITEMS,
+        original_items=ORIGINAL_ITEMS,
+    )
+
+
+def update_end_user(sid: str) -> UpdateEndUser:
+    return UpdateEndUser(sid=sid, attributes={"first_name": "x"}, changed_fields=("first_name",))
+
+
+def update_document(sid: str) -> UpdateDocument:
+    return UpdateDocument(
+        sid=sid, key="poa", attributes={"address_sids": []}, changed_fields=("address_sids",)
+    )
 
 
 OUR_COPY = Bundle(sid=COPY, friendly_name=copy_marker(UID), status=BundleStatus.DRAFT)
@@ -90,6 +131,14 @@ UNSAFE: list[Any] = [
         CreateDocument(key="poa", type="power_of_attorney", friendly_name="poa", attributes={}),
         id="document-no-marker",
     ),
+    pytest.param(update_end_user(ORIGINAL_END_USER), id="update-original-end-user"),
+    pytest.param(update_document(ORIGINAL_DOCUMENT), id="update-original-document"),
+    pytest.param(update_document("RD" + "9" * 32), id="update-document-not-in-copy"),
+    pytest.param(AssignItem(bundle_sid=OTHER, object_sid="RD" + "1" * 32), id="assign-not-ours"),
+    pytest.param(
+        UnassignItem(bundle_sid=OTHER, assignment_sid="BV" + "1" * 32, object_sid=COPY_DOCUMENT),
+        id="unassign-not-ours",
+    ),
 ]
 
 
@@ -111,6 +160,15 @@ async def test_unsafe_actions_are_refused_before_any_request(action: Action) -> 
         pytest.param(ReplaceItems(original_sid=ORIGINAL, copy_sid=COPY), id="replace-from-copy"),
         pytest.param(Submit(bundle_sid=COPY), id="submit-copy"),
         pytest.param(CreateCopy(original_sid=ORIGINAL, friendly_name=copy_marker(UID)), id="copy"),
+        pytest.param(update_end_user(COPY_END_USER), id="update-copy-end-user"),
+        pytest.param(update_document(COPY_DOCUMENT), id="update-copy-document"),
+        pytest.param(AssignItem(bundle_sid=COPY, object_sid="RD" + "1" * 32), id="assign-to-copy"),
+        pytest.param(
+            UnassignItem(
+                bundle_sid=COPY, assignment_sid=COPY_ITEMS[1].sid, object_sid=COPY_DOCUMENT
+            ),
+            id="unassign-from-copy",
+        ),
         pytest.param(
             CreateDocument(
                 key="power_of_attorney",
@@ -196,3 +254,19 @@ async def test_a_missing_document_file_says_where(
 ) -> None:
     with pytest.raises(CredentialsError, match=expected):
         await read_document_file(Objects(secrets), "ns", file_source(kind))
+
+
+def test_an_object_in_both_bundles_counts_as_the_original_s() -> None:
+    """Assigned by hand to the copy as well: editing it would edit the approved original."""
+    shared = observed(OUR_COPY).model_copy(
+        update={"copy_items": (*COPY_ITEMS, item(COPY, ORIGINAL_DOCUMENT))}
+    )
+    with pytest.raises(UnsafeActionRefused, match="an item of the original bundle"):
+        check_safe(resource(), update_document(ORIGINAL_DOCUMENT), shared)
+
+
+@pytest.mark.parametrize("action", [update_end_user(COPY_END_USER), update_document(COPY_DOCUMENT)])
+def test_an_update_needs_the_copy_s_items_read_this_reconcile(action: Action) -> None:
+    unread = Observation(read=frozenset({ObservationPart.COPIES}), copies=(OUR_COPY,))
+    with pytest.raises(UnsafeActionRefused, match="not an item of this resource's copy"):
+        check_safe(resource(), action, unread)
