@@ -7,6 +7,8 @@ The loop the workflow's Decision asks for, with no Kopf in it (handlers.py adapt
 - credentials are read (from the Secret) only when the first Twilio call is due, so a Ready or
   suspended resource costs no Secret read;
 - a failed action becomes the workflow's `on_error` decision (status + backoff), never a raise;
+  so does an unexpected exception (a bug, a malformed answer), logged by type and code location
+  only, since its message may quote personal data;
 - a bound on steps stops a decision loop that never settles;
 - once settled, with WEBHOOK_SET_CALLBACK_ON_ORIGINALS, the original observed without a
   StatusCallback gets the operator's (original_callback.py says why that write is allowed).
@@ -15,13 +17,14 @@ The loop the workflow's Decision asks for, with no Kopf in it (handlers.py adapt
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from controller import workflow
-from controller.actions import ActionFailed, ActionRunner, ObjectSource
+from controller.actions import ActionFailed, ActionRunner, ObjectSource, cluster_error_kind
 from controller.cluster import ClusterAccessError
 from controller.credentials import CredentialsError, load_credentials
 from controller.models import BundleRenewalStatus
@@ -140,7 +143,7 @@ async def reconcile(
             except CredentialsError as exc:
                 return await fail(ErrorKind.CREDENTIALS, str(exc))
             except ClusterAccessError as exc:
-                return await fail(_cluster_error_kind(exc), str(exc))
+                return await fail(cluster_error_kind(exc), str(exc))
         if is_write(action):
             logger.info("Twilio: %s", action.describe())
         else:
@@ -149,6 +152,18 @@ async def reconcile(
             observation = await runner.run(action, observation)
         except ActionFailed as exc:
             return await fail(exc.kind, exc.message)
+        except Exception as exc:
+            # Recorded with backoff instead of crashing the daemon (which Kopf restarts at once).
+            logger.error(
+                "%s raised %s (message withheld: it may quote personal data) at:\n%s",
+                action.describe(),
+                type(exc).__name__,
+                "".join(traceback.format_tb(exc.__traceback__)).rstrip(),
+            )
+            return await fail(
+                ErrorKind.TRANSIENT,
+                f"{action.describe()} failed unexpectedly ({type(exc).__name__}); retrying",
+            )
         actions += 1
         writes += int(is_write(action))
     return await fail(
@@ -174,8 +189,3 @@ async def _runner(resource: RenewalResource, deps: Dependencies) -> ActionRunner
     )
     gateway = deps.gateways.for_credentials(credentials)
     return ActionRunner(gateway, resource, deps.objects, deps.status_callback)
-
-
-def _cluster_error_kind(exc: ClusterAccessError) -> ErrorKind:
-    # 403: the operator may not read the Secret (RBAC) - the user's to fix, like a missing one.
-    return ErrorKind.TRANSIENT if (exc.status or 500) >= 500 else ErrorKind.CREDENTIALS

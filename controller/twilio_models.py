@@ -90,7 +90,8 @@ class EndUser(_TwilioModel):
     sid: str
     friendly_name: str | None = None
     type: str | None = None
-    attributes: dict[str, Any] = Field(default_factory=dict)
+    attributes: dict[str, Any] = Field(default_factory=dict, repr=False)
+    """Personal data: kept out of repr (and so out of logs and tracebacks)."""
 
 
 class SupportingDocumentStatus(StrEnum):
@@ -110,7 +111,8 @@ class SupportingDocument(_TwilioModel):
     status: SupportingDocumentStatus | None = None
     failure_reason: str | None = None
     errors: list[dict[str, Any]] | None = None
-    attributes: dict[str, Any] = Field(default_factory=dict)
+    attributes: dict[str, Any] = Field(default_factory=dict, repr=False)
+    """Personal data: kept out of repr (and so out of logs and tracebacks)."""
 
 
 class DocumentFile(_TwilioModel):

@@ -18,6 +18,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from pydantic import BaseModel
 from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 
 from controller.twilio_gateway.config import GatewaySettings
@@ -38,6 +39,7 @@ from controller.twilio_models import (
 )
 
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 _log = logging.getLogger("controller.twilio_gateway")
 
@@ -95,32 +97,48 @@ class SdkTwilioGateway:
                     )
                 raise
 
-    def _page_size_kwargs(self) -> dict[str, Any]:
+    async def _one(
+        self,
+        model: type[M],
+        operation: str,
+        sids: str,
+        request: Callable[[Any], Awaitable[object]],
+        *,
+        repeatable: bool = True,
+    ) -> M:
+        """One request through the Retrier, its answer converted to `model`."""
+        instance = await self._retrier.run(
+            operation, lambda _: self._send(operation, sids, request), repeatable=repeatable
+        )
+        return from_instance(model, instance, operation)
+
+    async def _list(
+        self, model: type[M], operation: str, sids: str, resource: Callable[[Any], Any]
+    ) -> list[M]:
+        """Every page of the list `resource(compliance_client)` (repeatable), as `model`s."""
         size = self._settings.page_size
-        return {} if size is None else {"page_size": size}
+        kwargs: dict[str, Any] = {} if size is None else {"page_size": size}
+        instances: list[Any] = await self._retrier.run(
+            operation,
+            lambda _: self._send(operation, sids, lambda rc: resource(rc).list_async(**kwargs)),
+            repeatable=True,
+        )
+        return [from_instance(model, i, operation) for i in instances]
 
     # --- bundles --------------------------------------------------------------------------
 
     async def fetch_bundle(self, sid: str) -> Bundle:
-        instance = await self._retrier.run(
-            "fetch_bundle",
-            lambda _: self._send("fetch_bundle", sid, lambda rc: rc.bundles(sid).fetch_async()),
-            repeatable=True,
+        return await self._one(
+            Bundle, "fetch_bundle", sid, lambda rc: rc.bundles(sid).fetch_async()
         )
-        return from_instance(Bundle, instance)
 
     async def list_bundle_copies(self, bundle_sid: str) -> list[Bundle]:
-        kwargs = self._page_size_kwargs()
-        instances = await self._retrier.run(
+        return await self._list(
+            Bundle,
             "list_bundle_copies",
-            lambda _: self._send(
-                "list_bundle_copies",
-                bundle_sid,
-                lambda rc: rc.bundles(bundle_sid).bundle_copies.list_async(**kwargs),
-            ),
-            repeatable=True,
+            bundle_sid,
+            lambda rc: rc.bundles(bundle_sid).bundle_copies,
         )
-        return [from_instance(Bundle, i) for i in instances]
 
     async def create_bundle_copy(self, bundle_sid: str, friendly_name: str) -> Bundle:
         async def adopt_existing_copy() -> Any:
@@ -141,7 +159,11 @@ class SdkTwilioGateway:
             repeatable=False,
             recover=adopt_existing_copy,
         )
-        return result if isinstance(result, Bundle) else from_instance(Bundle, result)
+        return (
+            result
+            if isinstance(result, Bundle)
+            else from_instance(Bundle, result, "create_bundle_copy")
+        )
 
     async def delete_bundle(self, sid: str) -> None:
         await self._retrier.run(
@@ -153,16 +175,12 @@ class SdkTwilioGateway:
         )
 
     async def set_status_callback(self, sid: str, status_callback: str) -> Bundle:
-        instance = await self._retrier.run(
+        return await self._one(
+            Bundle,
             "set_status_callback",
-            lambda _: self._send(
-                "set_status_callback",
-                sid,
-                lambda rc: rc.bundles(sid).update_async(status_callback=status_callback),
-            ),
-            repeatable=True,
+            sid,
+            lambda rc: rc.bundles(sid).update_async(status_callback=status_callback),
         )
-        return from_instance(Bundle, instance)
 
     async def submit_bundle(self, sid: str, status_callback: str | None) -> Bundle:
         if status_callback is not None:
@@ -183,7 +201,9 @@ class SdkTwilioGateway:
             repeatable=True,
             recover=already_submitted,
         )
-        return result if isinstance(result, Bundle) else from_instance(Bundle, result)
+        return (
+            result if isinstance(result, Bundle) else from_instance(Bundle, result, "submit_bundle")
+        )
 
     async def replace_items(self, bundle_sid: str, from_bundle_sid: str) -> Bundle:
         async def replaced_already() -> Bundle | None:
@@ -208,49 +228,37 @@ class SdkTwilioGateway:
             repeatable=False,
             recover=replaced_already,
         )
-        return result if isinstance(result, Bundle) else from_instance(Bundle, result)
+        return (
+            result if isinstance(result, Bundle) else from_instance(Bundle, result, "replace_items")
+        )
 
     # --- evaluations ----------------------------------------------------------------------
 
     async def create_evaluation(self, bundle_sid: str) -> Evaluation:
-        instance = await self._retrier.run(
+        return await self._one(
+            Evaluation,
             "create_evaluation",
-            lambda _: self._send(
-                "create_evaluation",
-                bundle_sid,
-                lambda rc: rc.bundles(bundle_sid).evaluations.create_async(),
-            ),
-            repeatable=True,
+            bundle_sid,
+            lambda rc: rc.bundles(bundle_sid).evaluations.create_async(),
         )
-        return from_instance(Evaluation, instance)
 
     async def list_evaluations(self, bundle_sid: str) -> list[Evaluation]:
-        kwargs = self._page_size_kwargs()
-        instances = await self._retrier.run(
+        return await self._list(
+            Evaluation,
             "list_evaluations",
-            lambda _: self._send(
-                "list_evaluations",
-                bundle_sid,
-                lambda rc: rc.bundles(bundle_sid).evaluations.list_async(**kwargs),
-            ),
-            repeatable=True,
+            bundle_sid,
+            lambda rc: rc.bundles(bundle_sid).evaluations,
         )
-        return [from_instance(Evaluation, i) for i in instances]
 
     # --- item assignments -----------------------------------------------------------------
 
     async def list_item_assignments(self, bundle_sid: str) -> list[ItemAssignment]:
-        kwargs = self._page_size_kwargs()
-        instances = await self._retrier.run(
+        return await self._list(
+            ItemAssignment,
             "list_item_assignments",
-            lambda _: self._send(
-                "list_item_assignments",
-                bundle_sid,
-                lambda rc: rc.bundles(bundle_sid).item_assignments.list_async(**kwargs),
-            ),
-            repeatable=True,
+            bundle_sid,
+            lambda rc: rc.bundles(bundle_sid).item_assignments,
         )
-        return [from_instance(ItemAssignment, i) for i in instances]
 
     async def create_item_assignment(self, bundle_sid: str, object_sid: str) -> ItemAssignment:
         async def adopt_existing_assignment() -> ItemAssignment | None:
@@ -271,9 +279,9 @@ class SdkTwilioGateway:
             repeatable=False,
             recover=adopt_existing_assignment,
         )
-        return (
-            result if isinstance(result, ItemAssignment) else from_instance(ItemAssignment, result)
-        )
+        if isinstance(result, ItemAssignment):
+            return result
+        return from_instance(ItemAssignment, result, "create_item_assignment")
 
     async def delete_item_assignment(self, bundle_sid: str, sid: str) -> None:
         await self._retrier.run(
@@ -290,65 +298,45 @@ class SdkTwilioGateway:
     # --- end-users and documents ----------------------------------------------------------
 
     async def fetch_end_user(self, sid: str) -> EndUser:
-        instance = await self._retrier.run(
-            "fetch_end_user",
-            lambda _: self._send("fetch_end_user", sid, lambda rc: rc.end_users(sid).fetch_async()),
-            repeatable=True,
+        return await self._one(
+            EndUser, "fetch_end_user", sid, lambda rc: rc.end_users(sid).fetch_async()
         )
-        return from_instance(EndUser, instance)
 
     async def update_end_user(self, sid: str, attributes: dict[str, Any]) -> EndUser:
-        instance = await self._retrier.run(
+        return await self._one(
+            EndUser,
             "update_end_user",
-            lambda _: self._send(
-                "update_end_user",
-                sid,
-                lambda rc: rc.end_users(sid).update_async(attributes=attributes),
-            ),
-            repeatable=True,
+            sid,
+            lambda rc: rc.end_users(sid).update_async(attributes=attributes),
         )
-        return from_instance(EndUser, instance)
 
     async def fetch_supporting_document(self, sid: str) -> SupportingDocument:
-        instance = await self._retrier.run(
+        return await self._one(
+            SupportingDocument,
             "fetch_supporting_document",
-            lambda _: self._send(
-                "fetch_supporting_document",
-                sid,
-                lambda rc: rc.supporting_documents(sid).fetch_async(),
-            ),
-            repeatable=True,
+            sid,
+            lambda rc: rc.supporting_documents(sid).fetch_async(),
         )
-        return from_instance(SupportingDocument, instance)
 
     async def update_supporting_document(
         self, sid: str, attributes: dict[str, Any]
     ) -> SupportingDocument:
-        instance = await self._retrier.run(
+        return await self._one(
+            SupportingDocument,
             "update_supporting_document",
-            lambda _: self._send(
-                "update_supporting_document",
-                sid,
-                lambda rc: rc.supporting_documents(sid).update_async(attributes=attributes),
-            ),
-            repeatable=True,
+            sid,
+            lambda rc: rc.supporting_documents(sid).update_async(attributes=attributes),
         )
-        return from_instance(SupportingDocument, instance)
 
     async def list_supporting_documents(self) -> list[SupportingDocument]:
         """Every supporting document of the account (all pages): beyond the port, for finding
         documents created before a crash but never assigned (observe.SupportingDocumentLister)."""
-        kwargs = self._page_size_kwargs()
-        instances = await self._retrier.run(
+        return await self._list(
+            SupportingDocument,
             "list_supporting_documents",
-            lambda _: self._send(
-                "list_supporting_documents",
-                self._connection.account_sid,
-                lambda rc: rc.supporting_documents.list_async(**kwargs),
-            ),
-            repeatable=True,
+            self._connection.account_sid,
+            lambda rc: rc.supporting_documents,
         )
-        return [from_instance(SupportingDocument, i) for i in instances]
 
     async def create_supporting_document(
         self,
@@ -358,18 +346,15 @@ class SdkTwilioGateway:
         file: DocumentFile | None,
     ) -> SupportingDocument:
         if file is None:
-            instance = await self._retrier.run(
+            return await self._one(
+                SupportingDocument,
                 "create_supporting_document",
-                lambda _: self._send(
-                    "create_supporting_document",
-                    f"type={type}",
-                    lambda rc: rc.supporting_documents.create_async(
-                        friendly_name=friendly_name, type=type, attributes=attributes
-                    ),
+                f"type={type}",
+                lambda rc: rc.supporting_documents.create_async(
+                    friendly_name=friendly_name, type=type, attributes=attributes
                 ),
                 repeatable=False,
             )
-            return from_instance(SupportingDocument, instance)
 
         payload = await self._retrier.run(
             "upload_supporting_document",
@@ -388,7 +373,7 @@ class SdkTwilioGateway:
             ),
             repeatable=False,
         )
-        return from_payload(SupportingDocument, payload)
+        return from_payload(SupportingDocument, payload, "upload_supporting_document")
 
     # --- helpers --------------------------------------------------------------------------
 

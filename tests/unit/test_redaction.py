@@ -7,6 +7,7 @@ import json
 import logging
 
 import pytest
+from pydantic import BaseModel, ValidationError
 
 from controller.redaction import REDACTED, AttributeRedactingFilter, redact_attributes
 
@@ -61,3 +62,46 @@ def test_the_filter_redacts_formatted_records() -> None:
         logger.removeHandler(handler)
     assert VALUE not in stream.getvalue()
     assert "patching with" in stream.getvalue()
+
+
+class _Person(BaseModel):
+    age: int
+
+
+def test_keyword_reprs_are_redacted() -> None:
+    message = f"EndUserLike(sid='IT1', attributes={{'last_name': '{VALUE}'}}, type='x')"
+    assert redact_attributes(message) == (
+        f"EndUserLike(sid='IT1', attributes={{{REDACTED}}}, type='x')"
+    )
+
+
+def test_validation_error_input_is_redacted() -> None:
+    with pytest.raises(ValidationError) as error:
+        _Person.model_validate({"age": f"{VALUE}\nsecond line"})
+    redacted = redact_attributes(str(error.value))
+    assert VALUE not in redacted
+    assert f"input_value={REDACTED}, input_type=str]" in redacted
+
+
+def test_tracebacks_are_redacted() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(AttributeRedactingFilter())
+    logger = logging.getLogger("test_redaction.traceback")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        try:
+            _Person.model_validate({"age": VALUE})
+        except ValidationError:
+            logger.exception("converting failed")
+        try:
+            raise RuntimeError(str({"attributes": {"last_name": VALUE}}))
+        except RuntimeError:
+            logger.exception("boom")
+    finally:
+        logger.removeHandler(handler)
+    logged = stream.getvalue()
+    assert VALUE not in logged
+    assert "Traceback" in logged
+    assert "ValidationError" in logged

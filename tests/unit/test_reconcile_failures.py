@@ -1,0 +1,122 @@
+"""The reconcile loop never lets an exception escape: an unexpected one (a bug, a malformed
+answer) is recorded in status with backoff like a transient Twilio failure, and logged by type
+and code location only, since its message may quote personal data."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import pytest
+from pydantic import BaseModel, ValidationError
+
+from controller.models import BundleRenewalSpec, BundleRenewalStatus
+from controller.plan import ErrorKind, Event, Policy, RenewalResource
+from controller.reconcile import Dependencies, reconcile
+from controller.twilio_gateway.port import TwilioCredentials
+
+ACCOUNT = "AC" + "a" * 32
+PERSONAL = "Jane Q. Example"
+POLICY = Policy(check_interval=60, review_poll_min=1, review_poll_max=2, backoff_base=5)
+
+
+class Objects:
+    async def read_secret(self, namespace: str, name: str) -> dict[str, bytes]:
+        return {"accountSid": ACCOUNT.encode(), "authToken": b"t" * 32}
+
+    async def read_config_map(self, namespace: str, name: str) -> dict[str, bytes]:
+        raise AssertionError("not read")
+
+
+class FailingGateway:
+    """Every call raises `error`."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+    def __getattr__(self, name: str) -> Any:
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            raise self.error
+
+        return call
+
+
+class Factory:
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+    def for_credentials(self, credentials: TwilioCredentials) -> Any:
+        return FailingGateway(self.error)
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.statuses: list[BundleRenewalStatus] = []
+        self.events: list[Event] = []
+
+    async def write_status(self, status: BundleRenewalStatus) -> None:
+        self.statuses.append(status)
+
+    def post_event(self, event: Event) -> None:
+        self.events.append(event)
+
+
+def resource() -> RenewalResource:
+    spec = BundleRenewalSpec.model_validate(
+        {"bundleSid": "BU" + "0" * 32, "credentialsSecretRef": {"name": "twilio"}}
+    )
+    return RenewalResource(uid="u-1", namespace="ns", name="r", generation=1, spec=spec)
+
+
+class _Person(BaseModel):
+    age: int
+
+
+def _validation_error() -> ValidationError:
+    try:
+        _Person.model_validate({"age": PERSONAL})
+    except ValidationError as exc:
+        return exc
+    raise AssertionError("validated")
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        pytest.param(KeyError(PERSONAL), id="KeyError"),
+        pytest.param(ValueError(f"bad value {PERSONAL}"), id="ValueError"),
+        pytest.param(_validation_error(), id="ValidationError"),
+    ],
+)
+async def test_an_unexpected_exception_is_recorded_with_backoff_and_no_values(
+    error: Exception, caplog: pytest.LogCaptureFixture
+) -> None:
+    sink = Sink()
+    deps = Dependencies(gateways=Factory(error), objects=Objects(), policy=POLICY)
+    with caplog.at_level(logging.DEBUG):
+        outcome = await reconcile(resource(), deps, sink)
+
+    assert outcome.error is ErrorKind.TRANSIENT
+    assert outcome.requeue_after is not None
+    assert outcome.requeue_after > 0
+    status = sink.statuses[-1]
+    assert status.failed_attempts == 1
+    assert status.last_failure_time is not None
+    name = type(error).__name__
+    assert status.message is not None
+    assert f"failed unexpectedly ({name})" in status.message
+    assert any(name in e.message and e.type.value == "Warning" for e in sink.events)
+    logged = caplog.text
+    assert f"raised {name}" in logged
+    assert "test_reconcile_failures.py" in logged  # where it happened, for the bug report
+    for text in (logged, status.model_dump_json(), *(e.message for e in sink.events)):
+        assert PERSONAL not in text
+
+
+async def test_cancellation_still_propagates() -> None:
+    deps = Dependencies(
+        gateways=Factory(asyncio.CancelledError()), objects=Objects(), policy=POLICY
+    )
+    with pytest.raises(asyncio.CancelledError):
+        await reconcile(resource(), deps, Sink())
