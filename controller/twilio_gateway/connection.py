@@ -8,6 +8,7 @@ every gateway the factory hands out for the same credentials. The SDK's own retr
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 import aiohttp
@@ -15,7 +16,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
 from controller.twilio_gateway.config import GatewaySettings
-from controller.twilio_gateway.port import TwilioCredentials
+from controller.twilio_gateway.port import TwilioCredentials, TwilioTransientError
 
 
 class _TimeLimitedHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
@@ -71,6 +72,7 @@ class AccountConnection:
         self._settings = settings
         self._session: aiohttp.ClientSession | None = None
         self._client: Any = None
+        self._closed = False
 
     def __repr__(self) -> str:
         return f"AccountConnection(account_sid={self._credentials.account_sid!r})"
@@ -79,8 +81,16 @@ class AccountConnection:
     def account_sid(self) -> str:
         return self._credentials.account_sid
 
+    def uses_secret_of(self, credentials: TwilioCredentials) -> bool:
+        """Whether this connection authenticates with the same secret as `credentials`."""
+        return secrets.compare_digest(secret_of(self._credentials), secret_of(credentials))
+
     def session(self) -> aiohttp.ClientSession:
         """The aiohttp session (created on first use, inside the running loop)."""
+        if self._closed:
+            # Retired after a credential rotation (or shut down): the next reconcile reads the
+            # credentials again and gets a current connection.
+            raise TwilioTransientError("the connection for these credentials was closed")
         if self._session is None or self._session.closed:
             timeout = aiohttp.ClientTimeout(total=self._settings.request_timeout_seconds)
             self._session = aiohttp.ClientSession(timeout=timeout)
@@ -115,6 +125,7 @@ class AccountConnection:
         return aiohttp.BasicAuth(self._credentials.username, secret_of(self._credentials))
 
     async def close(self) -> None:
+        self._closed = True
         if self._session is not None and not self._session.closed:
             await self._session.close()
         self._session = None

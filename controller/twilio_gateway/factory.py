@@ -1,9 +1,12 @@
 """Hands out SDK-backed gateways per credentials, sharing what must be shared per account.
 
-One AccountConnection (aiohttp session + SDK client) per set of credentials, and one concurrency
-semaphore per account SID, so that every gateway for the same account - whatever credentials
-(auth token or API keys) and whichever resources use them - stays under one cap. `close()` at
-shutdown closes the sessions.
+One AccountConnection (aiohttp session + SDK client) per identity (account SID + username: the
+account itself or an API key), and one concurrency semaphore per account SID, so that every
+gateway for the same account - whatever credentials (auth token or API keys) and whichever
+resources use them - stays under one cap. When an identity's secret changes (a rotation), its
+old connection is retired: dropped from the cache at once (so the old secret is not kept) and
+closed once requests already under way on it have had time to end. `close()` at shutdown closes
+the rest.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import asyncio
 import random
 
 from controller.twilio_gateway.config import GatewaySettings
-from controller.twilio_gateway.connection import AccountConnection, secret_of
+from controller.twilio_gateway.connection import AccountConnection
 from controller.twilio_gateway.metrics import CallCounter
 from controller.twilio_gateway.port import TwilioCredentials
 from controller.twilio_gateway.retry import Random, Retrier, Sleep
@@ -33,15 +36,27 @@ class SdkTwilioGatewayFactory:
         self.settings = settings or GatewaySettings()
         self.counter = counter or CallCounter()
         self._retrier = Retrier(self.settings.retry, sleep, rand)
-        self._connections: dict[tuple[str, str, str], AccountConnection] = {}
+        self._connections: dict[tuple[str, str], AccountConnection] = {}
         self._limiters: dict[str, asyncio.Semaphore] = {}
+        self._retired: set[AccountConnection] = set()
+        self._closing: set[asyncio.Task[None]] = set()
+        # The longest one gateway operation can still be using a connection: every attempt's
+        # time limit plus the backoff between them.
+        retry = self.settings.retry
+        self.retire_after = (
+            self.settings.request_timeout_seconds * retry.max_attempts
+            + retry.max_delay_seconds * (retry.max_attempts - 1)
+        )
 
     def __repr__(self) -> str:
         return f"SdkTwilioGatewayFactory(base_url={self.settings.base_url!r})"
 
     def for_credentials(self, credentials: TwilioCredentials) -> SdkTwilioGateway:
-        key = (credentials.account_sid, credentials.username, secret_of(credentials))
+        key = (credentials.account_sid, credentials.username)
         connection = self._connections.get(key)
+        if connection is not None and not connection.uses_secret_of(credentials):
+            self._retire(connection)
+            connection = None
         if connection is None:
             connection = AccountConnection(credentials, self.settings)
             self._connections[key] = connection
@@ -60,8 +75,27 @@ class SdkTwilioGatewayFactory:
             self._limiters[account_sid] = limiter
         return limiter
 
+    def _retire(self, connection: AccountConnection) -> None:
+        """Close `connection` after `retire_after` seconds (at `close()` without a running loop)."""
+        self._retired.add(connection)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        loop.call_later(self.retire_after, self._close_retired, connection)
+
+    def _close_retired(self, connection: AccountConnection) -> None:
+        if connection in self._retired:
+            self._retired.discard(connection)
+            task = asyncio.get_running_loop().create_task(connection.close())
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+
     async def close(self) -> None:
-        connections = list(self._connections.values())
+        connections = [*self._connections.values(), *self._retired]
         self._connections.clear()
+        self._retired.clear()
         for connection in connections:
             await connection.close()
+        if self._closing:
+            await asyncio.gather(*self._closing)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 
@@ -105,3 +106,42 @@ async def test_failed_calls_log_and_raise_without_secrets(caplog: pytest.LogCapt
     assert "IT" + "4" * 32 in caplog.text
     for secret in (TOKEN, KEY_SECRET, "Jane-Secretive"):
         assert secret not in caplog.text
+
+
+def test_a_rotated_secret_replaces_the_cached_connection() -> None:
+    factory = SdkTwilioGatewayFactory()
+    first = factory.for_credentials(token_credentials())
+    for n in range(3):
+        factory.for_credentials(token_credentials(token=f"{TOKEN}-{n}"))
+    current = factory.for_credentials(token_credentials(token=f"{TOKEN}-2"))
+    assert list(factory._connections.values()) == [current._connection]
+    assert first._connection in factory._retired
+    assert not any(c.uses_secret_of(token_credentials()) for c in factory._connections.values())
+
+
+async def test_a_retired_connection_is_closed_once_its_requests_had_time() -> None:
+    factory = SdkTwilioGatewayFactory()
+    factory.retire_after = 0.05
+    try:
+        old = factory.for_credentials(token_credentials())._connection
+        old_session = old.session()
+        new = factory.for_credentials(token_credentials(token=TOKEN + "x"))._connection
+        new_session = new.session()
+        assert not old_session.closed
+        await asyncio.sleep(0.2)
+        assert old_session.closed
+        assert not new_session.closed
+        assert factory._retired == set()
+        with pytest.raises(TwilioTransientError, match="closed"):
+            old.session()
+    finally:
+        await factory.close()
+    assert new_session.closed
+
+
+async def test_close_closes_connections_still_waiting_to_retire() -> None:
+    factory = SdkTwilioGatewayFactory()
+    old_session = factory.for_credentials(token_credentials())._connection.session()
+    factory.for_credentials(token_credentials(token=TOKEN + "x"))
+    await factory.close()
+    assert old_session.closed
