@@ -7,7 +7,7 @@
 # Env:   KIND_CLUSTER  cluster name (default bundle-renewal-operator)
 #        IMAGE         operator image (default bundle-renewal-operator:dev; built from ./Dockerfile
 #                      when Docker does not have it yet)
-# Then:  KUBECONFIG=<printed path> make test   runs the integration suite against kind.
+# Then:  BRO_TEST_KUBECONFIG=<printed path> make test   runs the integration suite against kind.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 

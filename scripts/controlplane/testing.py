@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,9 @@ import yaml
 from kubernetes import client, config
 
 from controlplane.kubectl import LOCAL_SERVER_VERSION, kubectl_command
+
+#: Names the cluster for the integration tests, like ``pytest --kubeconfig``.
+TEST_KUBECONFIG_ENV = "BRO_TEST_KUBECONFIG"
 
 #: Start-to-ready times (label, seconds) of local control planes started in this process.
 STARTUP_MEASUREMENTS: list[tuple[str, float]] = []
@@ -79,3 +83,12 @@ def server_of(kubeconfig: Path) -> str:
     context = next(c["context"] for c in data["contexts"] if c["name"] == current)
     cluster = next(c["cluster"] for c in data["clusters"] if c["name"] == context["cluster"])
     return str(cluster["server"])
+
+
+def external_kubeconfig(option: str | None, environ: Mapping[str, str]) -> Path | None:
+    """The cluster named for the tests (``--kubeconfig``, else ``BRO_TEST_KUBECONFIG``), or None
+    for a local control plane. KUBECONFIG is deliberately not consulted: the tests create and
+    delete namespaces, CRDs and cluster roles, and must not land on whatever cluster a
+    developer's shell points at."""
+    named = option or environ.get(TEST_KUBECONFIG_ENV)
+    return Path(named).expanduser() if named else None

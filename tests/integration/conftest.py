@@ -3,7 +3,9 @@
 By default the session starts its own control plane (etcd + kube-apiserver 1.20 on free loopback
 ports, see ``scripts/controlplane``), building kube-apiserver first if it is not cached yet
 (`make envtest` does the same ahead of time). To run the same tests against another cluster,
-e.g. kind, name it with ``KUBECONFIG=...`` or ``pytest tests/integration --kubeconfig=...``.
+e.g. kind, name it explicitly: ``pytest --kubeconfig=...`` or ``BRO_TEST_KUBECONFIG=...``. The
+ambient KUBECONFIG is ignored on purpose: the tests create and delete namespaces, CRDs and
+cluster roles, and must not land on whatever cluster a developer's shell points at.
 
 Fixture API, for every integration test:
 
@@ -30,21 +32,16 @@ import os
 import re
 import secrets
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from controlplane import LocalControlPlane
-from controlplane.testing import STARTUP_MEASUREMENTS, KubeCluster, server_of
+from controlplane.testing import (
+    STARTUP_MEASUREMENTS,
+    KubeCluster,
+    external_kubeconfig,
+    server_of,
+)
 from kubernetes import client
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        "--kubeconfig",
-        default=None,
-        help="run the integration tests against this cluster instead of a local control plane "
-        "(the KUBECONFIG environment variable does the same)",
-    )
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -54,19 +51,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         )
 
 
-def _external_kubeconfig(pytestconfig: pytest.Config) -> Path | None:
-    option = pytestconfig.getoption("--kubeconfig", default=None)
-    named = option or os.environ.get("KUBECONFIG")
-    if not named:
-        return None
-    # KUBECONFIG may list several files; the first one is the one we read the server from.
-    return Path(str(named).split(os.pathsep)[0]).expanduser()
-
-
 @pytest.fixture(scope="session")
 def kube(pytestconfig: pytest.Config) -> Iterator[KubeCluster]:
     """The session's cluster: a local control plane unless one is named (module docstring)."""
-    external = _external_kubeconfig(pytestconfig)
+    external = external_kubeconfig(pytestconfig.getoption("--kubeconfig"), os.environ)
     if external is not None:
         if not external.is_file():
             pytest.fail(f"kubeconfig {external} does not exist")

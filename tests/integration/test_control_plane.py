@@ -1,7 +1,7 @@
 """The API-server behaviours an operator depends on, checked against a real server.
 
 The first group runs against whatever cluster the ``kube`` fixture provides (the local control
-plane, or kind via KUBECONFIG) with a small test CRD of its own (``Widget``), not the product's:
+plane, or kind via --kubeconfig) with a small test CRD of its own (``Widget``), not the product's:
 CRD schema validation, the status subresource, merge and JSON patches with a resourceVersion
 precondition, optimistic-concurrency conflicts, watches, finalizers and RBAC. The last group
 starts a second local control plane to check its own contract: the reported version, start-to-
