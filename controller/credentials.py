@@ -7,6 +7,11 @@ else `authToken` (`callback_token_from_secret_data`).
 A missing Secret, a missing or empty key, or a malformed SID is the user's to fix: it raises
 `CredentialsError`, which the handlers turn into Stalled without retrying in a loop. Messages
 name the Secret and the keys, never a value.
+
+`LastGoodCredentials` remembers, in memory only, the credentials each resource last loaded: when
+a namespace is deleted its Secret (and the RoleBinding that lets the operator read it) often goes
+before the BundleRenewal's finalizer runs, and the clean-up would otherwise have to abandon the
+copy (with its personal data) at Twilio.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from typing import Protocol
 
 from pydantic import SecretStr
 
-from controller.cluster import ObjectNotFound
+from controller.cluster import ClusterAccessError, ObjectNotFound
 from controller.twilio_gateway.port import TwilioCredentials
 
 ACCOUNT_SID_KEY = "accountSid"
@@ -125,3 +130,40 @@ async def load_credentials(
     except ObjectNotFound:
         raise CredentialsError(f"Secret {secret_name} not found in namespace {namespace}") from None
     return credentials_from_secret_data(secret_name, data)
+
+
+class LastGoodCredentials:
+    """The credentials each resource (by UID) last loaded, to clean up after its Secret is gone."""
+
+    def __init__(self) -> None:
+        self._by_uid: dict[str, TwilioCredentials] = {}
+
+    async def load(
+        self,
+        source: SecretSource,
+        uid: str,
+        namespace: str,
+        secret_name: str,
+        *,
+        fallback: bool = False,
+    ) -> tuple[TwilioCredentials, bool]:
+        """The Secret's credentials (remembered for `uid`), or with `fallback` the remembered ones
+        when the Secret cannot be read. The flag says whether the remembered ones were used."""
+        try:
+            credentials = await load_credentials(source, namespace, secret_name)
+        except (CredentialsError, ClusterAccessError):
+            remembered = self._by_uid.get(uid) if fallback else None
+            if remembered is None:
+                raise
+            return remembered, True
+        self._by_uid[uid] = credentials
+        return credentials, False
+
+    def forget(self, uid: str) -> None:
+        self._by_uid.pop(uid, None)
+
+    def __len__(self) -> int:
+        return len(self._by_uid)
+
+    def __repr__(self) -> str:
+        return f"LastGoodCredentials({len(self)} resources)"

@@ -41,6 +41,7 @@ from controller.cluster import (
     load_client_configuration,
 )
 from controller.conditions import set_condition
+from controller.credentials import LastGoodCredentials
 from controller.models import (
     BundleRenewalSpec,
     BundleRenewalStatus,
@@ -109,6 +110,7 @@ class Runtime:
     statuses: dict[str, BundleRenewalStatus] = field(default_factory=dict)
     owners: BundleOwners = field(default_factory=BundleOwners)
     webhook: WebhookServer | None = None
+    credentials: LastGoodCredentials = field(default_factory=LastGoodCredentials)
 
     def dependencies(self) -> Dependencies:
         if self.cluster is None or self.gateways is None:
@@ -119,6 +121,7 @@ class Runtime:
             policy=policy_from_settings(self.settings),
             status_callback=self.settings.status_callback_url(),
             callback_on_original=self.settings.webhook_set_callback_on_originals,
+            credentials=self.credentials,
         )
 
     def track(self, body: kopf.Body, status: BundleRenewalStatus) -> None:
@@ -146,6 +149,7 @@ class Runtime:
         self.locks.pop(uid, None)
         self.statuses.pop(uid, None)
         self.owners.forget(uid)
+        self.credentials.forget(uid)
 
 
 class KopfSink:
@@ -205,6 +209,30 @@ def parse_resource(body: Mapping[str, Any], status: BundleRenewalStatus | None) 
         spec=BundleRenewalSpec.model_validate(raw.get("spec") or {}),
         status=status,
     )
+
+
+def parse_for_cleanup(
+    body: Mapping[str, Any], status: BundleRenewalStatus | None
+) -> RenewalResource | None:
+    """The resource for its clean-up. A spec the models refuse (e.g. edited after a copy was
+    made) still names the bundle and the Secret, which the CRD validates: that is all the
+    clean-up needs. None only if even those are unusable."""
+    try:
+        return parse_resource(body, status)
+    except ValidationError:
+        pass
+    spec = body.get("spec") or {}
+    secret_ref = spec.get("credentialsSecretRef") if isinstance(spec, Mapping) else None
+    minimal = {
+        "bundleSid": spec.get("bundleSid") if isinstance(spec, Mapping) else None,
+        "credentialsSecretRef": {
+            "name": secret_ref.get("name") if isinstance(secret_ref, Mapping) else None
+        },
+    }
+    try:
+        return parse_resource({**dict(body), "spec": minimal}, status)
+    except ValidationError:
+        return None
 
 
 def _stored_status(body: Mapping[str, Any]) -> BundleRenewalStatus:
@@ -388,10 +416,9 @@ async def _reconcile_once(
 async def _clean_up_once(runtime: Runtime, body: kopf.Body, logger: AnyLogger) -> Outcome | None:
     uid = str(body.metadata.uid)
     status = runtime.statuses.get(uid) or _stored_status(body)
-    try:
-        resource = parse_resource(body, status)
-    except ValidationError:
-        return None  # never had a usable spec, so never made a copy
+    resource = parse_for_cleanup(body, status)
+    if resource is None:
+        return None  # not even the bundle and the Secret are usable: nothing to clean up with
     try:
         return await reconcile(
             resource,
@@ -399,6 +426,7 @@ async def _clean_up_once(runtime: Runtime, body: kopf.Body, logger: AnyLogger) -
             KopfSink(runtime, body),
             decide=workflow.decide_cleanup,
             logger=logger,
+            remembered_credentials=True,
         )
     except ObjectNotFound:
         return None

@@ -5,7 +5,8 @@ The loop the workflow's Decision asks for, with no Kopf in it (handlers.py adapt
   succeeds the next decision, which records it, is persisted before any further write (a crash
   loses at most the record of the last write, which the next reconcile re-observes at Twilio);
 - credentials are read (from the Secret) only when the first Twilio call is due, so a Ready or
-  suspended resource costs no Secret read;
+  suspended resource costs no Secret read; a clean-up whose Secret is gone (namespace deletion)
+  uses the ones the resource last loaded (`LastGoodCredentials`);
 - a failed action becomes the workflow's `on_error` decision (status + backoff), never a raise;
   so does an unexpected exception (a bug, a malformed answer), logged by type and code location
   only, since its message may quote personal data;
@@ -19,14 +20,14 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from controller import workflow
 from controller.actions import ActionFailed, ActionRunner, ObjectSource, cluster_error_kind
 from controller.cluster import ClusterAccessError
-from controller.credentials import CredentialsError, load_credentials
+from controller.credentials import CredentialsError, LastGoodCredentials
 from controller.models import BundleRenewalStatus
 from controller.original_callback import register_on_original
 from controller.plan import (
@@ -68,6 +69,8 @@ class Dependencies:
     status_callback: str | None = None
     callback_on_original: bool = False
     clock: Clock = lambda: datetime.now(UTC)
+    credentials: LastGoodCredentials = field(default_factory=LastGoodCredentials)
+    """Shared by every reconcile of the process (pass the same object each time)."""
 
 
 @dataclass(frozen=True)
@@ -103,8 +106,11 @@ async def reconcile(
     decide: DecideFn = workflow.decide,
     should_stop: Callable[[], bool] = lambda: False,
     logger: logging.Logger | logging.LoggerAdapter[Any] = _log,
+    remembered_credentials: bool = False,
 ) -> Outcome:
-    """Run the decision loop for `resource` (whose status is the latest one written)."""
+    """Run the decision loop for `resource` (whose status is the latest one written). With
+    `remembered_credentials` (clean-up), an unreadable Secret falls back to the credentials the
+    resource last loaded in this process."""
     status = resource.status
     observation = Observation()
     runner: ActionRunner | None = None
@@ -139,7 +145,7 @@ async def reconcile(
             return Outcome(decision.model_copy(update={"action": None}), None, actions, writes)
         if runner is None:
             try:
-                runner = await _runner(resource, deps)
+                runner = await _runner(resource, deps, remembered_credentials, logger)
             except CredentialsError as exc:
                 return await fail(ErrorKind.CREDENTIALS, str(exc))
             except ClusterAccessError as exc:
@@ -183,9 +189,20 @@ async def _callback_on_original(
         )
 
 
-async def _runner(resource: RenewalResource, deps: Dependencies) -> ActionRunner:
-    credentials = await load_credentials(
-        deps.objects, resource.namespace, resource.spec.credentials_secret_ref.name
+async def _runner(
+    resource: RenewalResource,
+    deps: Dependencies,
+    remembered: bool,
+    logger: logging.Logger | logging.LoggerAdapter[Any],
+) -> ActionRunner:
+    secret_name = resource.spec.credentials_secret_ref.name
+    credentials, fell_back = await deps.credentials.load(
+        deps.objects, resource.uid, resource.namespace, secret_name, fallback=remembered
     )
+    if fell_back:
+        logger.info(
+            "Secret %s cannot be read; cleaning up with the credentials last read from it",
+            secret_name,
+        )
     gateway = deps.gateways.for_credentials(credentials)
     return ActionRunner(gateway, resource, deps.objects, deps.status_callback)

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from controller.handlers import (
     describe_validation_error,
     invalid_spec_status,
+    parse_for_cleanup,
     parse_resource,
     status_patch,
 )
@@ -77,3 +78,29 @@ def test_a_refused_spec_is_described_by_location_not_value() -> None:
     stalled = [c for c in status.conditions if c.type == ConditionType.STALLED]
     assert stalled[0].status == "True"
     assert stalled[0].observed_generation == 4
+
+
+def test_cleanup_of_a_spec_the_models_refuse_still_knows_the_bundle_and_secret() -> None:
+    """A copy made before the spec went bad must still be cleaned up (not skipped)."""
+    body = {
+        "metadata": {"uid": "u1", "namespace": "ns", "name": "n", "generation": 4},
+        "spec": {
+            "bundleSid": "BU" + "a" * 32,
+            "credentialsSecretRef": {"name": "twilio"},
+            "endUser": {"attributes": "not a mapping"},
+        },
+        "status": {"copySid": "BU" + "c" * 32},
+    }
+    with pytest.raises(ValidationError):
+        parse_resource(body, None)
+    resource = parse_for_cleanup(body, None)
+    assert resource is not None
+    assert resource.spec.bundle_sid == "BU" + "a" * 32
+    assert resource.spec.credentials_secret_ref.name == "twilio"
+    assert resource.status.copy_sid == "BU" + "c" * 32
+    assert (resource.uid, resource.namespace, resource.generation) == ("u1", "ns", 4)
+
+
+def test_cleanup_without_a_bundle_sid_has_nothing_to_clean() -> None:
+    body = {"metadata": {"uid": "u1", "namespace": "ns", "name": "n"}, "spec": {}}
+    assert parse_for_cleanup(body, None) is None

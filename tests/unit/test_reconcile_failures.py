@@ -1,6 +1,7 @@
 """The reconcile loop never lets an exception escape: an unexpected one (a bug, a malformed
 answer) is recorded in status with backoff like a transient Twilio failure, and logged by type
-and code location only, since its message may quote personal data."""
+and code location only, since its message may quote personal data. A clean-up whose Secret is
+already gone (namespace deletion) uses the credentials the resource last read."""
 
 from __future__ import annotations
 
@@ -11,10 +12,14 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ValidationError
 
+from controller import workflow
+from controller.cluster import ObjectNotFound
+from controller.credentials import LastGoodCredentials
 from controller.models import BundleRenewalSpec, BundleRenewalStatus
-from controller.plan import ErrorKind, Event, Policy, RenewalResource
+from controller.plan import ErrorKind, Event, Policy, RenewalResource, copy_marker
 from controller.reconcile import Dependencies, reconcile
 from controller.twilio_gateway.port import TwilioCredentials
+from controller.twilio_models import Bundle, BundleStatus
 
 ACCOUNT = "AC" + "a" * 32
 PERSONAL = "Jane Q. Example"
@@ -120,3 +125,82 @@ async def test_cancellation_still_propagates() -> None:
     )
     with pytest.raises(asyncio.CancelledError):
         await reconcile(resource(), deps, Sink())
+
+
+class SecretThatGoes:
+    """The credentials Secret, until `gone` (a namespace being deleted)."""
+
+    def __init__(self) -> None:
+        self.gone = False
+
+    async def read_secret(self, namespace: str, name: str) -> dict[str, bytes]:
+        if self.gone:
+            raise ObjectNotFound("Secret", namespace, name)
+        return {"accountSid": ACCOUNT.encode(), "authToken": b"t" * 32}
+
+    async def read_config_map(self, namespace: str, name: str) -> dict[str, bytes]:
+        raise AssertionError("not read")
+
+
+class CopyHoldingGateway:
+    """Twilio with one copy carrying the resource's marker."""
+
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+
+    async def list_bundle_copies(self, bundle_sid: str) -> list[Bundle]:
+        return [] if "delete_bundle" in self.log else [COPY]
+
+    async def delete_bundle(self, sid: str) -> None:
+        self.log.append("delete_bundle")
+
+
+class RecordingFactory:
+    def __init__(self) -> None:
+        self.log: list[str] = []
+        self.credentials: list[TwilioCredentials] = []
+
+    def for_credentials(self, credentials: TwilioCredentials) -> Any:
+        self.credentials.append(credentials)
+        return CopyHoldingGateway(self.log)
+
+
+COPY = Bundle(sid="BU" + "c" * 32, friendly_name=copy_marker("u-1"), status=BundleStatus.DRAFT)
+
+
+async def test_cleanup_after_the_secret_went_uses_the_credentials_last_read() -> None:
+    objects, factory = SecretThatGoes(), RecordingFactory()
+    deps = Dependencies(gateways=factory, objects=objects, policy=POLICY)
+    # A first clean-up attempt reads the Secret, which is then remembered; the copy is back
+    # below (log cleared) as if that attempt had been interrupted.
+    await reconcile(resource(), deps, Sink(), decide=workflow.decide_cleanup)
+    assert factory.log == ["delete_bundle"]
+    factory.log.clear()
+    objects.gone = True
+
+    refused = await reconcile(resource(), deps, Sink())
+    assert refused.error is ErrorKind.CREDENTIALS  # normal work never uses remembered ones
+    outcome = await reconcile(
+        resource(), deps, Sink(), decide=workflow.decide_cleanup, remembered_credentials=True
+    )
+    assert outcome.error is None
+    assert factory.log == ["delete_bundle"]
+    assert factory.credentials[-1].account_sid == ACCOUNT
+
+
+async def test_cleanup_without_remembered_credentials_still_reports_the_missing_secret() -> None:
+    objects = SecretThatGoes()
+    objects.gone = True
+    deps = Dependencies(gateways=RecordingFactory(), objects=objects, policy=POLICY)
+    outcome = await reconcile(
+        resource(), deps, Sink(), decide=workflow.decide_cleanup, remembered_credentials=True
+    )
+    assert outcome.error is ErrorKind.CREDENTIALS
+
+
+def test_forgotten_credentials_are_gone() -> None:
+    remembered = LastGoodCredentials()
+    remembered._by_uid["u-1"] = TwilioCredentials(account_sid=ACCOUNT, auth_token="t" * 32)
+    remembered.forget("u-1")
+    assert len(remembered) == 0
+    assert "t" * 32 not in repr(remembered)
