@@ -138,7 +138,7 @@ class Kubectl:
         self, *args: str, input: str | None = None, check: bool = True
     ) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
-            [*kubectl_command(), f"--kubeconfig={self.kubeconfig}", *args],
+            [*kubectl_command(args=args), f"--kubeconfig={self.kubeconfig}", *args],
             input=input,
             capture_output=True,
             text=True,

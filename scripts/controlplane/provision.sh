@@ -5,10 +5,14 @@
 # kube-apiserver binary, but Debian bookworm ships etcd and the full `kubernetes` source
 # package (1.20.5+really1.20.2, with a complete vendor/ tree). This script installs the
 # Debian packages and builds kube-apiserver from that source once, caching the binary under
-# ~/.cache keyed by version and build recipe, so every later run takes seconds.
+# ~/.cache keyed by version and build recipe, so every later run takes seconds. It also caches
+# Debian's kubectl of the same version (package kubernetes-client), extracted from the .deb
+# rather than installed: the package's /usr/bin/kubectl would clash with a kubectl already there
+# (e.g. the `kubectl` package's Google Cloud SDK dispatcher), and dpkg refuses that.
 #
 # Usage: scripts/controlplane/provision.sh               provision; prints the kube-apiserver path last
 #        scripts/controlplane/provision.sh --print-path  print where the cached binary lives; no action
+#        scripts/controlplane/provision.sh --print-kubectl-path   the same for the cached kubectl
 # Env:   BRO_CACHE_DIR   cache root (default: ${XDG_CACHE_HOME:-$HOME/.cache}/bundle-renewal-operator)
 #        BRO_KEEP_BUILD  keep the build tree after a successful build when set to 1
 # Safe to rerun: every step checks before it acts; concurrent runs serialise on a lock.
@@ -32,6 +36,7 @@ CACHE_ROOT="${BRO_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/bundle-renewal-oper
 BIN_DIR="${CACHE_ROOT}/kube-apiserver/${K8S_GIT_VERSION}-r${RECIPE_REV}"
 BIN="${BIN_DIR}/kube-apiserver"
 BUILD_WORK="${CACHE_ROOT}/build"
+KUBECTL_BIN="${CACHE_ROOT}/kubectl/${K8S_GIT_VERSION}/kubectl"
 
 log() { printf '[provision] %s\n' "$*" >&2; }
 die() { printf '[provision] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -62,6 +67,37 @@ has_deb_src() {
 
 binary_is_good() {
   [[ -x "${BIN}" ]] && "${BIN}" --version 2>/dev/null | grep -qx "Kubernetes ${K8S_GIT_VERSION}"
+}
+
+kubectl_is_good() {
+  [[ -x "${KUBECTL_BIN}" ]] &&
+    "${KUBECTL_BIN}" version --client --short 2>/dev/null | grep -qx "Client Version: ${K8S_GIT_VERSION}"
+}
+
+# --- kubectl: Debian's kubernetes-client of the server's version, extracted into the cache -----
+ensure_kubectl() {
+  kubectl_is_good && return 0
+  local work
+  work="$(mktemp -d)"
+  # apt-get download runs as _apt when it can; a world-writable directory lets it.
+  chmod 0777 "${work}"
+  log "fetching Debian's kubernetes-client (kubectl ${K8S_GIT_VERSION})"
+  if ! (cd "${work}" && apt-get download -q kubernetes-client >/dev/null 2>&1); then
+    as_root apt-get update -q >/dev/null
+    (cd "${work}" && apt-get download -q kubernetes-client >/dev/null 2>&1) ||
+      { rm -rf "${work}"; die "apt-get download kubernetes-client failed"; }
+  fi
+  local deb
+  deb="$(ls "${work}"/kubernetes-client_*.deb)"
+  [[ "$(basename "${deb}")" == "kubernetes-client_${K8S_DEB_UPSTREAM}-"* ]] ||
+    { rm -rf "${work}"; die "unexpected kubernetes-client version $(basename "${deb}")"; }
+  dpkg-deb -x "${deb}" "${work}/root"
+  mkdir -p "$(dirname "${KUBECTL_BIN}")"
+  install -m 0755 "${work}/root/usr/bin/kubectl" "${KUBECTL_BIN}.tmp"
+  mv -f "${KUBECTL_BIN}.tmp" "${KUBECTL_BIN}"
+  rm -rf "${work}"
+  kubectl_is_good || die "extracted ${KUBECTL_BIN} but it does not report ${K8S_GIT_VERSION}"
+  log "kubectl: ${KUBECTL_BIN}"
 }
 
 # --- apt: one `apt-get update`, only when something is missing -------------------------------
@@ -176,6 +212,10 @@ main() {
     printf '%s\n' "${BIN}"
     return 0
   fi
+  if [[ ${1:-} == --print-kubectl-path ]]; then
+    printf '%s\n' "${KUBECTL_BIN}"
+    return 0
+  fi
   mkdir -p "${CACHE_ROOT}"
   # Serialise concurrent provisioning (e.g. `make envtest` and a test fixture at once).
   exec 9>"${CACHE_ROOT}/provision.lock"
@@ -191,6 +231,7 @@ main() {
     log "built in $((SECONDS - started)) s: ${BIN}"
   fi
   command -v etcd >/dev/null 2>&1 || die "etcd not on PATH after installing etcd-server"
+  ensure_kubectl
   printf '%s\n' "${BIN}"
 }
 

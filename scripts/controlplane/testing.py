@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from kubernetes import client, config
 
-from controlplane.kubectl import LOCAL_SERVER_VERSION, kubectl_command
+from controlplane.kubectl import LOCAL_SERVER_VERSION, kubectl_command, needs_newer_client
 
 #: Names the cluster for the integration tests, like ``pytest --kubeconfig``.
 TEST_KUBECONFIG_ENV = "BRO_TEST_KUBECONFIG"
@@ -38,12 +38,17 @@ class KubeCluster:
     admin_token: str | None
     local: bool
     startup_seconds: float | None = None
-    #: kubectl argv prefix: the client closest to 1.20 locally, plain ``kubectl`` elsewhere.
+    #: kubectl argv prefix: Debian's 1.20.2 client locally (if provisioned), plain ``kubectl``
+    #: elsewhere; commands 1.20 cannot run pick a newer one (``controlplane.kubectl``).
     kubectl_argv: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.kubectl_argv:
-            self.kubectl_argv = kubectl_command(LOCAL_SERVER_VERSION if self.local else None)
+            self.kubectl_argv = kubectl_command(self._server_version)
+
+    @property
+    def _server_version(self) -> tuple[int, int] | None:
+        return LOCAL_SERVER_VERSION if self.local else None
 
     def api_client(self, *, as_user: str | None = None) -> client.ApiClient:
         """A new admin ApiClient (close it, or use ``with``). With ``as_user`` every request
@@ -63,8 +68,9 @@ class KubeCluster:
         self, *args: str, input: str | None = None, check: bool = True
     ) -> subprocess.CompletedProcess[str]:
         """Run kubectl against this cluster; with ``check`` a failure raises with its stderr."""
+        argv = kubectl_command(self._server_version, args) if needs_newer_client(args) else None
         result = subprocess.run(
-            [*self.kubectl_argv, f"--kubeconfig={self.kubeconfig_path}", *args],
+            [*(argv or self.kubectl_argv), f"--kubeconfig={self.kubeconfig_path}", *args],
             input=input,
             capture_output=True,
             text=True,

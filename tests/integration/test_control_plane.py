@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from controlplane import LocalControlPlane
 from controlplane.cluster import pid_is_running, port_is_listening
+from controlplane.kubectl import provisioned_kubectl
 from controlplane.testing import STARTUP_MEASUREMENTS, KubeCluster
 from kubernetes import client, config, watch
 
@@ -401,6 +402,27 @@ def test_kubectl_works_against_the_cluster(
     )
     assert rejected.returncode != 0
     assert "spec.size" in rejected.stderr
+
+
+def test_debian_s_kubectl_of_the_server_s_version_is_provisioned_and_preferred(
+    kube: KubeCluster,
+) -> None:
+    """`make envtest` caches Debian's kubectl 1.20.2, so a fresh machine has a kubectl with no
+    version skew; the fixtures use it for the local server."""
+    debian_client = provisioned_kubectl()
+    assert debian_client is not None, "run `make envtest`: it extracts Debian's kubectl"
+    result = subprocess.run(
+        [str(debian_client), f"--kubeconfig={kube.kubeconfig_path}", "version", "-o", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    versions = json.loads(result.stdout)
+    assert versions["clientVersion"]["gitVersion"] == "v1.20.2"
+    if kube.local:
+        assert versions["serverVersion"]["gitVersion"] == "v1.20.2"
+        assert kube.kubectl_argv == [str(debian_client)]
 
 
 # --- the local control plane's own contract -------------------------------------------------
