@@ -5,7 +5,8 @@ right before the request leaves (a last line of defence that does not trust the 
 original may only be the destination of ReplaceItems, never deleted, submitted, or have items
 assigned or unassigned directly; items are only assigned to or unassigned from this resource's
 copy; only end-users and documents that are items of that copy (read this reconcile) and not of
-the original are updated; and a copy is only created under this resource's marker.
+the original are updated; a document is only deleted if this resource created it and neither
+the copy nor the original holds it; and a copy is only created under this resource's marker.
 A document created with a file gets the file from a Secret or ConfigMap key in the resource's
 namespace. Failures come out as `ActionFailed` with the workflow's ErrorKind, and a message that
 carries SIDs and Twilio's reason/code, never an attribute value or a secret.
@@ -26,6 +27,7 @@ from controller.plan import (
     CreateCopy,
     CreateDocument,
     DeleteCopy,
+    DeleteDocument,
     ErrorKind,
     Evaluate,
     Observation,
@@ -114,6 +116,8 @@ def check_safe(resource: RenewalResource, action: Action, observation: Observati
                 raise UnsafeActionRefused("refusing to replace the original's items from itself")
         case UpdateEndUser() | UpdateDocument():
             _require_copy_object(action, action.sid, observation)
+        case DeleteDocument():
+            _require_deletable_document(resource, action, observation)
         case CreateDocument():
             if created_document_key(resource.uid, action.friendly_name) != action.key:
                 raise UnsafeActionRefused(
@@ -147,6 +151,33 @@ def _require_copy_object(action: Action, sid: str, observation: Observation) -> 
         raise UnsafeActionRefused(
             f"refusing to {action.describe()}: {sid} is an item of the original bundle"
         )
+
+
+def _require_deletable_document(
+    resource: RenewalResource, action: DeleteDocument, observation: Observation
+) -> None:
+    """Only a document this resource created (marker), read this reconcile among the stray ones,
+    and held by neither the copy nor the original (items read this reconcile). Twilio itself
+    refuses to delete a document another bundle holds."""
+    stray = next((d for d in observation.stray_documents if d.sid == action.sid), None)
+    if (
+        not observation.has(ObservationPart.STRAY_DOCUMENTS)
+        or stray is None
+        or created_document_key(resource.uid, stray.friendly_name) is None
+    ):
+        raise UnsafeActionRefused(
+            f"refusing to {action.describe()}: not a document created for this resource"
+        )
+    for part, items, holder in (
+        (ObservationPart.COPY_ITEMS, observation.copy_items, "the copy"),
+        (ObservationPart.ORIGINAL_ITEMS, observation.original_items, "the original bundle"),
+    ):
+        if not observation.has(part):
+            raise UnsafeActionRefused(
+                f"refusing to {action.describe()}: {holder}'s items were not read"
+            )
+        if action.sid in {i.object_sid for i in items}:
+            raise UnsafeActionRefused(f"refusing to {action.describe()}: {holder} holds it")
 
 
 async def read_document_file(
@@ -244,6 +275,10 @@ class ActionRunner:
                 # Already gone (a crash after the delete): the goal is reached.
                 with contextlib.suppress(TwilioNotFoundError):
                     await gateway.delete_bundle(action.copy_sid)
+                return None
+            case DeleteDocument():
+                with contextlib.suppress(TwilioNotFoundError):
+                    await gateway.delete_supporting_document(action.sid)
                 return None
         raise TypeError(f"not a write action: {action!r}")
 

@@ -295,6 +295,18 @@ class DeleteCopy(_Frozen):
         return f"delete copy {self.copy_sid}"
 
 
+class DeleteDocument(_Frozen):
+    """DELETE SupportingDocuments/{sid}: a document this resource created (its marker in the
+    friendly name) that no bundle holds, so its personal data does not outlive the resource.
+    The executor refuses any other document."""
+
+    kind: Literal["DeleteDocument"] = "DeleteDocument"
+    sid: str
+
+    def describe(self) -> str:
+        return f"delete unassigned document {self.sid}"
+
+
 Action = Annotated[
     Observe
     | CreateCopy
@@ -306,7 +318,8 @@ Action = Annotated[
     | Evaluate
     | Submit
     | ReplaceItems
-    | DeleteCopy,
+    | DeleteCopy
+    | DeleteDocument,
     Field(discriminator="kind"),
 ]
 
@@ -321,6 +334,7 @@ WRITE_ACTIONS = (
     Submit,
     ReplaceItems,
     DeleteCopy,
+    DeleteDocument,
 )
 
 
@@ -467,6 +481,14 @@ def fold(observation: Observation, action: Action, result: object = None) -> Obs
                     "copy_end_user": None,
                     "copy_documents": (),
                     "evaluation": None,
+                }
+            )
+        case DeleteDocument():
+            return observation.model_copy(
+                update={
+                    "stray_documents": tuple(
+                        d for d in observation.stray_documents if d.sid != action.sid
+                    )
                 }
             )
         case Observe():

@@ -328,6 +328,18 @@ class SdkTwilioGateway:
             lambda rc: rc.supporting_documents(sid).update_async(attributes=attributes),
         )
 
+    async def delete_supporting_document(self, sid: str) -> None:
+        await self._retrier.run(
+            "delete_supporting_document",
+            lambda attempt: self._delete(
+                attempt,
+                "delete_supporting_document",
+                sid,
+                lambda rc: rc.supporting_documents(sid).delete_async(),
+            ),
+            repeatable=True,
+        )
+
     async def list_supporting_documents(self) -> list[SupportingDocument]:
         """Every supporting document of the account (all pages): beyond the port, for finding
         documents created before a crash but never assigned (observe.SupportingDocumentLister)."""

@@ -130,6 +130,11 @@ async def test_renewal_sequence_through_every_port_method(
     assert plain.sid in {i.object_sid for i in await gateway.list_item_assignments(copy.sid)}
     await gateway.delete_item_assignment(copy.sid, assignment.sid)
     assert plain.sid not in {i.object_sid for i in await gateway.list_item_assignments(copy.sid)}
+    await gateway.delete_supporting_document(plain.sid)  # held by no bundle: it can go
+    with pytest.raises(TwilioNotFoundError):
+        await gateway.fetch_supporting_document(plain.sid)
+    with pytest.raises(TwilioPermanentError):  # the copy holds it: Twilio refuses
+        await gateway.delete_supporting_document(document.sid)
 
     evaluation = await gateway.create_evaluation(copy.sid)
     assert evaluation.bundle_sid == copy.sid

@@ -25,6 +25,7 @@ from controller.plan import (
     CreateCopy,
     CreateDocument,
     DeleteCopy,
+    DeleteDocument,
     ErrorKind,
     Observation,
     ObservationPart,
@@ -38,7 +39,7 @@ from controller.plan import (
     created_document_name,
 )
 from controller.twilio_gateway.port import TwilioAuthenticationError, TwilioError
-from controller.twilio_models import Bundle, BundleStatus, ItemAssignment
+from controller.twilio_models import Bundle, BundleStatus, ItemAssignment, SupportingDocument
 
 UID = "5f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f"
 ORIGINAL = "BU" + "0" * 32
@@ -270,3 +271,61 @@ def test_an_update_needs_the_copy_s_items_read_this_reconcile(action: Action) ->
     unread = Observation(read=frozenset({ObservationPart.COPIES}), copies=(OUR_COPY,))
     with pytest.raises(UnsafeActionRefused, match="not an item of this resource's copy"):
         check_safe(resource(), action, unread)
+
+
+# --- deleting a document this resource created but no bundle holds ----------------------------
+
+STRAY = SupportingDocument(
+    sid="RD" + "5" * 32, friendly_name=created_document_name(UID, "poa", "POA"), type="poa"
+)
+
+
+def with_strays(*documents: SupportingDocument, **update: Any) -> Observation:
+    observation = observed(OUR_COPY)
+    return observation.model_copy(
+        update={
+            "stray_documents": documents,
+            "read": observation.read | {ObservationPart.STRAY_DOCUMENTS},
+            **update,
+        }
+    )
+
+
+async def test_an_unassigned_document_of_ours_is_deleted() -> None:
+    gateway = RecordingGateway()
+    runner = ActionRunner(gateway, resource(), objects=None, status_callback=None)  # type: ignore[arg-type]
+    after = await runner.run(DeleteDocument(sid=STRAY.sid), with_strays(STRAY))
+    assert gateway.calls == ["delete_supporting_document"]
+    assert after.stray_documents == ()
+
+
+@pytest.mark.parametrize(
+    "observation",
+    [
+        pytest.param(with_strays(), id="not-a-stray"),
+        pytest.param(
+            with_strays(STRAY.model_copy(update={"friendly_name": "someone's document"})),
+            id="no-marker",
+        ),
+        pytest.param(
+            with_strays(STRAY, original_items=(*ORIGINAL_ITEMS, item(ORIGINAL, STRAY.sid))),
+            id="held-by-the-original",
+        ),
+        pytest.param(
+            with_strays(STRAY, copy_items=(*COPY_ITEMS, item(COPY, STRAY.sid))),
+            id="held-by-the-copy",
+        ),
+        pytest.param(
+            with_strays(STRAY).model_copy(
+                update={"read": frozenset({ObservationPart.STRAY_DOCUMENTS})}
+            ),
+            id="items-not-read",
+        ),
+    ],
+)
+async def test_no_other_document_is_deleted(observation: Observation) -> None:
+    gateway = RecordingGateway()
+    runner = ActionRunner(gateway, resource(), objects=None, status_callback=None)  # type: ignore[arg-type]
+    with pytest.raises(ActionFailed, match="refusing"):
+        await runner.run(DeleteDocument(sid=STRAY.sid), observation)
+    assert gateway.calls == []
