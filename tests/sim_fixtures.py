@@ -23,19 +23,28 @@ live state for assertions. ``async_client(account)`` builds an SDK client on
 ``callback_receiver`` (function scope): a :class:`CallbackReceiver` HTTP server on a free loopback
 port that records every status callback POSTed to ``receiver.url``; ``receiver.wait_for(...)``
 waits for one matching a predicate.
+
+``prism`` (function scope): a :class:`PrismProxy`, Stoplight Prism validating every request and
+answer against Twilio's OpenAPI spec in front of the simulator (``--errors``: a request that
+breaks the spec gets a 422). ``.url`` to send requests to, ``.log_path`` (in the test's tmp_path)
+to look for violations. A missing Prism fails the test (``make prism`` installs it; CI does).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
+import requests
 from aiohttp import web
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
@@ -199,3 +208,48 @@ def callback_receiver() -> Iterator[CallbackReceiver]:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=10)
         loop.close()
+
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+PRISM = Path(os.environ.get("PRISM_BIN", REPO_ROOT / ".tools/prism/node_modules/.bin/prism"))
+
+
+@dataclass(frozen=True)
+class PrismProxy:
+    url: str
+    log_path: Path
+
+
+@pytest.fixture
+def prism(sim: Sim, tmp_path: Path) -> Iterator[PrismProxy]:
+    """Prism proxying to the simulator (module docstring)."""
+    from tests.contract.openapi_validation import SPEC_PATH  # openapi-core: only when used
+
+    assert PRISM.exists(), f"Prism is not installed at {PRISM}: run `make prism`"
+    port = free_port()
+    log_path = tmp_path / "prism.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [str(PRISM), "proxy", str(SPEC_PATH), sim.base_url, "--errors",
+             "-h", "127.0.0.1", "-p", str(port)],
+            stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 90
+            while True:
+                assert process.poll() is None, log_path.read_text()
+                try:
+                    requests.get(url, timeout=1)
+                    break
+                except requests.ConnectionError:
+                    assert time.monotonic() < deadline, "Prism did not start within 90 s"
+                    time.sleep(0.25)
+            yield PrismProxy(url, log_path)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

@@ -9,66 +9,22 @@ every request the operator sent is valid by Twilio's spec. A missing Prism fails
 
 from __future__ import annotations
 
-import os
-import subprocess
-import time
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-import requests
 
-from tests.contract.openapi_validation import SPEC_PATH
 from tests.integration.operator_fixtures import OperatorFactory, Renewals
-from tests.integration.operator_process import REPO_ROOT, free_port
 from tests.integration.scenario import assert_renewed, renewal_spec, seed_due_bundle
-from tests.sim_fixtures import Sim
-
-PRISM = Path(os.environ.get("PRISM_BIN", REPO_ROOT / ".tools/prism/node_modules/.bin/prism"))
+from tests.sim_fixtures import PrismProxy, Sim
 
 pytestmark = pytest.mark.prism
-
-
-@pytest.fixture
-def prism(sim: Sim, tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """Prism proxying to the simulator: (its URL, its log file)."""
-    assert PRISM.exists(), f"Prism is not installed at {PRISM}: run `make prism`"
-    port = free_port()
-    log_path = tmp_path / "prism.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [str(PRISM), "proxy", str(SPEC_PATH), sim.base_url, "--errors",
-             "-h", "127.0.0.1", "-p", str(port)],
-            stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 90
-            while True:
-                assert process.poll() is None, log_path.read_text()
-                try:
-                    requests.get(url, timeout=1)
-                    break
-                except requests.ConnectionError:
-                    assert time.monotonic() < deadline, "Prism did not start within 90 s"
-                    time.sleep(0.25)
-            yield url, log_path
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 def test_happy_path_through_prism_sends_only_valid_requests(
     sim: Sim,
     renewals: Renewals,
     operator_factory: OperatorFactory,
-    prism: tuple[str, Path],
+    prism: PrismProxy,
 ) -> None:
-    prism_url, prism_log = prism
+    prism_url, prism_log = prism.url, prism.log_path
     sim.set_config(public_base_url=prism_url)  # page URLs lead back through the proxy
     case = seed_due_bundle(sim)
     renewals.create_credentials(case.account)
