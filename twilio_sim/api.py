@@ -9,7 +9,10 @@ every lookup goes through it, so accounts never see each other's resources.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -36,6 +39,30 @@ RC = render.RC
 END_USER_TYPES = ("individual", "business")
 NUMBER_TYPES = ("local", "mobile", "national", "toll-free")
 _EMPTY: MultiDictProxy[str | web.FileField] = MultiDictProxy(MultiDict())
+
+
+@dataclass(frozen=True)
+class ObjectKind:
+    """End-users or supporting documents: what their fetch/update/delete handlers need."""
+
+    sid_prefix: str
+    objects: Callable[[Account], dict[str, Any]]
+    render: Callable[[Any, str], dict[str, Any]]
+    attributes_changed: Callable[[Any], None] = lambda _: None
+
+
+def _document_attributes_changed(document: SupportingDocument) -> None:
+    if document.status == "rejected":  # a corrected document goes back to draft
+        document.status, document.failure_reason, document.errors = "draft", None, None
+
+
+END_USERS = ObjectKind(sids.END_USER, lambda a: a.end_users, render.end_user)
+DOCUMENTS = ObjectKind(
+    sids.SUPPORTING_DOCUMENT,
+    lambda a: a.documents,
+    render.supporting_document,
+    _document_attributes_changed,
+)
 
 
 # -- request parsing helpers ----------------------------------------------------------------
@@ -163,14 +190,14 @@ class TwilioApi:
             web.post(f"{bs}/ReplaceItems", self.replace_items),
             web.post(f"{RC}/EndUsers", self.create_end_user),
             web.get(f"{RC}/EndUsers", self.list_end_users),
-            web.get(f"{RC}/EndUsers/{{Sid}}", self.fetch_end_user),
-            web.post(f"{RC}/EndUsers/{{Sid}}", self.update_end_user),
-            web.delete(f"{RC}/EndUsers/{{Sid}}", self.delete_end_user),
+            web.get(f"{RC}/EndUsers/{{Sid}}", partial(self.fetch_object, END_USERS)),
+            web.post(f"{RC}/EndUsers/{{Sid}}", partial(self.update_object, END_USERS)),
+            web.delete(f"{RC}/EndUsers/{{Sid}}", partial(self.delete_object, END_USERS)),
             web.post(f"{RC}/SupportingDocuments", self.create_document),
             web.get(f"{RC}/SupportingDocuments", self.list_documents),
-            web.get(f"{RC}/SupportingDocuments/{{Sid}}", self.fetch_document),
-            web.post(f"{RC}/SupportingDocuments/{{Sid}}", self.update_document),
-            web.delete(f"{RC}/SupportingDocuments/{{Sid}}", self.delete_document),
+            web.get(f"{RC}/SupportingDocuments/{{Sid}}", partial(self.fetch_object, DOCUMENTS)),
+            web.post(f"{RC}/SupportingDocuments/{{Sid}}", partial(self.update_object, DOCUMENTS)),
+            web.delete(f"{RC}/SupportingDocuments/{{Sid}}", partial(self.delete_object, DOCUMENTS)),
             web.get(f"{RC}/EndUserTypes", self.list_end_user_types),
             web.get(f"{RC}/EndUserTypes/{{Sid}}", self.fetch_end_user_type),
             web.get(f"{RC}/SupportingDocumentTypes", self.list_document_types),
@@ -530,32 +557,37 @@ class TwilioApi:
         users = sorted(account_of(request).end_users.values(), key=lambda u: u.seq, reverse=True)
         return self._list(request, users, render.end_user)
 
-    def _end_user(self, request: web.Request) -> EndUser:
-        sid = path_sid(request, "Sid", sids.END_USER)
-        return account_of(request).end_user(sid, request.path)
+    # One fetch/update/delete for both kinds of item object (ObjectKind says where they differ).
+    def _object(self, request: web.Request, kind: ObjectKind) -> EndUser | SupportingDocument:
+        sid = path_sid(request, "Sid", kind.sid_prefix)
+        found: EndUser | SupportingDocument | None = kind.objects(account_of(request)).get(sid)
+        if found is None:
+            raise errors.not_found(request.path)
+        return found
 
-    async def fetch_end_user(self, request: web.Request) -> web.Response:
-        user = self._end_user(request)
-        return json_response(render.end_user(user, base_url(request, self.store)))
+    async def fetch_object(self, kind: ObjectKind, request: web.Request) -> web.Response:
+        found = self._object(request, kind)
+        return json_response(kind.render(found, base_url(request, self.store)))
 
-    async def update_end_user(self, request: web.Request) -> web.Response:
-        user = self._end_user(request)
+    async def update_object(self, kind: ObjectKind, request: web.Request) -> web.Response:
+        found = self._object(request, kind)
         form = await read_form(request)
         name = text(form, "FriendlyName")
         attrs = attributes(text(form, "Attributes"))
         if name is not None:
-            user.friendly_name = name
+            found.friendly_name = name
         if attrs is not None:
-            user.attributes = attrs
+            found.attributes = attrs
+            kind.attributes_changed(found)
         if name is not None or attrs is not None:
-            user.date_updated = utcnow()
-        return json_response(render.end_user(user, base_url(request, self.store)))
+            found.date_updated = utcnow()
+        return json_response(kind.render(found, base_url(request, self.store)))
 
-    async def delete_end_user(self, request: web.Request) -> web.Response:
+    async def delete_object(self, kind: ObjectKind, request: web.Request) -> web.Response:
         account = account_of(request)
-        user = self._end_user(request)
-        self._refuse_if_assigned(account, user.sid)
-        del account.end_users[user.sid]
+        found = self._object(request, kind)
+        self._refuse_if_assigned(account, found.sid)
+        del kind.objects(account)[found.sid]
         return web.Response(status=204)
 
     def _refuse_if_assigned(self, account: Account, sid: str) -> None:
@@ -595,36 +627,6 @@ class TwilioApi:
     async def list_documents(self, request: web.Request) -> web.Response:
         docs = sorted(account_of(request).documents.values(), key=lambda d: d.seq, reverse=True)
         return self._list(request, docs, render.supporting_document)
-
-    def _document(self, request: web.Request) -> SupportingDocument:
-        sid = path_sid(request, "Sid", sids.SUPPORTING_DOCUMENT)
-        return account_of(request).document(sid, request.path)
-
-    async def fetch_document(self, request: web.Request) -> web.Response:
-        doc = self._document(request)
-        return json_response(render.supporting_document(doc, base_url(request, self.store)))
-
-    async def update_document(self, request: web.Request) -> web.Response:
-        doc = self._document(request)
-        form = await read_form(request)
-        name = text(form, "FriendlyName")
-        attrs = attributes(text(form, "Attributes"))
-        if name is not None:
-            doc.friendly_name = name
-        if attrs is not None:
-            doc.attributes = attrs
-            if doc.status == "rejected":  # a corrected document goes back to draft
-                doc.status, doc.failure_reason, doc.errors = "draft", None, None
-        if name is not None or attrs is not None:
-            doc.date_updated = utcnow()
-        return json_response(render.supporting_document(doc, base_url(request, self.store)))
-
-    async def delete_document(self, request: web.Request) -> web.Response:
-        account = account_of(request)
-        doc = self._document(request)
-        self._refuse_if_assigned(account, doc.sid)
-        del account.documents[doc.sid]
-        return web.Response(status=204)
 
     # -- catalogue: types and regulations ------------------------------------------------------
     def _types(self, end_user: bool) -> dict[str, regulations.DocumentType]:

@@ -6,7 +6,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 import requests
+from twilio.base.exceptions import TwilioRestException
 
 from tests.contract.openapi_validation import Exchange, SpecValidator
 from tests.sim_fixtures import CallbackReceiver, Sim, SimAccount
@@ -253,3 +255,38 @@ def test_stats_count_requests_by_account_method_route_and_status(sim: Sim) -> No
     requests.post(f"{sim.base_url}/_sim/reset", timeout=10)
     assert sim.stats()["total"] == 0
     assert sim.state()["accounts"] == []
+
+
+def test_end_users_and_documents_fetch_update_and_delete_alike(sim: Sim) -> None:
+    """One set of handlers serves both kinds: attributes replace, an assigned object cannot be
+    deleted, a deleted one is gone; only a rejected document goes back to draft on an edit."""
+    account = sim.new_account()
+    rc = sim.client(account).numbers.v2.regulatory_compliance
+    original = sim.seed_approved_bundle(account.sid)["bundle_sid"]
+    draft = rc.bundles(original).bundle_copies.create(friendly_name="draft").sid
+    created = [
+        (rc.end_users, rc.end_users.create(friendly_name="u", type="business").sid),
+        (
+            rc.supporting_documents,
+            rc.supporting_documents.create(friendly_name="d", type="power_of_attorney").sid,
+        ),
+    ]
+    document_sid = created[1][1]
+    sim.store.accounts[account.sid].documents[document_sid].status = "rejected"
+    for resource, sid in created:
+        updated = resource(sid).update(friendly_name="renamed", attributes={"first_name": "A"})
+        if sid == document_sid:
+            assert sim.store.accounts[account.sid].documents[sid].status == "draft"
+        assert (updated.friendly_name, updated.attributes) == ("renamed", {"first_name": "A"})
+        fetched = resource(sid).fetch()
+        assert (fetched.friendly_name, fetched.attributes) == ("renamed", {"first_name": "A"})
+        item = rc.bundles(draft).item_assignments.create(object_sid=sid)
+        with pytest.raises(TwilioRestException) as refused:
+            resource(sid).delete()
+        assert refused.value.status == 400
+        rc.bundles(draft).item_assignments(item.sid).delete()
+        assert resource(sid).delete() is True
+        with pytest.raises(TwilioRestException) as gone:
+            resource(sid).fetch()
+        assert gone.value.status == 404
+    assert document_sid not in {d.sid for d in rc.supporting_documents.list()}
