@@ -11,10 +11,12 @@ write has been answered, while the operator is persisting status or waiting on i
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 
 from tests.integration.operator_fixtures import OperatorFactory, Renewals
+from tests.integration.operator_process import OperatorProcess
 from tests.integration.scenario import (
     DOCUMENTS_SECRET,
     NEW_DOCUMENT_FILE,
@@ -46,6 +48,32 @@ def _wait_for_writes(sim: Sim, account_sid: str, count: int, timeout: float = 60
     raise AssertionError(f"fewer than {count} writes within {timeout}s")
 
 
+def _kill_after_writes_then_complete(
+    sim: Sim,
+    renewals: Renewals,
+    operator_factory: OperatorFactory,
+    account_sid: str,
+    name: str,
+    spec: dict[str, Any],
+    kill_after: int,
+) -> OperatorProcess:
+    """Start the operator, create the renewal, SIGKILL the operator once `kill_after` writes were
+    answered, start it again and wait for Completed. Returns the (stopped) operator."""
+    operator = operator_factory()
+    operator.start()
+    try:
+        renewals.create(name, spec)
+        seen = _wait_for_writes(sim, account_sid, kill_after)
+        operator.kill()
+        assert seen == kill_after, f"the kill came late: {seen} writes had been answered"
+
+        operator.start()
+        renewals.wait_for_phase(name, "Completed", timeout=120)
+    finally:
+        operator.stop()
+    return operator
+
+
 @pytest.mark.parametrize("kill_after", range(1, WRITES + 1), ids=lambda k: f"write-{k}")
 def test_killed_after_a_write_then_restarted_completes_once(
     sim: Sim,
@@ -56,18 +84,15 @@ def test_killed_after_a_write_then_restarted_completes_once(
     sim.set_config(latency={"distribution": "constant", "mean_ms": LATENCY_MS})
     case = seed_due_bundle(sim)
     renewals.create_credentials(case.account)
-    operator = operator_factory()
-    operator.start()
-    try:
-        renewals.create("crashy", renewal_spec(case.bundle_sid))
-        seen = _wait_for_writes(sim, case.account.sid, kill_after)
-        operator.kill()
-        assert seen == kill_after, f"the kill came late: {seen} writes had been answered"
-
-        operator.start()
-        renewals.wait_for_phase("crashy", "Completed", timeout=120)
-    finally:
-        operator.stop()
+    operator = _kill_after_writes_then_complete(
+        sim,
+        renewals,
+        operator_factory,
+        case.account.sid,
+        "crashy",
+        renewal_spec(case.bundle_sid),
+        kill_after,
+    )
 
     assert_renewed(sim, case)
     assert copies_created(sim, case.account.sid) == 1
@@ -93,18 +118,16 @@ def test_killed_around_a_document_upload_then_restarted_creates_it_once(
     case = seed_due_bundle_needing_new_document(sim)
     renewals.create_credentials(case.account)
     renewals.create_secret({"bill.pdf": NEW_DOCUMENT_FILE.decode()}, name=DOCUMENTS_SECRET)
-    operator = operator_factory()
-    operator.start()
-    try:
-        renewals.create("crashy-doc", new_document_spec(case.bundle_sid))
-        seen = _wait_for_writes(sim, case.account.sid, kill_after)
-        operator.kill()
-        assert seen == kill_after, f"the kill came late: {seen} writes had been answered"
-
-        operator.start()
-        renewals.wait_for_phase("crashy-doc", "Completed", timeout=120)
-    finally:
-        operator.stop()
+    operator = _kill_after_writes_then_complete(
+        sim,
+        renewals,
+        operator_factory,
+        case.account.sid,
+        "crashy-doc",
+        new_document_spec(case.bundle_sid),
+        kill_after,
+    )
+    assert operator.starts == 2
 
     assert_new_document_renewed(sim, case)
     calls = requests_by_route(sim, case.account.sid)
