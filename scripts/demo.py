@@ -264,13 +264,19 @@ def watch_until_settled(kubectl: Kubectl, timeout: float) -> bool:
     expected = {e.name: e.expected_phase for e in EXAMPLE_RENEWALS}
     deadline = time.monotonic() + timeout
     last = ""
-    while True:
+
+    def show_table() -> None:
+        nonlocal last
         table = kubectl("get", "bundlerenewals", "-n", NAMESPACE).stdout
         if table != last:
             print(f"\n$ kubectl get bundlerenewals -n {NAMESPACE}\n{table}", end="", flush=True)
             last = table
+
+    while True:
+        show_table()
         current = phases(kubectl)
         if all(current.get(name) == phase for name, phase in expected.items()):
+            show_table()  # the phases may have settled after the table above was read
             return True
         if time.monotonic() > deadline:
             for name, phase in expected.items():
