@@ -38,6 +38,7 @@ from controller.plan import (
     CreateDocument,
     Decision,
     DeleteCopy,
+    DeleteDocument,
     ErrorKind,
     Evaluate,
     Event,
@@ -990,7 +991,7 @@ def decide_cleanup(
         return Decision(action=Observe(parts=frozenset({Part.COPIES})), status=status)
     ours = our_copies(resource, observation)
     if not ours:
-        return Decision(status=status)
+        return _cleanup_stray_documents(ctx, status)
     copy = ours[-1]
     message = (
         f"resource deleted: deleting copy {copy.sid}; bundle {resource.spec.bundle_sid} is kept"
@@ -1000,6 +1001,30 @@ def decide_cleanup(
     )
     return Decision(
         action=DeleteCopy(copy_sid=copy.sid, original_sid=resource.spec.bundle_sid),
+        status=status,
+        event=_normal(Reason.CLEANING_UP, message),
+    )
+
+
+def _cleanup_stray_documents(ctx: _Ctx, status: BundleRenewalStatus) -> Decision:
+    """Once no copy is left: delete the documents this resource created that no bundle holds
+    (a crash between creating and assigning one), so their personal data does not outlive the
+    resource. A document the original holds (moved there by ReplaceItems) is kept."""
+    observation = ctx.obs
+    wanted = frozenset({Part.STRAY_DOCUMENTS, Part.ORIGINAL_ITEMS})
+    if not all(observation.has(part) for part in wanted):
+        return Decision(action=Observe(parts=wanted), status=status)
+    held = {item.object_sid for item in observation.original_items}
+    leftovers = [d for d in observation.stray_documents if d.sid not in held]
+    if not leftovers:
+        return Decision(status=status)
+    document = leftovers[0]
+    message = f"resource deleted: deleting unassigned document {document.sid} it created"
+    status = _state(
+        ctx, status, status.phase or Phase.PENDING, Reason.CLEANING_UP, message, reconciling=True
+    )
+    return Decision(
+        action=DeleteDocument(sid=document.sid),
         status=status,
         event=_normal(Reason.CLEANING_UP, message),
     )

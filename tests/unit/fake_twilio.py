@@ -22,6 +22,7 @@ from controller.plan import (
     CreateDocument,
     Decision,
     DeleteCopy,
+    DeleteDocument,
     Evaluate,
     Event,
     Observation,
@@ -363,6 +364,14 @@ class FakeTwilio:
                     raise InvariantBroken(f"DeleteCopy of {action.copy_sid}, not a copy")
                 self.copies_of[original].remove(action.copy_sid)
                 del self.bundles[action.copy_sid]
+                return None
+            case DeleteDocument():
+                document = self.documents.get(action.sid)
+                if document is None or action.sid in self.assigned_anywhere():
+                    raise InvariantBroken(f"DeleteDocument of {action.sid}: missing or assigned")
+                if "bundle-renewal " not in (document.friendly_name or ""):
+                    raise InvariantBroken(f"DeleteDocument of {action.sid}, not created by us")
+                del self.documents[action.sid]
                 return None
         raise AssertionError(f"unexpected action {action!r}")
 

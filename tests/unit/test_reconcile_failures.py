@@ -154,6 +154,9 @@ class CopyHoldingGateway:
     async def delete_bundle(self, sid: str) -> None:
         self.log.append("delete_bundle")
 
+    async def list_item_assignments(self, bundle_sid: str) -> list[Any]:
+        return []  # the original's items, read by the clean-up's stray-document check
+
 
 class RecordingFactory:
     def __init__(self) -> None:

@@ -9,7 +9,14 @@ from typing import Any
 import pytest
 
 from controller.models import Phase
-from controller.plan import CreateDocument, Decision, DeleteCopy, ReplaceItems, Submit
+from controller.plan import (
+    CreateDocument,
+    Decision,
+    DeleteCopy,
+    DeleteDocument,
+    ReplaceItems,
+    Submit,
+)
 from controller.twilio_models import BundleStatus, EndUser, SupportingDocument
 from tests.unit.fake_twilio import (
     T0,
@@ -333,7 +340,43 @@ def test_deletion_without_a_copy_does_nothing() -> None:
     res = complete(resource(seed_spec(), twilio), twilio)
     twilio.calls.clear()
     cleanup = reconcile(res, twilio, T0, cleanup=True)
-    assert dict(twilio.calls) == {"read:copies": 1}
+    # Reads only: the Copies list, then the documents it might have left unassigned.
+    assert dict(twilio.calls) == {
+        "read:copies": 1,
+        "read:stray_documents": 1,
+        "read:original_items": 1,
+    }
+    assert cleanup.last.action is None
+    assert twilio.original.valid_until is None
+
+
+def test_deletion_after_a_crash_between_create_and_assign_deletes_the_stray_document() -> None:
+    """A document created but never assigned (crash in between) carries personal data and a
+    file: deleting the resource deletes it too, and nothing any bundle holds."""
+    for crash_after in range(1, _write_count() + 1):
+        twilio = FakeTwilio.seed()
+        res = resource(seed_spec(), twilio)
+        with pytest.raises(Crash) as crash:
+            reconcile(res, twilio, T0, crash_after_write=crash_after)
+        if twilio.calls["CreateDocument"] == 1 and twilio.calls["AssignItem"] == 0:
+            res = crash.value.resource
+            break
+    else:
+        pytest.fail("no crash point between CreateDocument and AssignItem")
+    stray = [d.sid for d in twilio.documents.values() if d.sid not in twilio.assigned_anywhere()]
+    assert len(stray) == 1
+    held_before = twilio.assigned_anywhere() & set(twilio.documents)
+    original_items_before = list(twilio.items[twilio.original_sid])
+
+    cleanup = reconcile(res, twilio, T0, cleanup=True)
+
+    written = [type(d.action) for d in cleanup.decisions if d.action and d.action.kind != "Observe"]
+    assert written == [DeleteCopy, DeleteDocument]
+    assert stray[0] not in twilio.documents
+    assert twilio.live_copies() == []
+    assert twilio.items[twilio.original_sid] == original_items_before
+    original_documents = {i.object_sid for i in original_items_before}
+    assert original_documents & held_before <= set(twilio.documents)
     assert cleanup.last.action is None
 
 
