@@ -15,6 +15,7 @@ from typing import Any
 
 import kubernetes.client
 import kubernetes.config
+import urllib3.exceptions
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
@@ -34,10 +35,12 @@ class ObjectNotFound(Exception):
 
 
 class ClusterAccessError(Exception):
-    """The API server refused or failed a request (other than not-found)."""
+    """The API server refused or failed a request (other than not-found). `status` is None when
+    no HTTP answer came back (connection refused, reset, timed out): a server-side failure."""
 
     def __init__(self, what: str, status: int | None, reason: str | None):
-        super().__init__(f"{what}: HTTP {status} {reason or ''}".rstrip())
+        answer = f"HTTP {status}" if status is not None else "no answer from the API server"
+        super().__init__(f"{what}: {answer} {reason or ''}".rstrip())
         self.status = status
 
 
@@ -118,4 +121,10 @@ class ClusterClient:
             # could hold its data; keep it out of tracebacks and logs.
             raise ClusterAccessError(
                 f"reading {kind} {namespace}/{name}", exc.status, exc.reason
+            ) from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            # No answer at all (the API server is down or unreachable): like a 5xx, retried,
+            # and the webhook answers 503. Only the exception's type: no request details.
+            raise ClusterAccessError(
+                f"reading {kind} {namespace}/{name}", None, type(exc).__name__
             ) from None

@@ -12,13 +12,14 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any, cast
 from urllib.parse import urlencode
 
+import kubernetes.client
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from controller.bundle_owners import BundleOwner, BundleOwners
-from controller.cluster import ClusterAccessError, ObjectNotFound
+from controller.cluster import ClusterAccessError, ClusterClient, ObjectNotFound
 from controller.original_callback import register_on_original
 from controller.settings import OperatorSettings
 from controller.twilio_models import Bundle, BundleStatus
@@ -284,6 +285,31 @@ async def test_callback_auth_token_verifies_for_api_key_secrets(build: Callable[
         hook.secrets.failure = ClusterAccessError("reading Secret", 403, "Forbidden")
         assert await hook.form(callback()) == 403
         assert hook.woken == ["uid-a"]
+
+
+async def test_an_unreachable_api_server_answers_503(unused_tcp_port: int) -> None:
+    """The real ClusterClient, whose API server refuses connections: the Secret cannot be read
+    because the API server fails, so 503 (Twilio retries), not 400 or 403."""
+    configuration = kubernetes.client.Configuration()
+    configuration.host = f"http://127.0.0.1:{unused_tcp_port}"
+    cluster = ClusterClient(configuration)
+    owners = BundleOwners()
+    owners.track(OWNER_A, [BUNDLE_A])
+    settings = make_settings()
+    woken: list[str] = []
+    receiver = CallbackReceiver(
+        settings,
+        owners,
+        CallbackTokens(cluster, settings.webhook_token_cache_seconds),
+        wake=lambda owner: woken.append(owner.uid),
+    )
+    async with TestClient(TestServer(receiver.application())) as client:
+        harness = Harness(client, Secrets(), woken)
+        try:
+            assert await harness.form(callback()) == 503
+        finally:
+            cluster.close()
+    assert woken == []
 
 
 async def test_tokens_are_cached_per_secret(hook: Harness) -> None:
