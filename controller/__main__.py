@@ -8,6 +8,7 @@ process with a message and exit status 2 before anything connects anywhere.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 import kopf
@@ -15,7 +16,7 @@ from pydantic import ValidationError
 
 from controller import redaction
 from controller.handlers import build_registry, configure_kopf
-from controller.settings import LogFormat, OperatorSettings
+from controller.settings import LogFormat, OperatorSettings, replaced_variables_in
 
 _KOPF_LOG_FORMATS = {
     LogFormat.PLAIN: kopf.LogFormat.PLAIN,
@@ -25,6 +26,8 @@ _KOPF_LOG_FORMATS = {
 
 # Chatty libraries: the Twilio SDK logs every request and its headers at INFO.
 _QUIET_LOGGERS = ("twilio", "urllib3", "kubernetes", "aiohttp.access")
+
+logger = logging.getLogger(__name__)
 
 
 def configure_logging(settings: OperatorSettings) -> None:
@@ -46,6 +49,8 @@ def main() -> int:
         print(f"bundle-renewal-operator: invalid settings:\n{exc}", file=sys.stderr)
         return 2
     configure_logging(settings)
+    for warning in replaced_variables_in(os.environ):
+        logger.warning(warning)
     kopf.run(
         registry=build_registry(settings),
         settings=configure_kopf(kopf.OperatorSettings()),

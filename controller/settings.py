@@ -10,11 +10,27 @@ lists as the operator's configuration reference.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated
 
 from pydantic import AnyHttpUrl, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+#: Environment variables an earlier version read, and what replaced them. They are ignored; the
+#: operator warns at start-up so that a stale setting does not go unnoticed.
+REPLACED_VARIABLES = {"STATUS_CALLBACK_URL": "WEBHOOK_PUBLIC_URL"}
+
+
+def replaced_variables_in(environ: Mapping[str, str]) -> list[str]:
+    """A warning for each replaced variable set in `environ` (names only, never values)."""
+    present = {name.upper() for name in environ}
+    return [
+        f"{old} is set but no longer read: it was replaced by {new} (see the README's"
+        " Status callbacks section); without WEBHOOK_PUBLIC_URL the operator only polls"
+        for old, new in REPLACED_VARIABLES.items()
+        if old in present
+    ]
 
 
 class LogFormat(StrEnum):

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 import pytest
 from pydantic import ValidationError
 
-from controller.settings import LogFormat, OperatorSettings
+import controller.__main__ as entry_point
+from controller.settings import LogFormat, OperatorSettings, replaced_variables_in
 
 
 @pytest.fixture(autouse=True)
@@ -76,3 +80,32 @@ def test_settings_are_immutable_once_built() -> None:
     settings = OperatorSettings()
     with pytest.raises(ValidationError):
         settings.poll_interval_seconds = 1  # type: ignore[misc]
+
+
+def test_replaced_variables_are_named_without_their_values() -> None:
+    url = "https://old.example/callbacks"
+    assert replaced_variables_in({"PATH": "/usr/bin"}) == []
+    (warning,) = replaced_variables_in({"STATUS_CALLBACK_URL": url})
+    assert "STATUS_CALLBACK_URL" in warning
+    assert "WEBHOOK_PUBLIC_URL" in warning
+    assert url not in warning
+
+
+def test_the_operator_warns_at_start_up_about_status_callback_url(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    started: list[dict[str, Any]] = []
+    monkeypatch.setattr(entry_point, "configure_logging", lambda settings: None)
+    monkeypatch.setattr(entry_point.kopf, "run", lambda **kwargs: started.append(kwargs))
+    monkeypatch.setenv("STATUS_CALLBACK_URL", "https://old.example/callbacks")
+    with caplog.at_level(logging.WARNING, logger="controller.__main__"):
+        assert entry_point.main() == 0
+    assert len(started) == 1  # a warning, not a refusal: the operator still starts
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("STATUS_CALLBACK_URL" in w and "WEBHOOK_PUBLIC_URL" in w for w in warnings)
+
+    caplog.clear()
+    monkeypatch.delenv("STATUS_CALLBACK_URL")
+    with caplog.at_level(logging.WARNING, logger="controller.__main__"):
+        assert entry_point.main() == 0
+    assert not [r for r in caplog.records if "STATUS_CALLBACK_URL" in r.getMessage()]
