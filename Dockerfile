@@ -29,7 +29,7 @@ RUN groupadd --system --gid 10001 operator \
 # Numeric so that Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
 USER 10001:10001
 WORKDIR /tmp
-# 8080: Kopf's liveness endpoint (settings: LIVENESS_ENDPOINT). The Twilio status-callback
-# webhook port is added with the webhook receiver.
-EXPOSE 8080
+# 8080: Kopf's liveness endpoint (LIVENESS_ENDPOINT); 8081: the Twilio status-callback receiver
+# (WEBHOOK_PORT, served only when WEBHOOK_PUBLIC_URL is set).
+EXPOSE 8080 8081
 ENTRYPOINT ["python", "-m", "controller"]

@@ -165,6 +165,17 @@ def test_dockerfile_runs_the_operator_as_a_numeric_non_root_user() -> None:
     assert pod["securityContext"]["runAsUser"] == 10001
 
 
+def test_dockerfile_exposes_the_deployments_container_ports() -> None:
+    final_stage = (ROOT / "Dockerfile").read_text().split("\nFROM ")[-1]
+    exposed = {
+        int(port)
+        for line in re.findall(r"^EXPOSE (.+)$", final_stage, re.M)
+        for port in line.split()
+    }
+    ports = {p["containerPort"] for p in operator_container()["ports"]}
+    assert exposed == ports == {8080, 8081}
+
+
 def test_deployment_is_hardened() -> None:
     deployment = one("Deployment", "bundle-renewal-operator")
     pod = deployment["spec"]["template"]["spec"]
