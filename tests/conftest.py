@@ -1,5 +1,6 @@
 """Shared pytest configuration: plugins and options every test tier may use.
 
+tests/measurements.py shows the figures tests ``report()`` at the end of the session.
 tests/sim_fixtures.py provides the Twilio simulator fixtures (``sim``, ``callback_receiver``).
 tests/integration/operator_fixtures.py provides the operator process fixtures (``operator``,
 ``operator_factory``, ``renewals``, ``crd``) on top of tests/integration/conftest.py's cluster.
@@ -9,7 +10,7 @@ repository root as well as for ``pytest tests/integration``.
 
 import pytest
 
-pytest_plugins = ["tests.sim_fixtures", "tests.integration.operator_fixtures"]
+pytest_plugins = ["tests.measurements", "tests.sim_fixtures", "tests.integration.operator_fixtures"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

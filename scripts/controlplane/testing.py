@@ -1,8 +1,7 @@
 """What the integration-test fixtures hand to tests: a handle on the cluster under test.
 
-Kept out of conftest.py so that test modules can import the type (and the start-up
-measurements) like any other module. Works for the local control plane and for any cluster a
-kubeconfig names (e.g. kind).
+Kept out of conftest.py so that test modules can import the type like any other module. Works
+for the local control plane and for any cluster a kubeconfig names (e.g. kind).
 """
 
 from __future__ import annotations
@@ -21,9 +20,6 @@ from controlplane.kubectl import LOCAL_SERVER_VERSION, kubectl_command, needs_ne
 
 #: Names the cluster for the integration tests, like ``pytest --kubeconfig``.
 TEST_KUBECONFIG_ENV = "BRO_TEST_KUBECONFIG"
-
-#: Start-to-ready times (label, seconds) of local control planes started in this process.
-STARTUP_MEASUREMENTS: list[tuple[str, float]] = []
 
 
 @dataclass

@@ -35,20 +35,10 @@ from collections.abc import Iterator
 
 import pytest
 from controlplane import LocalControlPlane
-from controlplane.testing import (
-    STARTUP_MEASUREMENTS,
-    KubeCluster,
-    external_kubeconfig,
-    server_of,
-)
+from controlplane.testing import KubeCluster, external_kubeconfig, server_of
 from kubernetes import client
 
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    for label, seconds in STARTUP_MEASUREMENTS:
-        terminalreporter.write_line(
-            f"local control plane start-to-ready ({label}): {seconds:.2f} s"
-        )
+from tests.measurements import report
 
 
 @pytest.fixture(scope="session")
@@ -66,7 +56,9 @@ def kube(pytestconfig: pytest.Config) -> Iterator[KubeCluster]:
     with LocalControlPlane() as plane:
         endpoints = plane.endpoints
         assert plane.startup_seconds is not None
-        STARTUP_MEASUREMENTS.append(("session fixture", plane.startup_seconds))
+        report(
+            "local control plane start-to-ready (session fixture)", f"{plane.startup_seconds:.2f} s"
+        )
         yield KubeCluster(
             kubeconfig_path=endpoints.kubeconfig_path,
             server=endpoints.server,

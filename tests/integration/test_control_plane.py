@@ -24,8 +24,10 @@ import pytest
 from controlplane import LocalControlPlane
 from controlplane.cluster import pid_is_running, port_is_listening
 from controlplane.kubectl import provisioned_kubectl
-from controlplane.testing import STARTUP_MEASUREMENTS, KubeCluster
+from controlplane.testing import KubeCluster
 from kubernetes import client, config, watch
+
+from tests.measurements import report
 
 pytestmark = pytest.mark.integration
 
@@ -436,7 +438,7 @@ def test_local_control_plane_starts_with_the_real_version_and_stops_cleanly(
     try:
         seconds = plane.startup_seconds
         assert seconds is not None
-        STARTUP_MEASUREMENTS.append(("lifecycle test", seconds))
+        report("local control plane start-to-ready (lifecycle test)", f"{seconds:.2f} s")
         record_property("startup_seconds", seconds)
         root, pids, ports = plane.root_dir, dict(plane.pids), list(plane.ports)
         assert all(pid_is_running(pid) for pid in pids.values())

@@ -31,6 +31,7 @@ from tests.integration.scenario import (
     requests_by_route,
     secret_data,
 )
+from tests.measurements import report
 from tests.sim_fixtures import Sim, SimAccount
 from twilio_sim.callbacks import sign
 
@@ -119,10 +120,11 @@ def test_review_decisions_reach_completed_within_seconds_through_callbacks(
     assert {d.get("response_status") for d in delivered} <= {204, 404}
     assert {d["bundle_sid"] for d in delivered if d["response_status"] == 204} >= set(decisions)
     median, worst = statistics.median(latencies), max(latencies)
-    print(
-        f"\nreview decision -> Completed over {len(latencies)} renewals (polling every 300 s):"
-        f" median {median:.3f} s, max {worst:.3f} s,"
-        f" all: {', '.join(f'{x:.3f}' for x in sorted(latencies))}"
+    report(
+        f"webhook: review decision -> status completedAt over {len(latencies)} renewals"
+        " (polling every 300 s)",
+        f"median {median:.3f} s, max {worst:.3f} s,"
+        f" all: {', '.join(f'{x:.3f}' for x in sorted(latencies))}",
     )
     assert median < 2.0
     assert operator.running
