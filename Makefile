@@ -10,7 +10,10 @@ STAMP := $(VENV)/.installed
 
 install: $(STAMP)
 
+# Debian splits `python3 -m venv` (ensurepip) into python3-venv: installed first when missing.
 $(STAMP): pyproject.toml
+	@test -x $(PY) || python3 -c 'import ensurepip, venv' 2>/dev/null || \
+	  bash scripts/apt-install.sh "python3 -m venv is unavailable" python3-venv
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install -q -U pip
 	$(PIP) install -q -e '.[dev]'
@@ -36,11 +39,14 @@ test-unit: install
 test-sim: install prism
 	$(PY) -m pytest tests/sim
 
-# Stoplight Prism (validating proxy for the contract tests), installed once under .tools/.
+# Stoplight Prism (validating proxy for the contract tests), installed once under .tools/;
+# Debian's nodejs and npm first when npm is missing.
 PRISM := .tools/prism/node_modules/.bin/prism
 prism: $(PRISM)
 
 $(PRISM):
+	@command -v npm >/dev/null || \
+	  bash scripts/apt-install.sh "npm is missing (Prism comes from npm)" nodejs npm
 	npm install --prefix .tools/prism --no-audit --no-fund @stoplight/prism-cli@5
 
 # Simulator throughput on loopback (a separate client process; prints requests/s).
