@@ -12,11 +12,16 @@ What it does, in order (each step prints a line):
    the local control plane has no nodes, so the Deployment itself stays at 0/1;
 5. applies examples/ with each bundleSid replaced by its seeded bundle, and shows
    `kubectl get bundlerenewals` until every example is in its intended state.
-Then it prints how to look around, and waits for Ctrl-C, stopping everything it started.
+It prints how long the examples took to settle, then how to look around, and waits for Ctrl-C,
+stopping everything it started.
 
 Non-interactive (CI=true, or stdin is not a terminal): it stops everything right away and exits
 0 only if every example reached its intended state. `CLUSTER=kind` uses a kind cluster and the
-operator image instead (needs Docker: not available on the project's build machines).
+operator image instead (needs Docker: not available on the project's build machines); a kind
+cluster the demo created is deleted at the end when non-interactive.
+
+Before anything starts it checks its prerequisites (a kubectl >= 1.24 for `apply -k`; for kind,
+kind and a Docker engine) and, if one is missing, says what and how to get it, and exits 2.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import json
 import os
 import secrets
 import shutil
@@ -41,12 +47,19 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "scripts"))
 sys.path.insert(0, str(REPO_ROOT))
 
 from controlplane import LocalControlPlane, kubectl_command  # noqa: E402
+from controlplane.kubectl import (  # noqa: E402
+    LOCAL_SERVER_VERSION,
+    MIN_NEWER_MINOR,
+    KubectlNotFound,
+)
 
 from twilio_sim import sids  # noqa: E402
 from twilio_sim.admin_client import AdminClient  # noqa: E402
@@ -131,14 +144,24 @@ def free_port() -> int:
 
 
 class Kubectl:
-    def __init__(self, kubeconfig: Path):
+    """kubectl against one cluster: the local control plane (server 1.20, the default) or, with
+    `server_version=None`, a cluster of unknown version such as kind (plain `kubectl`)."""
+
+    def __init__(
+        self, kubeconfig: Path, server_version: tuple[int, int] | None = LOCAL_SERVER_VERSION
+    ):
         self.kubeconfig = kubeconfig
+        self.server_version = server_version
 
     def __call__(
         self, *args: str, input: str | None = None, check: bool = True
     ) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
-            [*kubectl_command(args=args), f"--kubeconfig={self.kubeconfig}", *args],
+            [
+                *kubectl_command(self.server_version, args),
+                f"--kubeconfig={self.kubeconfig}",
+                *args,
+            ],
             input=input,
             capture_output=True,
             text=True,
@@ -148,6 +171,60 @@ class Kubectl:
         if check and result.returncode != 0:
             raise RuntimeError(f"kubectl {' '.join(args)} failed: {result.stderr.strip()}")
         return result
+
+
+# -- prerequisites ----------------------------------------------------------------------------
+
+KUBECTL_HINT = (
+    f"kubectl >= 1.{MIN_NEWER_MINOR}, for `kubectl apply -k manifests/` (kustomize `labels` and"
+    " `configMapGenerator.envs`; Debian bookworm ships kubectl 1.20 only). Install one, e.g. from"
+    " the Kubernetes apt repository (https://pkgs.k8s.io) or as a binary"
+    " (https://dl.k8s.io/release/v1.30.0/bin/linux/amd64/kubectl), then put it on PATH or name it"
+    " with BRO_KUBECTL=/path/to/kubectl"
+)
+
+
+def kubectl_minor(argv: list[str]) -> int | None:
+    """The client minor version `argv` reports, or None when it does not run."""
+    try:
+        out = subprocess.run(
+            [*argv, "version", "--client", "-o", "json"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        minor = json.loads(out.stdout)["clientVersion"]["minor"]
+        return int("".join(ch for ch in str(minor) if ch.isdigit()))
+    except (OSError, subprocess.SubprocessError, ValueError, KeyError, TypeError):
+        return None
+
+
+def missing_prerequisites(kind: bool) -> list[str]:
+    """What the demo needs and this machine lacks, each with how to get it."""
+    missing = []
+    server_version = None if kind else LOCAL_SERVER_VERSION
+    try:
+        argv = kubectl_command(server_version, ("apply", "-k", str(MANIFESTS)))
+    except KubectlNotFound:
+        argv = None
+    minor = kubectl_minor(argv) if argv is not None else None
+    if minor is None or minor < MIN_NEWER_MINOR:
+        found = "" if argv is None else f" (found {' '.join(argv)}: {minor_text(minor)})"
+        missing.append(KUBECTL_HINT + found)
+    if kind:
+        if shutil.which("kind") is None:
+            missing.append("kind (https://kind.sigs.k8s.io/docs/user/quick-start/#installation)")
+        if (
+            shutil.which("docker") is None
+            or subprocess.run(["docker", "info"], capture_output=True, check=False).returncode
+        ):
+            missing.append("a running Docker engine (kind runs its nodes as containers)")
+    return missing
+
+
+def minor_text(minor: int | None) -> str:
+    return "does not run" if minor is None else f"version 1.{minor}"
 
 
 # -- the simulated Twilio --------------------------------------------------------------------
@@ -308,11 +385,27 @@ def operator_settings() -> dict[str, str]:
     return {**settings, **DEMO_SETTINGS}
 
 
-def service_account_kubeconfig(kubectl: Kubectl, admin_kubeconfig: Path, out: Path) -> Path:
+def service_account_token(admin_kubeconfig: Path) -> str:
+    """A 24-hour token of the manifests' ServiceAccount (the TokenRequest API, as admin)."""
+    api: k8s.ApiClient = k8s_config.new_client_from_config(  # type: ignore[no-untyped-call]
+        config_file=str(admin_kubeconfig)
+    )
+    with api:
+        request = k8s.CoreV1Api(api).create_namespaced_service_account_token(
+            SERVICE_ACCOUNT,
+            OPERATOR_NAMESPACE,
+            k8s.AuthenticationV1TokenRequest(
+                spec=k8s.V1TokenRequestSpec(audiences=[], expiration_seconds=24 * 3600)
+            ),
+        )
+    if request.status is None or not request.status.token:
+        raise RuntimeError(f"the API server returned no token for {SERVICE_ACCOUNT}")
+    return str(request.status.token)
+
+
+def service_account_kubeconfig(admin_kubeconfig: Path, out: Path) -> Path:
     """A kubeconfig with a TokenRequest token of the manifests' ServiceAccount."""
-    token = kubectl(
-        "create", "token", SERVICE_ACCOUNT, "-n", OPERATOR_NAMESPACE, "--duration=24h"
-    ).stdout.strip()
+    token = service_account_token(admin_kubeconfig)
     config: dict[str, Any] = yaml.safe_load(admin_kubeconfig.read_text())
     config["users"] = [{"name": SERVICE_ACCOUNT, "user": {"token": token}}]
     for context in config["contexts"]:
@@ -369,7 +462,11 @@ def wait_for_liveness(process: subprocess.Popen[bytes], port: int, log: Path) ->
 # -- the two ways to run it -------------------------------------------------------------------
 
 
-def run_local(workdir: Path, timeout: float) -> bool:
+def elapsed(since: float) -> str:
+    return f"{time.monotonic() - since:.1f} s"
+
+
+def run_local(workdir: Path, timeout: float, started: float) -> bool:
     account_sid = "AC" + secrets.token_hex(16)
     auth_token = secrets.token_hex(16)
     say("starting the local control plane (etcd + kube-apiserver 1.20 on loopback)")
@@ -400,26 +497,32 @@ def run_local(workdir: Path, timeout: float) -> bool:
         kubectl("apply", "-n", NAMESPACE, "-f", str(EXAMPLES / "rbac-credentials-reader.yaml"))
 
         say("starting the operator as the ServiceAccount bundle-renewal-operator")
-        sa_kubeconfig = service_account_kubeconfig(
-            kubectl, kubeconfig, workdir / "operator.kubeconfig"
-        )
+        sa_kubeconfig = service_account_kubeconfig(kubeconfig, workdir / "operator.kubeconfig")
         operator_log = stack.enter_context(operator_process(workdir, sa_kubeconfig, twilio_url))
 
         say(f"applying examples/ to namespace {NAMESPACE}")
         rendered = render_examples(bundles, workdir)
         kubectl("apply", "-n", NAMESPACE, "-f", str(rendered))
+        applied = time.monotonic()
 
         settled = watch_until_settled(kubectl, timeout)
         print()
-        if settled:
-            say("every example reached its intended state")
-        else:
-            say(f"not every example settled within {timeout:.0f} s")
-        look_around(kubeconfig, twilio_url, operator_log, workdir)
+        report_settled(settled, timeout, started, applied)
         if interactive():
+            look_around(kubeconfig, twilio_url, operator_log, workdir)
             wait_for_interrupt()
         say("stopping the operator, the simulator and the control plane")
     return settled
+
+
+def report_settled(settled: bool, timeout: float, started: float, applied: float) -> None:
+    if settled:
+        say(
+            f"every example reached its intended state {elapsed(started)} after the demo started"
+            f" ({elapsed(applied)} after examples/ were applied)"
+        )
+    else:
+        say(f"not every example settled within {timeout:.0f} s")
 
 
 def look_around(kubeconfig: Path, twilio_url: str, operator_log: Path, workdir: Path) -> None:
@@ -447,15 +550,30 @@ def wait_for_interrupt() -> None:
         signal.pause()
 
 
-def run_kind(timeout: float) -> bool:
+def kind_clusters() -> set[str]:
+    out = subprocess.run(["kind", "get", "clusters"], capture_output=True, text=True, check=False)
+    return set(out.stdout.split())
+
+
+def run_kind(timeout: float, started: float) -> bool:
     """The same demo on kind, with the operator image (needs Docker; untested on the build
-    machines, which have no Docker engine)."""
-    if (
-        shutil.which("kind") is None
-        or subprocess.run(["docker", "info"], capture_output=True, check=False).returncode
-    ):
-        say("CLUSTER=kind needs kind and a running Docker engine; neither is available here")
-        return False
+    machines, which have no Docker engine). Non-interactive, a cluster it created is deleted."""
+    cluster = os.environ.get("KIND_CLUSTER", "bundle-renewal-operator")
+    created = cluster not in kind_clusters()
+    try:
+        return run_on_kind(timeout, started)
+    finally:
+        if created and not interactive():
+            say(f"deleting the kind cluster {cluster}")
+            subprocess.run(["kind", "delete", "cluster", "--name", cluster], check=False)
+        else:
+            say(
+                f"kind cluster {cluster} left running; delete it with"
+                f" `kind delete cluster --name {cluster}`"
+            )
+
+
+def run_on_kind(timeout: float, started: float) -> bool:
     account_sid = "AC" + secrets.token_hex(16)
     auth_token = secrets.token_hex(16)
     kind_up = subprocess.run(
@@ -465,7 +583,7 @@ def run_kind(timeout: float) -> bool:
         text=True,
     )
     kubeconfig = Path(kind_up.stdout.strip().splitlines()[-1])
-    kubectl = Kubectl(kubeconfig)
+    kubectl = Kubectl(kubeconfig, server_version=None)
     kubectl("apply", "--server-side", "-k", str(MANIFESTS))
     # The simulator runs in the cluster from the same image, next to the operator.
     kubectl(
@@ -497,7 +615,7 @@ def run_kind(timeout: float) -> bool:
     port = free_port()
     forward = subprocess.Popen(
         [
-            *kubectl_command(),
+            *kubectl_command(None),
             f"--kubeconfig={kubeconfig}",
             "port-forward",
             "-n",
@@ -517,13 +635,14 @@ def run_kind(timeout: float) -> bool:
         kubectl("apply", "-n", NAMESPACE, "-f", str(EXAMPLES / "rbac-credentials-reader.yaml"))
         with tempfile.TemporaryDirectory() as tmp:
             kubectl("apply", "-n", NAMESPACE, "-f", str(render_examples(bundles, Path(tmp))))
+        applied = time.monotonic()
         settled = watch_until_settled(kubectl, timeout)
+        print()
+        report_settled(settled, timeout, started, applied)
     finally:
         stop_process(forward)
-    say(
-        f"kind cluster left running; KUBECONFIG={kubeconfig}; delete it with `kind delete cluster"
-        " --name bundle-renewal-operator`"
-    )
+    if interactive():
+        print(f"\nLook around (in another terminal):\n  export KUBECONFIG={kubeconfig}\n")
     return settled
 
 
@@ -574,8 +693,16 @@ def main(argv: list[str] | None = None) -> int:
         help="where logs and kubeconfigs go (default: a temporary directory; env DEMO_WORKDIR)",
     )
     args = parser.parse_args(argv)
-    if os.environ.get("CLUSTER", "local") == "kind":
-        return 0 if run_kind(args.timeout) else 1
+    started = time.monotonic()
+    kind = os.environ.get("CLUSTER", "local") == "kind"
+    missing = missing_prerequisites(kind)
+    if missing:
+        say("cannot start: this machine lacks\n  - " + "\n  - ".join(missing))
+        return 2
+    if kind:
+        code = 0 if run_kind(args.timeout, started) else 1
+        say(f"done in {elapsed(started)}")
+        return code
     # SIGTERM (e.g. from CI) stops the demo like Ctrl-C does, through the same clean-up.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     with contextlib.ExitStack() as stack:
@@ -587,10 +714,12 @@ def main(argv: list[str] | None = None) -> int:
             workdir = args.workdir
             workdir.mkdir(parents=True, exist_ok=True)
         try:
-            return 0 if run_local(workdir, args.timeout) else 1
+            code = 0 if run_local(workdir, args.timeout, started) else 1
         except KeyboardInterrupt:
             say("interrupted; everything the demo started has been stopped")
             return 130
+    say(f"done in {elapsed(started)} (everything it started is stopped)")
+    return code
 
 
 if __name__ == "__main__":
