@@ -30,6 +30,7 @@ RUN groupadd --system --gid 10001 operator \
 USER 10001:10001
 WORKDIR /tmp
 # 8080: Kopf's liveness endpoint (LIVENESS_ENDPOINT); 8081: the Twilio status-callback receiver
-# (WEBHOOK_PORT, served only when WEBHOOK_PUBLIC_URL is set).
-EXPOSE 8080 8081
+# (WEBHOOK_PORT, served only when WEBHOOK_PUBLIC_URL is set); 8082: Prometheus metrics
+# (METRICS_PORT, GET /metrics).
+EXPOSE 8080 8081 8082
 ENTRYPOINT ["python", "-m", "controller"]

@@ -10,6 +10,9 @@
   resource's copy if its items were not moved yet, never the original. Transient trouble retries
   with backoff (kopf.TemporaryError); a permanent problem (credentials gone with the namespace)
   lets the resource go with a Warning event naming what may be left behind.
+- With METRICS_PORT set (the default), GET /metrics serves the process's OperatorMetrics:
+  reconciles by outcome, completed renewals, resources by phase (from the daemons' last known
+  status), webhook answers, and the Twilio gateway's request counts.
 - Kopf's own bookkeeping (progress, last-handled configuration, finalizer) lives in annotations
   and a finalizer of our own name, so `.status` stays exactly our schema.
 Handlers are registered in a registry built here, closing over the settings, not in Kopf's
@@ -42,6 +45,13 @@ from controller.cluster import (
 )
 from controller.conditions import set_condition
 from controller.credentials import LastGoodCredentials
+from controller.http_server import HttpServer, metrics_application
+from controller.metrics import (
+    RECONCILE_EXCEPTION,
+    RECONCILE_INVALID_SPEC,
+    RECONCILE_OK,
+    OperatorMetrics,
+)
 from controller.models import (
     BundleRenewalSpec,
     BundleRenewalStatus,
@@ -55,7 +65,7 @@ from controller.settings import OperatorSettings
 from controller.twilio_gateway.config import GatewaySettings
 from controller.twilio_gateway.factory import SdkTwilioGatewayFactory
 from controller.twilio_gateway.retry import RetryPolicy
-from controller.webhook import CallbackReceiver, CallbackTokens, WebhookServer
+from controller.webhook import CallbackReceiver, CallbackTokens
 
 ANNOTATION_PREFIX = "bundle-renewal.twilio-compliance.io"
 FINALIZER = "twilio-compliance.io/bundle-renewal-cleanup"
@@ -109,8 +119,9 @@ class Runtime:
     locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     statuses: dict[str, BundleRenewalStatus] = field(default_factory=dict)
     owners: BundleOwners = field(default_factory=BundleOwners)
-    webhook: WebhookServer | None = None
+    servers: list[HttpServer] = field(default_factory=list)
     credentials: LastGoodCredentials = field(default_factory=LastGoodCredentials)
+    metrics: OperatorMetrics = field(default_factory=OperatorMetrics)
 
     def dependencies(self) -> Dependencies:
         if self.cluster is None or self.gateways is None:
@@ -137,6 +148,7 @@ class Runtime:
         )
         original = spec.get("bundleSid")
         self.owners.track(owner, [original if isinstance(original, str) else None, status.copy_sid])
+        self.metrics.set_phase(owner.uid, status.phase)
 
     def wakeup(self, uid: str) -> asyncio.Event:
         return self.wakeups.setdefault(uid, asyncio.Event())
@@ -150,6 +162,7 @@ class Runtime:
         self.statuses.pop(uid, None)
         self.owners.forget(uid)
         self.credentials.forget(uid)
+        self.metrics.forget(uid)
 
 
 class KopfSink:
@@ -163,10 +176,13 @@ class KopfSink:
         if self.runtime.cluster is None:
             raise RuntimeError("the operator has not started")
         meta = self.body.metadata
+        previous = self.runtime.statuses.get(str(meta.uid)) or _stored_status(self.body)
         await self.runtime.cluster.patch_status(
             str(meta.namespace), str(meta.name), status_patch(status)
         )
         self.runtime.statuses[str(meta.uid)] = status
+        if status.phase is Phase.COMPLETED and previous.phase is not Phase.COMPLETED:
+            self.runtime.metrics.record_completion(str(meta.namespace))
         self.runtime.track(self.body, status)
 
     def post_event(self, event: Event) -> None:
@@ -308,6 +324,7 @@ def build_registry(settings: OperatorSettings) -> kopf.OperatorRegistry:
     async def start(logger: AnyLogger, **_: Any) -> None:
         runtime.cluster = ClusterClient(load_client_configuration())
         runtime.gateways = SdkTwilioGatewayFactory(gateway_settings(settings))
+        runtime.metrics.twilio = runtime.gateways.counter
         logger.info(
             "Twilio at %s; watching %s",
             settings.twilio_base(),
@@ -319,15 +336,33 @@ def build_registry(settings: OperatorSettings) -> kopf.OperatorRegistry:
                 runtime.owners,
                 CallbackTokens(runtime.cluster, settings.webhook_token_cache_seconds),
                 wake=lambda owner: runtime.wakeup(owner.uid).set(),
+                record=runtime.metrics.record_callback,
             )
-            runtime.webhook = WebhookServer(receiver, settings.webhook_host, settings.webhook_port)
-            await runtime.webhook.start()
+            await _serve(
+                runtime,
+                HttpServer(
+                    receiver.application(),
+                    settings.webhook_host,
+                    settings.webhook_port,
+                    f"status-callback receiver (POST {settings.webhook_path})",
+                ),
+            )
             logger.info("status callbacks: %s", settings.status_callback_url())
+        if settings.metrics_enabled:
+            await _serve(
+                runtime,
+                HttpServer(
+                    metrics_application(runtime.metrics),
+                    settings.metrics_host,
+                    settings.metrics_port,
+                    "Prometheus metrics (GET /metrics)",
+                ),
+            )
 
     @kopf.on.cleanup(registry=registry)
     async def stop(**_: Any) -> None:
-        if runtime.webhook is not None:
-            await runtime.webhook.stop()
+        for server in runtime.servers:
+            await server.stop()
         if runtime.gateways is not None:
             await runtime.gateways.close()
         if runtime.cluster is not None:
@@ -356,6 +391,7 @@ def build_registry(settings: OperatorSettings) -> kopf.OperatorRegistry:
                 await _sleep(stopped, wakeup, delay)
         finally:
             runtime.owners.forget(uid)
+            runtime.metrics.forget(uid)
 
     @kopf.on.update(GROUP, VERSION, PLURAL, field="spec", registry=registry)
     async def spec_changed(uid: str, **_: Any) -> None:
@@ -385,10 +421,30 @@ def build_registry(settings: OperatorSettings) -> kopf.OperatorRegistry:
     return registry
 
 
+async def _serve(runtime: Runtime, server: HttpServer) -> None:
+    runtime.servers.append(server)  # first, so that the cleanup handler stops it in any case
+    await server.start()
+
+
 async def _reconcile_once(
     runtime: Runtime, body: kopf.Body, stopped: kopf.DaemonStopped, logger: AnyLogger
 ) -> float | None:
-    """One reconcile; returns how long to sleep before the next (None: until the spec changes)."""
+    """One reconcile, counted in the metrics by outcome; returns how long to sleep before the
+    next (None: until the spec changes)."""
+    try:
+        outcome, delay = await _reconcile_and_wait(runtime, body, stopped, logger)
+    except Exception:
+        runtime.metrics.record_reconcile(RECONCILE_EXCEPTION)
+        raise
+    if outcome is not None:
+        runtime.metrics.record_reconcile(outcome)
+    return delay
+
+
+async def _reconcile_and_wait(
+    runtime: Runtime, body: kopf.Body, stopped: kopf.DaemonStopped, logger: AnyLogger
+) -> tuple[str | None, float | None]:
+    """One reconcile: its outcome for the metrics (None: the resource is gone) and the delay."""
     uid = str(body.metadata.uid)
     sink = KopfSink(runtime, body)
     deps = runtime.dependencies()
@@ -403,14 +459,14 @@ async def _reconcile_once(
             await sink.write_status(new_status)
             kopf.event(body, type="Warning", reason=Reason.PERMANENT_ERROR.value, message=message)
         logger.warning("%s", message, extra=_SKIP_EVENT)
-        return None
+        return RECONCILE_INVALID_SPEC, None
     try:
         outcome = await reconcile(
             resource, deps, sink, should_stop=lambda: bool(stopped), logger=logger
         )
     except ObjectNotFound:
-        return None  # the resource is gone; the daemon is about to be stopped
-    return outcome.requeue_after
+        return None, None  # the resource is gone; the daemon is about to be stopped
+    return (outcome.error.value if outcome.error else RECONCILE_OK), outcome.requeue_after
 
 
 async def _clean_up_once(runtime: Runtime, body: kopf.Body, logger: AnyLogger) -> Outcome | None:

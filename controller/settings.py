@@ -154,6 +154,16 @@ class OperatorSettings(BaseSettings):
             " valid_until starts its renewal at once instead of at the next light check."
         ),
     )
+    metrics_port: int = Field(
+        8082,
+        ge=0,
+        le=65535,
+        description="Port of the Prometheus endpoint (GET /metrics); 0 or empty: no endpoint.",
+    )
+    metrics_host: str = Field(
+        "0.0.0.0",
+        description="Address the Prometheus endpoint listens on (0.0.0.0: every interface).",
+    )
     liveness_endpoint: str | None = Field(
         None,
         description="Where Kopf serves its liveness probe, e.g. http://0.0.0.0:8080/healthz.",
@@ -175,6 +185,11 @@ class OperatorSettings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ValueError("log level must be DEBUG, INFO, WARNING or ERROR")
         return level
+
+    @field_validator("metrics_port", mode="before")
+    @classmethod
+    def _empty_port_is_off(cls, value: object) -> object:
+        return 0 if isinstance(value, str) and not value.strip() else value
 
     @field_validator("webhook_public_url", mode="before")
     @classmethod
@@ -211,6 +226,10 @@ class OperatorSettings(BaseSettings):
     @property
     def webhook_enabled(self) -> bool:
         return self.webhook_public_url is not None
+
+    @property
+    def metrics_enabled(self) -> bool:
+        return self.metrics_port != 0
 
     def status_callback_url(self) -> str | None:
         """The URL Twilio is given as StatusCallback: public base URL + path; None without one."""

@@ -7,11 +7,15 @@ with each owner's account token (from that owner's credentials Secret, never an 
 the body) against the public URL Twilio called (`callback_signature`), and wakes the daemon of
 every owner whose token verifies it; that daemon then re-reads Twilio as on any poll.
 
-Answers: 204 woken; 400 malformed body; 403 missing or bad signature, or no token to verify
-with; 404 unknown bundle or path; 405 not POST; 413 body over WEBHOOK_MAX_BODY_BYTES; 415 not
-form or JSON; 503 only when the credentials Secret cannot be read right now. Never a 500: an
-unexpected error is logged and answered 400. Log lines name the refusal, the bundle SID and the
-resource, never the body, the signature or a token.
+Answers (and the reason keyword each is counted under in /metrics): 204 woken (`woken`); 400
+malformed body (`malformed`); 403 missing signature (`no_signature`), or a bad one or no token
+to verify with (`not_verified`); 404 unknown bundle (`unknown_bundle`) or path (not
+counted); 405 not POST
+(`method_not_allowed`); 413 body over WEBHOOK_MAX_BODY_BYTES (`body_too_large`); 415 not form or
+JSON (`unsupported_media_type`); 503 only when the credentials Secret cannot be read right now
+(`credentials_unavailable`). Never a 500: an unexpected error is logged and answered 400
+(`unexpected_error`). Log lines name the refusal, the bundle SID and the resource, never the
+body, the signature or a token. HttpServer (http_server.py) serves the application.
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ _log = logging.getLogger("controller.webhook")
 
 TokenLoader = Callable[[BundleOwner], Awaitable[tuple[str, SecretStr]]]
 Wake = Callable[[BundleOwner], None]
+#: Called with each answer's HTTP status and reason keyword (OperatorMetrics.record_callback).
+AnswerRecorder = Callable[[int, str], None]
 
 
 @dataclass
@@ -89,18 +95,28 @@ class CallbackTokens:
 
 
 class _Refused(Exception):
-    def __init__(self, status: int, reason: str, *, level: int = logging.INFO):
+    def __init__(self, status: int, kind: str, reason: str, *, level: int = logging.INFO):
         super().__init__(reason)
         self.status = status
+        self.kind = kind
         self.reason = reason
         self.level = level
+
+
+def _ignore_answer(status: int, kind: str) -> None:
+    pass
 
 
 class CallbackReceiver:
     """The request handler and its aiohttp application."""
 
     def __init__(
-        self, settings: OperatorSettings, owners: BundleOwners, tokens: TokenLoader, wake: Wake
+        self,
+        settings: OperatorSettings,
+        owners: BundleOwners,
+        tokens: TokenLoader,
+        wake: Wake,
+        record: AnswerRecorder = _ignore_answer,
     ):
         if settings.webhook_public_url is None:
             raise ValueError("the webhook needs WEBHOOK_PUBLIC_URL")
@@ -111,6 +127,7 @@ class CallbackReceiver:
         self.owners = owners
         self.tokens = tokens
         self.wake = wake
+        self.record = record
 
     def application(self) -> web.Application:
         app = web.Application(client_max_size=self.max_body_bytes)
@@ -127,33 +144,42 @@ class CallbackReceiver:
                 refusal.status,
                 refusal.reason,
             )
+            self.record(refusal.status, refusal.kind)
             # The answer names the status only: details (resources, Secrets) stay in the log.
             headers = {"Allow": "POST"} if refusal.status == 405 else None
             return web.Response(status=refusal.status, headers=headers)
         except Exception as exc:
             _log.error("status callback refused (400): unexpected %s", type(exc).__name__)
+            self.record(400, "unexpected_error")
             return web.Response(status=400)
         _log.info("status callback for %s: woke %s", woken[0], ", ".join(woken[1]))
+        self.record(204, "woken")
         return web.Response(status=204)
 
     async def _handle(self, request: web.Request) -> tuple[str, list[str]]:
         if request.method != "POST":
-            raise _Refused(405, f"method {request.method} not allowed")
+            raise _Refused(405, "method_not_allowed", f"method {request.method} not allowed")
         if request.content_length is not None and request.content_length > self.max_body_bytes:
-            raise _Refused(413, f"body of {request.content_length} bytes is too large")
+            raise _Refused(
+                413, "body_too_large", f"body of {request.content_length} bytes is too large"
+            )
         if body_format(request.headers.get("Content-Type")) is None:
-            raise _Refused(415, "content type is neither form-encoded nor JSON")
+            raise _Refused(
+                415, "unsupported_media_type", "content type is neither form-encoded nor JSON"
+            )
         try:
             body = await request.read()
         except web.HTTPRequestEntityTooLarge:
-            raise _Refused(413, "body is too large") from None
+            raise _Refused(413, "body_too_large", "body is too large") from None
         try:
             callback = parse_callback(request.headers.get("Content-Type"), body)
         except MalformedCallback as exc:
-            raise _Refused(400, f"malformed callback: {exc}") from None
+            raise _Refused(400, "malformed", f"malformed callback: {exc}") from None
         owners = self.owners.owners_of(callback.bundle_sid)
         if not owners:
-            raise _Refused(404, f"bundle {callback.bundle_sid} is not managed here")
+            raise _Refused(
+                404, "unknown_bundle", f"bundle {callback.bundle_sid} is not managed here"
+            )
         url = signed_url(
             self.public_base_url,
             self.path,
@@ -176,7 +202,9 @@ class CallbackReceiver:
     ) -> list[BundleOwner]:
         signature = request.headers.get(SIGNATURE_HEADER)
         if not signature:
-            raise _Refused(403, f"callback for {callback.bundle_sid} has no {SIGNATURE_HEADER}")
+            raise _Refused(
+                403, "no_signature", f"callback for {callback.bundle_sid} has no {SIGNATURE_HEADER}"
+            )
         settings_header = request.headers.get(SIGNATURE_SETTINGS_HEADER)
         verified: list[BundleOwner] = []
         problems: list[str] = []
@@ -203,34 +231,13 @@ class CallbackReceiver:
         if unavailable:
             raise _Refused(
                 503,
+                "credentials_unavailable",
                 f"cannot verify the callback for {callback.bundle_sid} now: {'; '.join(problems)}",
                 level=logging.WARNING,
             )
         raise _Refused(
             403,
+            "not_verified",
             f"callback for {callback.bundle_sid} refused: {'; '.join(problems)}",
             level=logging.WARNING,
         )
-
-
-class WebhookServer:
-    """Runs a CallbackReceiver on WEBHOOK_HOST:WEBHOOK_PORT until `stop`."""
-
-    def __init__(self, receiver: CallbackReceiver, host: str, port: int):
-        self.receiver = receiver
-        self.host = host
-        self.port = port
-        self._runner: web.AppRunner | None = None
-
-    async def start(self) -> None:
-        self._runner = web.AppRunner(
-            self.receiver.application(), access_log=None, handle_signals=False
-        )
-        await self._runner.setup()
-        await web.TCPSite(self._runner, self.host, self.port).start()
-        _log.info("status-callback receiver on %s:%s%s", self.host, self.port, self.receiver.path)
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None

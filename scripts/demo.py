@@ -416,17 +416,22 @@ def service_account_kubeconfig(admin_kubeconfig: Path, out: Path) -> Path:
 
 
 @contextlib.contextmanager
-def operator_process(workdir: Path, kubeconfig: Path, twilio_url: str) -> Iterator[Path]:
-    """`python -m controller` as the ServiceAccount; yields its log file."""
+def operator_process(
+    workdir: Path, kubeconfig: Path, twilio_url: str
+) -> Iterator[tuple[Path, str]]:
+    """`python -m controller` as the ServiceAccount; yields its log file and metrics URL."""
     log_path = workdir / "operator.log"
     log = log_path.open("ab")
     port = free_port()
+    metrics_port = free_port()
     env = {
         **os.environ,
         **operator_settings(),
         "KUBECONFIG": str(kubeconfig),
         "TWILIO_BASE_URL": twilio_url,
         "LIVENESS_ENDPOINT": f"http://127.0.0.1:{port}/healthz",
+        "METRICS_HOST": "127.0.0.1",
+        "METRICS_PORT": str(metrics_port),
         "PYTHONUNBUFFERED": "1",
     }
     process = subprocess.Popen(
@@ -438,7 +443,7 @@ def operator_process(workdir: Path, kubeconfig: Path, twilio_url: str) -> Iterat
     )
     try:
         wait_for_liveness(process, port, log_path)
-        yield log_path
+        yield log_path, f"http://127.0.0.1:{metrics_port}/metrics"
     finally:
         stop_process(process)
         log.close()
@@ -498,7 +503,9 @@ def run_local(workdir: Path, timeout: float, started: float) -> bool:
 
         say("starting the operator as the ServiceAccount bundle-renewal-operator")
         sa_kubeconfig = service_account_kubeconfig(kubeconfig, workdir / "operator.kubeconfig")
-        operator_log = stack.enter_context(operator_process(workdir, sa_kubeconfig, twilio_url))
+        operator_log, metrics_url = stack.enter_context(
+            operator_process(workdir, sa_kubeconfig, twilio_url)
+        )
 
         say(f"applying examples/ to namespace {NAMESPACE}")
         rendered = render_examples(bundles, workdir)
@@ -509,7 +516,7 @@ def run_local(workdir: Path, timeout: float, started: float) -> bool:
         print()
         report_settled(settled, timeout, started, applied)
         if interactive():
-            look_around(kubeconfig, twilio_url, operator_log, workdir)
+            look_around(kubeconfig, twilio_url, operator_log, metrics_url, workdir)
             wait_for_interrupt()
         say("stopping the operator, the simulator and the control plane")
     return settled
@@ -525,7 +532,9 @@ def report_settled(settled: bool, timeout: float, started: float, applied: float
         say(f"not every example settled within {timeout:.0f} s")
 
 
-def look_around(kubeconfig: Path, twilio_url: str, operator_log: Path, workdir: Path) -> None:
+def look_around(
+    kubeconfig: Path, twilio_url: str, operator_log: Path, metrics_url: str, workdir: Path
+) -> None:
     kubectl = " ".join(kubectl_command())
     print(
         f"""
@@ -537,6 +546,7 @@ Look around (in another terminal):
   {kubectl} patch br -n {NAMESPACE} acme-fr-landline-paused --type=merge \\
       -p '{{"spec":{{"suspend":false}}}}'                      # resume the suspended one
   curl -s {twilio_url}/_sim/state | python3 -m json.tool     # the simulated Twilio
+  curl -s {metrics_url} | grep -v '^#'                  # the operator's metrics
   tail -f {operator_log}
 Files: {workdir}
 Stop: Ctrl-C here (stops everything the demo started).

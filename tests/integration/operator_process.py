@@ -1,7 +1,8 @@
 """The operator as it runs in production: a `python -m controller` process, for integration tests.
 
 Start it with environment settings (kubeconfig, watched namespace, simulator URL, short intervals),
-wait until Kopf's liveness endpoint answers, stop it gracefully or SIGKILL it, start it again.
+its liveness and metrics endpoints on free loopback ports, wait until Kopf's liveness endpoint
+answers, stop it gracefully or SIGKILL it, start it again.
 Everything it prints (stdout and stderr, across restarts) goes to one log file, which the
 secret-scanning test reads.
 """
@@ -39,6 +40,8 @@ class OperatorProcess:
         self.env = {
             **os.environ,
             "LIVENESS_ENDPOINT": f"http://127.0.0.1:{self.port}/healthz",
+            "METRICS_HOST": "127.0.0.1",
+            "METRICS_PORT": str(free_port()),
             "PYTHONUNBUFFERED": "1",
             **env,
         }
@@ -46,6 +49,16 @@ class OperatorProcess:
         self.starts = 0
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://{self.env['METRICS_HOST']}:{self.env['METRICS_PORT']}/metrics"
+
+    def metrics(self) -> str:
+        """The body of GET /metrics."""
+        with urllib.request.urlopen(self.metrics_url, timeout=5) as response:  # noqa: S310
+            body: bytes = response.read()
+            return body.decode()
 
     @property
     def pid(self) -> int | None:

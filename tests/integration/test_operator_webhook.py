@@ -32,6 +32,7 @@ from tests.integration.scenario import (
     secret_data,
 )
 from tests.measurements import report
+from tests.prometheus_text import parse
 from tests.sim_fixtures import Sim, SimAccount
 from twilio_sim.callbacks import sign
 
@@ -132,13 +133,14 @@ def test_review_decisions_reach_completed_within_seconds_through_callbacks(
 
 def quiet_in_review(
     sim: Sim, renewals: Renewals, operator_factory: OperatorFactory
-) -> tuple[SimAccount, str, str, str]:
-    """A renewal waiting on a manual review; (account, copy SID, callback URL, resource name)."""
+) -> tuple[SimAccount, str, str, str, OperatorProcess]:
+    """A renewal waiting on a manual review; (account, copy SID, callback URL, resource name,
+    the operator)."""
     sim.set_config(review={"mode": "manual"})
     account = sim.new_account()
     original = sim.seed_approved_bundle(account.sid, phone_numbers=1)["bundle_sid"]
     sim.change_regulation()
-    _, callback_url = webhook_operator(operator_factory)
+    operator, callback_url = webhook_operator(operator_factory)
     renewals.create_credentials(account)
     renewals.create("renewal", renewal_spec(original))
     status = renewals.wait_for(
@@ -149,7 +151,7 @@ def quiet_in_review(
         "in review",
         timeout=60,
     )
-    return account, status["copySid"], callback_url, "renewal"
+    return account, status["copySid"], callback_url, "renewal", operator
 
 
 def snapshot(sim: Sim, renewals: Renewals, account: SimAccount, name: str) -> Any:
@@ -176,9 +178,10 @@ def settled_snapshot(sim: Sim, renewals: Renewals, account: SimAccount, name: st
 def test_refused_callbacks_change_nothing_and_wake_nobody(
     sim: Sim, renewals: Renewals, operator_factory: OperatorFactory
 ) -> None:
-    account, copy_sid, url, name = quiet_in_review(sim, renewals, operator_factory)
+    account, copy_sid, url, name, operator = quiet_in_review(sim, renewals, operator_factory)
     other = sim.new_account()
     before = settled_snapshot(sim, renewals, account, name)
+    callbacks_before = parse(operator.metrics())["bundle_renewal_webhook_callbacks_total"]
 
     params = {
         "account_sid": account.sid,
@@ -289,6 +292,19 @@ def test_refused_callbacks_change_nothing_and_wake_nobody(
         assert time.monotonic() < deadline, "the genuine callback woke nothing"
         time.sleep(0.05)
     assert renewals.status(name)["phase"] == "InReview"  # its content was not believed
+
+    # /metrics counts every answer by code, and names no SID, URL or token.
+    body = operator.metrics()
+    callbacks = parse(body)["bundle_renewal_webhook_callbacks_total"]
+    refused = collections.Counter([*answers.values(), *generated])
+    for code, count in refused.items():
+        assert callbacks.total(code=str(code)) - callbacks_before.total(code=str(code)) == count
+    woken = callbacks.value(code="204", reason="woken")
+    assert woken - callbacks_before.total(code="204") == 1
+    assert callbacks.total(code="403") - callbacks_before.total(code="403") >= 3
+    assert callbacks.value(code="403", reason="no_signature") >= 1
+    for value in (account.auth_token, other.auth_token, account.sid, copy_sid, url):
+        assert value not in body
 
 
 def test_a_regulation_change_on_an_original_wakes_its_renewal_at_once(

@@ -152,6 +152,34 @@ def test_the_webhook_port_is_the_settings_port_and_the_service_exposes_it(
     ]["ports"]
 
 
+def test_the_metrics_port_is_the_settings_port_and_the_service_and_annotations_name_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    env: dict[str, str] = {}
+    for name in kustomization()["configMapGenerator"][0]["envs"]:
+        env.update(env_file(MANIFESTS / name))
+    settings = settings_from(env, monkeypatch)
+    assert settings.metrics_enabled
+    assert settings.metrics_host == "0.0.0.0"  # reachable by Prometheus, not loopback only
+    ports = {p["name"]: p["containerPort"] for p in operator_container()["ports"]}
+    assert ports["metrics"] == settings.metrics_port
+    service = one("Service", "bundle-renewal-operator")
+    assert {
+        "name": "metrics",
+        "port": settings.metrics_port,
+        "targetPort": "metrics",
+        "protocol": "TCP",
+    } in service["spec"]["ports"]
+    template = one("Deployment", "bundle-renewal-operator")["spec"]["template"]
+    annotations = template["metadata"]["annotations"]
+    assert annotations["prometheus.io/port"] == str(settings.metrics_port)
+    assert annotations["prometheus.io/path"] == "/metrics"
+    # The image's default (no METRICS_PORT in the Dockerfile) is the same port.
+    assert "METRICS_PORT" not in dockerfile_env()
+    monkeypatch.delenv("METRICS_PORT")
+    assert OperatorSettings().metrics_port == settings.metrics_port
+
+
 def test_dockerfile_runs_the_operator_as_a_numeric_non_root_user() -> None:
     text = (ROOT / "Dockerfile").read_text()
     final_stage = text.split("\nFROM ")[-1]
@@ -173,7 +201,7 @@ def test_dockerfile_exposes_the_deployments_container_ports() -> None:
         for port in line.split()
     }
     ports = {p["containerPort"] for p in operator_container()["ports"]}
-    assert exposed == ports == {8080, 8081}
+    assert exposed == ports == {8080, 8081, 8082}
 
 
 def test_deployment_is_hardened() -> None:

@@ -35,6 +35,17 @@ def test_an_empty_webhook_public_url_means_no_webhook(monkeypatch: pytest.Monkey
     assert not OperatorSettings().webhook_enabled
 
 
+@pytest.mark.parametrize(("value", "port"), [(None, 8082), ("9100", 9100), ("0", 0), ("", 0)])
+def test_metrics_port_defaults_to_8082_and_zero_or_empty_disables_it(
+    monkeypatch: pytest.MonkeyPatch, value: str | None, port: int
+) -> None:
+    if value is not None:
+        monkeypatch.setenv("METRICS_PORT", value)
+    settings = OperatorSettings()
+    assert settings.metrics_port == port
+    assert settings.metrics_enabled is (port != 0)
+
+
 def test_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TWILIO_BASE_URL", "http://127.0.0.1:8081/")
     monkeypatch.setenv("POLL_INTERVAL_SECONDS", "0.5")
@@ -68,6 +79,8 @@ def test_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
         pytest.param("WEBHOOK_PUBLIC_URL", "https://op.example/?x=1", id="public-url-query"),
         pytest.param("WEBHOOK_PATH", "twilio", id="relative-webhook-path"),
         pytest.param("WEBHOOK_PORT", "70000", id="webhook-port"),
+        pytest.param("METRICS_PORT", "70000", id="metrics-port"),
+        pytest.param("METRICS_PORT", "-1", id="negative-metrics-port"),
     ],
 )
 def test_bad_values_are_refused(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:

@@ -59,10 +59,17 @@ class Secrets:
 
 
 class Harness:
-    def __init__(self, client: TestClient[Any, Any], secrets: Secrets, woken: list[str]):
+    def __init__(
+        self,
+        client: TestClient[Any, Any],
+        secrets: Secrets,
+        woken: list[str],
+        answers: list[tuple[int, str]],
+    ):
         self.client = client
         self.secrets = secrets
         self.woken = woken
+        self.answers = answers  # (status, reason keyword) as the metrics get them
 
     async def post(
         self, body: bytes, headers: dict[str, str], path: str = PATH, method: str = "POST"
@@ -118,15 +125,17 @@ class _harness:
         owners.track(OWNER_B, [BUNDLE_B])
         self.secrets = Secrets()
         woken: list[str] = []
+        answers: list[tuple[int, str]] = []
         receiver = CallbackReceiver(
             self.settings,
             owners,
             CallbackTokens(self.secrets, self.settings.webhook_token_cache_seconds),
             wake=lambda owner: woken.append(owner.uid),
+            record=lambda status, reason: answers.append((status, reason)),
         )
         self.client: TestClient[Any, Any] = TestClient(TestServer(receiver.application()))
         await self.client.start_server()
-        return Harness(self.client, self.secrets, woken)
+        return Harness(self.client, self.secrets, woken, answers)
 
     async def __aexit__(self, *exc: object) -> None:
         await self.client.close()
@@ -145,6 +154,7 @@ async def test_a_signed_form_callback_wakes_the_owner_of_the_original_or_the_cop
     assert await hook.form(callback(COPY_A)) == 204
     assert await hook.form({"bundle_sid": BUNDLE_B, "status": "in-review"}, token=TOKEN_B) == 204
     assert hook.woken == ["uid-a", "uid-a", "uid-b"]
+    assert hook.answers == [(204, "woken")] * 3
 
 
 async def test_a_signed_json_callback_wakes_the_owner(hook: Harness) -> None:
@@ -174,26 +184,26 @@ async def test_a_callback_for_account_a_signed_with_account_b_s_token_is_refused
 
 
 @pytest.mark.parametrize(
-    ("case", "expected"),
+    ("case", "expected", "reason"),
     [
-        ("unknown-bundle", 404),
-        ("unsigned", 403),
-        ("tampered", 403),
-        ("signed-for-another-url", 403),
-        ("signed-for-http", 403),
-        ("get", 405),
-        ("put", 405),
-        ("text-plain", 415),
-        ("no-content-type", 415),
-        ("malformed-form", 400),
-        ("no-bundle", 400),
-        ("json-array", 400),
-        ("oversized", 413),
-        ("oversized-chunked", 413),
-        ("other-path", 404),
+        ("unknown-bundle", 404, "unknown_bundle"),
+        ("unsigned", 403, "no_signature"),
+        ("tampered", 403, "not_verified"),
+        ("signed-for-another-url", 403, "not_verified"),
+        ("signed-for-http", 403, "not_verified"),
+        ("get", 405, "method_not_allowed"),
+        ("put", 405, "method_not_allowed"),
+        ("text-plain", 415, "unsupported_media_type"),
+        ("no-content-type", 415, "unsupported_media_type"),
+        ("malformed-form", 400, "malformed"),
+        ("no-bundle", 400, "malformed"),
+        ("json-array", 400, "malformed"),
+        ("oversized", 413, "body_too_large"),
+        ("oversized-chunked", 413, "body_too_large"),
+        ("other-path", 404, None),  # aiohttp's router answers: not the receiver's to count
     ],
 )
-async def test_refusals(hook: Harness, case: str, expected: int) -> None:
+async def test_refusals(hook: Harness, case: str, expected: int, reason: str | None) -> None:
     params = callback()
     signed = {"Content-Type": FORM, "X-Twilio-Signature": sign(TOKEN_A, URL, params)}
     body = urlencode(params).encode()
@@ -233,6 +243,7 @@ async def test_refusals(hook: Harness, case: str, expected: int) -> None:
         status = await hook.form(params, path="/twilio/other")
     assert status == expected
     assert hook.woken == []
+    assert hook.answers == ([] if reason is None else [(expected, reason)])
 
 
 async def test_forwarded_headers_choose_the_signed_url_only_when_trusted(
@@ -285,6 +296,12 @@ async def test_callback_auth_token_verifies_for_api_key_secrets(build: Callable[
         hook.secrets.failure = ClusterAccessError("reading Secret", 403, "Forbidden")
         assert await hook.form(callback()) == 403
         assert hook.woken == ["uid-a"]
+        assert hook.answers == [
+            (204, "woken"),
+            (403, "not_verified"),
+            (503, "credentials_unavailable"),
+            (403, "not_verified"),
+        ]
 
 
 async def test_an_unreachable_api_server_answers_503(unused_tcp_port: int) -> None:
@@ -304,7 +321,7 @@ async def test_an_unreachable_api_server_answers_503(unused_tcp_port: int) -> No
         wake=lambda owner: woken.append(owner.uid),
     )
     async with TestClient(TestServer(receiver.application())) as client:
-        harness = Harness(client, Secrets(), woken)
+        harness = Harness(client, Secrets(), woken, [])
         try:
             assert await harness.form(callback()) == 503
         finally:

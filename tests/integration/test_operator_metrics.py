@@ -1,0 +1,88 @@
+"""GET /metrics of a running operator (real API server, simulator, `python -m controller`).
+
+After one completed renewal the Twilio request counters equal what the simulator received, per
+operation; the reconcile, completion and phase metrics reflect the completion; and the body holds
+none of the spec's attribute values, the credentials or any SID.
+"""
+
+from __future__ import annotations
+
+import time
+
+from tests.integration.operator_fixtures import Renewals
+from tests.integration.operator_process import OperatorProcess
+from tests.integration.scenario import (
+    DOCUMENT_VALUE,
+    END_USER_VALUE,
+    renewal_spec,
+    requests_by_route,
+    seed_due_bundle,
+)
+from tests.prometheus_text import parse
+from tests.sim_fixtures import Sim
+
+# The gateway operation behind each write route of the renewal (no webhook: no StatusCallback).
+WRITE_OPERATIONS = {
+    "POST /v2/RegulatoryCompliance/Bundles/{BundleSid}/Copies": "create_bundle_copy",
+    "POST /v2/RegulatoryCompliance/EndUsers/{Sid}": "update_end_user",
+    "POST /v2/RegulatoryCompliance/SupportingDocuments/{Sid}": "update_supporting_document",
+    "POST /v2/RegulatoryCompliance/Bundles/{BundleSid}/Evaluations": "create_evaluation",
+    "POST /v2/RegulatoryCompliance/Bundles/{Sid}": "submit_bundle",
+    "POST /v2/RegulatoryCompliance/Bundles/{BundleSid}/ReplaceItems": "replace_items",
+    "DELETE /v2/RegulatoryCompliance/Bundles/{Sid}": "delete_bundle",
+}
+
+
+def test_metrics_after_a_completed_renewal_count_it_and_leak_nothing(
+    sim: Sim, renewals: Renewals, operator: OperatorProcess
+) -> None:
+    before = parse(operator.metrics())
+    assert before["bundle_renewal_twilio_requests_total"].total() == 0
+    assert before["bundle_renewal_renewals_completed_total"].total() == 0
+
+    case = seed_due_bundle(sim)
+    renewals.create_credentials(case.account)
+    renewals.create("acme-fr-mobile", renewal_spec(case.bundle_sid))
+    renewals.wait_for_phase("acme-fr-mobile", "Completed", timeout=90)
+    # The operator counts a status once the API server has accepted it, so a moment later.
+    deadline = time.monotonic() + 10
+    while True:
+        body = operator.metrics()
+        families = parse(body)
+        if families["bundle_renewal_renewals_completed_total"].total() or (
+            time.monotonic() > deadline
+        ):
+            break
+        time.sleep(0.1)
+
+    requests = families["bundle_renewal_twilio_requests_total"]
+    sent = requests_by_route(sim, case.account.sid)
+    for route, operation in WRITE_OPERATIONS.items():
+        assert requests.value(operation=operation) == sent[route] == 1, (route, body)
+    assert requests.value(operation="fetch_bundle") > 0
+    # Every request the simulator saw from this account, and no more (no list spans two pages).
+    assert requests.total() == sum(sent.values()), (sent, body)
+    assert families["bundle_renewal_twilio_request_failures_total"].total() == 0
+
+    reconciles = families["bundle_renewal_reconciles_total"]
+    assert reconciles.value(outcome="ok") > 0
+    assert reconciles.total() == reconciles.value(outcome="ok")
+    completed = families["bundle_renewal_renewals_completed_total"]
+    assert completed.value(namespace=renewals.namespace) == 1
+    assert completed.total() == 1
+    phases = families["bundle_renewal_resources"]
+    assert phases.value(phase="Completed") == 1
+    assert phases.total() == 1
+
+    for value in (
+        END_USER_VALUE,
+        DOCUMENT_VALUE,
+        case.account.auth_token,
+        case.account.sid,
+        case.bundle_sid,
+        case.end_user_sid,
+        *case.documents_by_type.values(),
+        "acme-fr-mobile",
+        sim.base_url,
+    ):
+        assert value not in body, f"{value!r} appears in /metrics"
