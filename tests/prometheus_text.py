@@ -121,14 +121,14 @@ def parse(text: str) -> dict[str, Family]:
             raise FormatError(f"expected a space before the value in {line!r}")
         value_text = line[pos + 1 :].split(" ")[0]
         try:
-            value = float(value_text)
+            number = float(value_text)
         except ValueError:
             raise FormatError(f"bad value in {line!r}") from None
-        family = families.get(name)
-        if family is None or family.help is None or family.type is None:
+        declared = families.get(name)
+        if declared is None or declared.help is None or declared.type is None:
             raise FormatError(f"sample of {name} before its HELP and TYPE")
         key = frozenset(labels.items())
-        if key in family.samples:
+        if key in declared.samples:
             raise FormatError(f"repeated series in {line!r}")
-        family.samples[key] = value
+        declared.samples[key] = number
     return families

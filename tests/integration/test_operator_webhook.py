@@ -294,8 +294,8 @@ def test_refused_callbacks_change_nothing_and_wake_nobody(
     assert renewals.status(name)["phase"] == "InReview"  # its content was not believed
 
     # /metrics counts every answer by code, and names no SID, URL or token.
-    body = operator.metrics()
-    callbacks = parse(body)["bundle_renewal_webhook_callbacks_total"]
+    exposition = operator.metrics()
+    callbacks = parse(exposition)["bundle_renewal_webhook_callbacks_total"]
     refused = collections.Counter([*answers.values(), *generated])
     for code, count in refused.items():
         assert callbacks.total(code=str(code)) - callbacks_before.total(code=str(code)) == count
@@ -304,7 +304,7 @@ def test_refused_callbacks_change_nothing_and_wake_nobody(
     assert callbacks.total(code="403") - callbacks_before.total(code="403") >= 3
     assert callbacks.value(code="403", reason="no_signature") >= 1
     for value in (account.auth_token, other.auth_token, account.sid, copy_sid, url):
-        assert value not in body
+        assert value not in exposition
 
 
 def test_a_regulation_change_on_an_original_wakes_its_renewal_at_once(
