@@ -173,6 +173,17 @@ def _normal(reason: Reason, message: str) -> Event:
     return Event(type=EventType.NORMAL, reason=reason, message=message)
 
 
+def _stalled(
+    ctx: _Ctx, status: BundleRenewalStatus, phase: Phase, reason: Reason, message: str
+) -> Decision:
+    """Waiting on the user (or on a fix outside the operator): Stalled, a Warning, and only the
+    periodic light check until the spec or Twilio's state changes."""
+    status = _state(ctx, status, phase, reason, message, stalled=True)
+    return _finish(
+        ctx, status, event=_warning(reason, message), requeue_after=ctx.policy.check_interval
+    )
+
+
 def _warning(reason: Reason, message: str) -> Event:
     return Event(type=EventType.WARNING, reason=reason, message=message)
 
@@ -248,13 +259,7 @@ def _decide(ctx: _Ctx, status: BundleRenewalStatus) -> Decision:
     original = obs.original
     if original is None:
         message = f"bundle {spec.bundle_sid} not found in the account of the credentials"
-        status = _state(ctx, status, Phase.FAILED, Reason.BUNDLE_NOT_FOUND, message, stalled=True)
-        return _finish(
-            ctx,
-            status,
-            event=_warning(Reason.BUNDLE_NOT_FOUND, message),
-            requeue_after=ctx.policy.check_interval,
-        )
+        return _stalled(ctx, status, Phase.FAILED, Reason.BUNDLE_NOT_FOUND, message)
     status = status.model_copy(
         update={
             "original": OriginalBundleStatus(
@@ -334,13 +339,7 @@ def _original_not_approved(ctx: _Ctx, status: BundleRenewalStatus, original: Bun
     message = (
         f"bundle {original.sid} is {original.status}; only a twilio-approved bundle can be renewed"
     )
-    status = _state(ctx, status, Phase.FAILED, Reason.ORIGINAL_NOT_APPROVED, message, stalled=True)
-    return _finish(
-        ctx,
-        status,
-        event=_warning(Reason.ORIGINAL_NOT_APPROVED, message),
-        requeue_after=ctx.policy.check_interval,
-    )
+    return _stalled(ctx, status, Phase.FAILED, Reason.ORIGINAL_NOT_APPROVED, message)
 
 
 def _valid_until_not_cleared(
@@ -353,15 +352,7 @@ def _valid_until_not_cleared(
         f"were replaced (the last renewal was for {not_cleared.isoformat()}); not renewing again "
         "by itself: check the bundle with Twilio, then set a new spec.renewalRequest to retry"
     )
-    status = _state(
-        ctx, status, Phase.FAILED, Reason.VALID_UNTIL_NOT_CLEARED, message, stalled=True
-    )
-    return _finish(
-        ctx,
-        status,
-        event=_warning(Reason.VALID_UNTIL_NOT_CLEARED, message),
-        requeue_after=ctx.policy.check_interval,
-    )
+    return _stalled(ctx, status, Phase.FAILED, Reason.VALID_UNTIL_NOT_CLEARED, message)
 
 
 def _refuse_claimed(ctx: _Ctx, status: BundleRenewalStatus) -> None:
@@ -382,15 +373,7 @@ def _refuse_claimed(ctx: _Ctx, status: BundleRenewalStatus) -> None:
         f"{copy_owner(claim.friendly_name)}) through copy {claim.sid}; waiting until that "
         "copy is gone (deleting that BundleRenewal deletes it)"
     )
-    status = _state(ctx, status, Phase.FAILED, Reason.BUNDLE_CLAIMED, message, stalled=True)
-    raise _Stop(
-        _finish(
-            ctx,
-            status,
-            event=_warning(Reason.BUNDLE_CLAIMED, message),
-            requeue_after=ctx.policy.check_interval,
-        )
-    )
+    raise _Stop(_stalled(ctx, status, Phase.FAILED, Reason.BUNDLE_CLAIMED, message))
 
 
 def _spec_changes(ctx: _Ctx, status: BundleRenewalStatus) -> list[str]:
@@ -657,13 +640,7 @@ def _rejected(ctx: _Ctx, status: BundleRenewalStatus, copy: Bundle) -> Decision:
         + "; change the spec to patch and resubmit it"
     )
     status = status.model_copy(update={"review": review})
-    status = _state(ctx, status, Phase.REJECTED, Reason.REJECTED, message, stalled=True)
-    return _finish(
-        ctx,
-        status,
-        event=_warning(Reason.REJECTED, message),
-        requeue_after=ctx.policy.check_interval,
-    )
+    return _stalled(ctx, status, Phase.REJECTED, Reason.REJECTED, message)
 
 
 # --------------------------------------------------------------------------------------------
@@ -696,15 +673,7 @@ def _needs_original_documents(spec: BundleRenewalSpec) -> bool:
 
 
 def _permanent(ctx: _Ctx, status: BundleRenewalStatus, reason: Reason, message: str) -> _Stop:
-    status = _state(ctx, status, Phase.FAILED, reason, message, stalled=True)
-    return _Stop(
-        _finish(
-            ctx,
-            status,
-            event=_warning(reason, message),
-            requeue_after=ctx.policy.check_interval,
-        )
-    )
+    return _Stop(_stalled(ctx, status, Phase.FAILED, reason, message))
 
 
 def _find_document(
@@ -965,13 +934,7 @@ def _needs_input(ctx: _Ctx, status: BundleRenewalStatus, copy: Bundle) -> Decisi
         for f in failures
     )
     message = f"copy {copy.sid} is noncompliant, missing: {listed or 'see status.evaluation'}"
-    status = _state(ctx, status, Phase.NEEDS_INPUT, Reason.NEEDS_INPUT, message, stalled=True)
-    return _finish(
-        ctx,
-        status,
-        event=_warning(Reason.NEEDS_INPUT, message),
-        requeue_after=ctx.policy.check_interval,
-    )
+    return _stalled(ctx, status, Phase.NEEDS_INPUT, Reason.NEEDS_INPUT, message)
 
 
 # --------------------------------------------------------------------------------------------
