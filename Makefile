@@ -49,6 +49,9 @@ $(PRISM):
 	  bash scripts/apt-install.sh "npm is missing (Prism comes from npm)" nodejs npm
 	npm install --prefix .tools/prism --no-audit --no-fund @stoplight/prism-cli@5
 
+# Every benchmark (speed goals are measured here, not by timed tests).
+bench: bench-sim
+
 # Simulator throughput on loopback (a separate client process; prints requests/s).
 bench-sim: install
 	$(PY) bench/sim_throughput.py
