@@ -59,6 +59,7 @@ from controlplane.kubectl import (  # noqa: E402
     LOCAL_SERVER_VERSION,
     MIN_NEWER_MINOR,
     KubectlNotFound,
+    run_kubectl,
 )
 
 from twilio_sim import sids  # noqa: E402
@@ -156,18 +157,8 @@ class Kubectl:
     def __call__(
         self, *args: str, input: str | None = None, check: bool = True
     ) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            [
-                *kubectl_command(self.server_version, args),
-                f"--kubeconfig={self.kubeconfig}",
-                *args,
-            ],
-            input=input,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        argv = kubectl_command(self.server_version, args)
+        result = run_kubectl(argv, self.kubeconfig, args, input=input, timeout=120)
         if check and result.returncode != 0:
             raise RuntimeError(f"kubectl {' '.join(args)} failed: {result.stderr.strip()}")
         return result

@@ -128,3 +128,23 @@ def kubectl_command(
         )
     provisioned = provisioned_kubectl()
     return [str(provisioned)] if provisioned is not None else ["kubectl"]
+
+
+def run_kubectl(
+    argv: Sequence[str],
+    kubeconfig: Path,
+    args: Sequence[str],
+    *,
+    input: str | None = None,
+    timeout: float = 60,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``argv --kubeconfig=... *args`` and capture its output; the caller decides what a
+    non-zero exit means (tests assert, the demo stops with a message)."""
+    return subprocess.run(
+        [*argv, f"--kubeconfig={kubeconfig}", *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

@@ -16,7 +16,12 @@ from typing import Any
 import yaml
 from kubernetes import client, config
 
-from controlplane.kubectl import LOCAL_SERVER_VERSION, kubectl_command, needs_newer_client
+from controlplane.kubectl import (
+    LOCAL_SERVER_VERSION,
+    kubectl_command,
+    needs_newer_client,
+    run_kubectl,
+)
 
 #: Names the cluster for the integration tests, like ``pytest --kubeconfig``.
 TEST_KUBECONFIG_ENV = "BRO_TEST_KUBECONFIG"
@@ -65,14 +70,7 @@ class KubeCluster:
     ) -> subprocess.CompletedProcess[str]:
         """Run kubectl against this cluster; with ``check`` a failure raises with its stderr."""
         argv = kubectl_command(self._server_version, args) if needs_newer_client(args) else None
-        result = subprocess.run(
-            [*(argv or self.kubectl_argv), f"--kubeconfig={self.kubeconfig_path}", *args],
-            input=input,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        result = run_kubectl(argv or self.kubectl_argv, self.kubeconfig_path, args, input=input)
         if check and result.returncode != 0:
             raise AssertionError(f"kubectl {' '.join(args)} failed: {result.stderr.strip()}")
         return result
