@@ -20,7 +20,7 @@ from typing import Protocol
 from controller.cluster import ClusterAccessError, ObjectNotFound
 from controller.credentials import CredentialsError
 from controller.models import DocumentFileSource
-from controller.observe import gather, our_copies
+from controller.observe import gather
 from controller.plan import (
     Action,
     AssignItem,
@@ -103,7 +103,7 @@ def check_safe(resource: RenewalResource, action: Action, observation: Observati
         case DeleteCopy():
             if action.copy_sid in (original, action.original_sid):
                 raise UnsafeActionRefused(f"refusing to delete the original bundle {original}")
-            if action.copy_sid not in {c.sid for c in our_copies(resource, observation)}:
+            if action.copy_sid not in _our_copy_sids(resource, observation):
                 raise UnsafeActionRefused(
                     f"refusing to delete {action.copy_sid}: not a copy made for this resource"
                 )
@@ -127,10 +127,17 @@ def check_safe(resource: RenewalResource, action: Action, observation: Observati
             pass
 
 
+def _our_copy_sids(resource: RenewalResource, observation: Observation) -> set[str]:
+    """The copies the gatherer took for ours (`Observation.ours`), re-checked here without trusting
+    it: each carries this resource's marker and is not the original."""
+    marker, original = copy_marker(resource.uid), resource.spec.bundle_sid
+    return {c.sid for c in observation.ours if c.friendly_name == marker and c.sid != original}
+
+
 def _require_our_copy(
     resource: RenewalResource, action: Action, bundle_sid: str, observation: Observation
 ) -> None:
-    if bundle_sid not in {c.sid for c in our_copies(resource, observation)}:
+    if bundle_sid not in _our_copy_sids(resource, observation):
         raise UnsafeActionRefused(
             f"refusing to {action.describe()}: {bundle_sid} is not a copy made for this resource"
         )

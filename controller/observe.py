@@ -20,10 +20,10 @@ from controller.plan import (
     ObservationPart,
     RenewalResource,
     created_document_key,
-    our_copies,
+    rank_our_copies,
 )
 from controller.twilio_gateway.port import TwilioGateway, TwilioNotFoundError
-from controller.twilio_models import Bundle, EndUser, ItemAssignment, SupportingDocument
+from controller.twilio_models import EndUser, ItemAssignment, SupportingDocument
 
 _END_USER_PREFIX = "IT"
 _DOCUMENT_PREFIX = "RD"
@@ -50,14 +50,7 @@ class SupportingDocumentLister(Protocol):
     async def list_supporting_documents(self) -> list[SupportingDocument]: ...
 
 
-__all__ = ["SupportingDocumentLister", "current_copy", "expand", "gather", "our_copies"]
-
-
-def current_copy(resource: RenewalResource, observation: Observation) -> Bundle | None:
-    """The copy the copy-level parts are read from: the one the workflow works on
-    (`plan.our_copies`, the same choice the decision makes)."""
-    ours = our_copies(resource, observation)
-    return ours[0] if ours else None
+__all__ = ["SupportingDocumentLister", "expand", "gather"]
 
 
 def expand(parts: Iterable[ObservationPart]) -> list[ObservationPart]:
@@ -99,11 +92,14 @@ async def _read(
                 update["original"] = None
         case ObservationPart.COPIES:
             try:
-                update["copies"] = tuple(await gateway.list_bundle_copies(bundle_sid))
+                copies = tuple(await gateway.list_bundle_copies(bundle_sid))
             except TwilioNotFoundError:
-                update["copies"] = ()
+                copies = ()
+            # Which copy is ours is decided here, once, for the workflow and the action guard.
+            update["copies"] = copies
+            update["ours"] = rank_our_copies(resource, copies)
         case ObservationPart.COPY_ITEMS:
-            copy = current_copy(resource, observation)
+            copy = observation.our_copy
             items: list[ItemAssignment] = []
             if copy is not None:
                 try:
@@ -112,6 +108,7 @@ async def _read(
                     # The copy is gone: forget it, so the workflow sees no copy rather than
                     # an empty one.
                     update["copies"] = tuple(c for c in observation.copies if c.sid != copy.sid)
+                    update["ours"] = tuple(c for c in observation.ours if c.sid != copy.sid)
             update["copy_items"] = tuple(items)
         case ObservationPart.COPY_END_USER:
             update["copy_end_user"] = await _fetch_end_user(gateway, observation.copy_items)

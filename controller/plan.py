@@ -14,6 +14,7 @@ Pure data and pure functions: no I/O, no clock, no environment.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -107,7 +108,7 @@ class Policy(_Frozen):
     """Longest delay between polls of a copy in review (the delay grows with the time waited)."""
     backoff_base: float = Field(default=5.0, gt=0)
     """Delay after the first failure; doubled for each further consecutive failure."""
-    backoff_max: float = Field(default=900.0, gt=0)
+    backoff_max: float = Field(default=600.0, gt=0)
     """Longest delay between retries after failures."""
 
 
@@ -148,6 +149,11 @@ class Observation(_Frozen):
     read: frozenset[ObservationPart] = frozenset()
     original: Bundle | None = None
     copies: tuple[Bundle, ...] = ()
+    ours: tuple[Bundle, ...] = ()
+    """The copies in `copies` carrying this resource's marker, most advanced first, as the gatherer
+    ranked them once when it read COPIES (`rank_our_copies`). The first is *the* copy: the one
+    the workflow works on, the gatherer reads copy parts from, and the action guard lets writes
+    reach. Nobody else decides which copy is ours."""
     copy_items: tuple[ItemAssignment, ...] = ()
     copy_end_user: EndUser | None = None
     copy_documents: tuple[SupportingDocument, ...] = ()
@@ -161,6 +167,11 @@ class Observation(_Frozen):
 
     def has(self, *parts: ObservationPart) -> bool:
         return all(p in self.read for p in parts)
+
+    @property
+    def our_copy(self) -> Bundle | None:
+        """The copy the renewal works through (None: there is none)."""
+        return self.ours[0] if self.ours else None
 
 
 # --------------------------------------------------------------------------------------------
@@ -402,6 +413,7 @@ def fold(observation: Observation, action: Action, result: object = None) -> Obs
             return observation.model_copy(
                 update={
                     "copies": (*observation.copies, result),
+                    "ours": (*observation.ours, result),
                     "copy_items": (),
                     "evaluation": None,
                 }
@@ -454,7 +466,10 @@ def fold(observation: Observation, action: Action, result: object = None) -> Obs
         case Submit():
             assert isinstance(result, Bundle)
             return observation.model_copy(
-                update={"copies": _replace_bundle(observation.copies, result)}
+                update={
+                    "copies": _replace_bundle(observation.copies, result),
+                    "ours": _replace_bundle(observation.ours, result),
+                }
             )
         case ReplaceItems():
             assert isinstance(result, Bundle)
@@ -477,6 +492,7 @@ def fold(observation: Observation, action: Action, result: object = None) -> Obs
             return observation.model_copy(
                 update={
                     "copies": tuple(c for c in observation.copies if c.sid != action.copy_sid),
+                    "ours": tuple(c for c in observation.ours if c.sid != action.copy_sid),
                     "copy_items": (),
                     "copy_end_user": None,
                     "copy_documents": (),
@@ -521,24 +537,20 @@ COPY_PROGRESS: dict[str, int] = {
 }
 
 
-def our_copies(resource: RenewalResource, observation: Observation) -> list[Bundle]:
-    """The copies in `observation.copies` carrying this resource's marker (never the original),
-    most advanced first; on a tie the one status.copySid names, then the oldest. The first one is
-    the copy the workflow works on and the gatherer reads copy parts from."""
+def rank_our_copies(resource: RenewalResource, copies: Iterable[Bundle]) -> tuple[Bundle, ...]:
+    """The copies carrying this resource's marker (never the original), most advanced first; on a
+    tie the one status.copySid names, then the oldest. The gatherer calls this once per listing
+    and carries the result in `Observation.ours`."""
     marker = copy_marker(resource.uid)
     known = resource.status.copy_sid
-    ours = [
-        c
-        for c in observation.copies
-        if c.friendly_name == marker and c.sid != resource.spec.bundle_sid
-    ]
+    ours = [c for c in copies if c.friendly_name == marker and c.sid != resource.spec.bundle_sid]
 
     def rank(copy: Bundle) -> tuple[int, int, str, str]:
         created = copy.date_created.isoformat() if copy.date_created else ""
         progress = COPY_PROGRESS.get(copy.status, 0)
         return (-progress, 0 if copy.sid == known else 1, created, copy.sid)
 
-    return sorted(ours, key=rank)
+    return tuple(sorted(ours, key=rank))
 
 
 def is_write(action: Action | None) -> bool:

@@ -22,6 +22,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from controller.backoff import backoff
 from controller.twilio_gateway.errors import Failure, classify
 from controller.twilio_gateway.port import (
     TwilioAmbiguousWriteError,
@@ -35,9 +36,6 @@ Sleep = Callable[[float], Awaitable[None]]
 Random = Callable[[], float]
 
 _log = logging.getLogger("controller.twilio_gateway")
-
-# 2**62 already dwarfs any sensible max_delay; a bound keeps the float math finite.
-_MAX_EXPONENT = 62
 
 
 class RetryPolicy(BaseModel):
@@ -58,11 +56,10 @@ class RetryPolicy(BaseModel):
 
 def backoff_ceiling(policy: RetryPolicy, retry_number: int) -> float:
     """The upper bound of the delay before retry number `retry_number` (0 = first retry)."""
-    exponent = min(max(retry_number, 0), _MAX_EXPONENT)
-    return float(min(policy.max_delay_seconds, policy.base_delay_seconds * 2**exponent))
+    return backoff(max(retry_number, 0) + 1, policy.base_delay_seconds, policy.max_delay_seconds)
 
 
-def backoff_delay(policy: RetryPolicy, retry_number: int, rand: Random = random.random) -> float:
+def jittered_delay(retry_number: int, policy: RetryPolicy, rand: Random = random.random) -> float:
     """Full jitter: uniform in [0, ceiling), so that clients hitting a limit spread out."""
     return rand() * backoff_ceiling(policy, retry_number)
 
@@ -107,7 +104,7 @@ class Retrier:
                     if maybe_processed and not repeatable:
                         raise _ambiguous(operation, failure) from exc
                     raise failure.error from exc
-                delay = backoff_delay(self.policy, attempt_number, self.rand)
+                delay = jittered_delay(attempt_number, self.policy, self.rand)
                 _log.info(
                     "twilio %s failed (%s), retry %d/%d in %.2fs",
                     operation,

@@ -37,7 +37,7 @@ from controller.plan import (
     UpdateEndUser,
     created_document_key,
     fold,
-    our_copies,
+    rank_our_copies,
 )
 from controller.twilio_models import (
     Bundle,
@@ -208,7 +208,7 @@ class FakeTwilio:
         listed = obs.copies if ObservationPart.COPIES in obs.read else tuple(self.live_copies())
         if ObservationPart.COPIES in parts:
             listed = tuple(self.live_copies())
-        copies = our_copies(resource, obs.model_copy(update={"copies": listed}))
+        copies = rank_our_copies(resource, listed)
         copy_sid = copies[0].sid if copies and copies[0].sid in self.bundles else None
         for part in sorted(parts):
             self.calls[f"read:{part}"] += 1
@@ -218,6 +218,7 @@ class FakeTwilio:
                 update["copies"] = tuple(
                     self.bundles[s] for s in self.copies_of.get(spec.bundle_sid, [])
                 )
+                update["ours"] = rank_our_copies(resource, update["copies"])
             elif part == ObservationPart.COPY_ITEMS:
                 update["copy_items"] = tuple(self.items[copy_sid]) if copy_sid else ()
             elif part == ObservationPart.COPY_END_USER:

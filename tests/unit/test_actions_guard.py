@@ -76,6 +76,9 @@ def observed(*copies: Bundle) -> Observation:
             {ObservationPart.COPIES, ObservationPart.COPY_ITEMS, ObservationPart.ORIGINAL_ITEMS}
         ),
         copies=copies,
+        # Every listed copy handed over as "ours", unfiltered: the guard's own marker check,
+        # not the gatherer's ranking, must refuse another resource's copy.
+        ours=copies,
         copy_items=COPY_ITEMS,
         original_items=ORIGINAL_ITEMS,
     )
@@ -268,7 +271,9 @@ def test_an_object_in_both_bundles_counts_as_the_original_s() -> None:
 
 @pytest.mark.parametrize("action", [update_end_user(COPY_END_USER), update_document(COPY_DOCUMENT)])
 def test_an_update_needs_the_copy_s_items_read_this_reconcile(action: Action) -> None:
-    unread = Observation(read=frozenset({ObservationPart.COPIES}), copies=(OUR_COPY,))
+    unread = Observation(
+        read=frozenset({ObservationPart.COPIES}), copies=(OUR_COPY,), ours=(OUR_COPY,)
+    )
     with pytest.raises(UnsafeActionRefused, match="not an item of this resource's copy"):
         check_safe(resource(), action, unread)
 

@@ -19,7 +19,7 @@ from controller.twilio_gateway.retry import (
     Retrier,
     RetryPolicy,
     backoff_ceiling,
-    backoff_delay,
+    jittered_delay,
 )
 
 URI = "/RegulatoryCompliance/Bundles/BU0123456789abcdef0123456789abcdef/Copies"
@@ -73,9 +73,9 @@ def test_backoff_ceiling_doubles_then_caps() -> None:
 
 def test_full_jitter_scales_the_ceiling_by_the_random_draw() -> None:
     policy = RetryPolicy(base_delay_seconds=1.0, max_delay_seconds=10.0)
-    assert backoff_delay(policy, 2, lambda: 0.0) == 0.0
-    assert backoff_delay(policy, 2, lambda: 0.25) == 1.0
-    assert backoff_delay(policy, 2, lambda: 0.999) == pytest.approx(3.996)
+    assert jittered_delay(2, policy, lambda: 0.0) == 0.0
+    assert jittered_delay(2, policy, lambda: 0.25) == 1.0
+    assert jittered_delay(2, policy, lambda: 0.999) == pytest.approx(3.996)
 
 
 @given(
@@ -88,7 +88,7 @@ def test_delay_is_never_negative_nor_above_the_cap(
     retry_number: int, draw: float, base: float, extra: float
 ) -> None:
     policy = RetryPolicy(base_delay_seconds=base, max_delay_seconds=base + extra)
-    delay = backoff_delay(policy, retry_number, lambda: draw)
+    delay = jittered_delay(retry_number, policy, lambda: draw)
     assert 0.0 <= delay <= policy.max_delay_seconds
 
 

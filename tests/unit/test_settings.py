@@ -9,6 +9,8 @@ import pytest
 from pydantic import ValidationError
 
 import controller.__main__ as entry_point
+from controller.plan import Policy
+from controller.reconcile import policy_from_settings
 from controller.settings import LogFormat, OperatorSettings, replaced_variables_in
 
 
@@ -122,3 +124,9 @@ def test_the_operator_warns_at_start_up_about_status_callback_url(
     with caplog.at_level(logging.WARNING, logger="controller.__main__"):
         assert entry_point.main() == 0
     assert not [r for r in caplog.records if "STATUS_CALLBACK_URL" in r.getMessage()]
+
+
+def test_the_workflow_policy_defaults_are_the_settings_defaults() -> None:
+    """Policy's own defaults (used by tests and any caller without settings) must not drift from
+    what the operator runs with by default (they once did: backoff_max 900 against 600)."""
+    assert policy_from_settings(OperatorSettings()) == Policy()

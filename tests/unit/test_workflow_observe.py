@@ -11,7 +11,7 @@ from typing import Any, cast
 import pytest
 
 from controller.models import BundleRenewalStatus
-from controller.observe import current_copy, expand, gather
+from controller.observe import expand, gather
 from controller.plan import (
     DeleteCopy,
     Observation,
@@ -19,7 +19,7 @@ from controller.plan import (
     ReplaceItems,
     copy_marker,
     fold,
-    our_copies,
+    rank_our_copies,
 )
 from controller.twilio_gateway.port import TwilioGateway, TwilioNotFoundError
 from controller.twilio_models import Bundle, BundleStatus, EndUser, ItemAssignment
@@ -56,19 +56,22 @@ def resource(copy_sid: str | None = None) -> RenewalResource:
     "statuses", list(itertools.permutations(list(BundleStatus), 2)), ids=lambda s: "-".join(s)
 )
 @pytest.mark.parametrize("known", [0, 1, None])
-def test_gatherer_reads_the_copy_the_decision_keeps(
+async def test_gatherer_reads_the_copy_the_decision_keeps(
     statuses: tuple[BundleStatus, BundleStatus], known: int | None
 ) -> None:
     copies = (copy(1, statuses[0]), copy(2, statuses[1]))
     res = resource(copies[known].sid if known is not None else None)
     obs = Observation(
-        read=frozenset({P.ORIGINAL, P.COPIES}),
+        read=frozenset({P.ORIGINAL}),
         original=Bundle(sid=ORIG, status=BundleStatus.TWILIO_APPROVED, valid_until=T0),
-        copies=copies,
     )
-    read_from = current_copy(res, obs)
+    gateway = Gateway({copy.sid: [] for copy in copies}, gone=set(), copies=list(copies))
+    obs = await gather(cast(TwilioGateway, gateway), res, obs, [P.COPIES, P.COPY_ITEMS])
+    read_from = obs.our_copy
     assert read_from is not None
-    assert read_from == our_copies(res, obs)[0]
+    # The gatherer ranked the copies once; the copy parts were read from the first.
+    assert obs.ours == rank_our_copies(res, copies)
+    assert gateway.calls == ["copies", f"items {read_from.sid}"]
     decision = decide(res, obs, T0, POLICY)
     assert isinstance(decision.action, DeleteCopy)
     assert decision.action.copy_sid != read_from.sid
@@ -76,15 +79,24 @@ def test_gatherer_reads_the_copy_the_decision_keeps(
 
 def test_in_review_outranks_pending_review_whatever_status_names() -> None:
     pending, reviewing = copy(1, BundleStatus.PENDING_REVIEW), copy(2, BundleStatus.IN_REVIEW)
-    obs = Observation(copies=(pending, reviewing))
-    assert current_copy(resource(pending.sid), obs) == reviewing
+    assert rank_our_copies(resource(pending.sid), (pending, reviewing))[0] == reviewing
 
 
 class Gateway:
     """Answers the reads the gatherer makes; a SID in `gone` answers 404."""
 
-    def __init__(self, items: dict[str, list[ItemAssignment]], gone: set[str]) -> None:
+    def __init__(
+        self,
+        items: dict[str, list[ItemAssignment]],
+        gone: set[str],
+        copies: list[Bundle] | None = None,
+    ) -> None:
         self.items, self.gone, self.calls = items, gone, list[str]()
+        self.copies = copies or []
+
+    async def list_bundle_copies(self, bundle_sid: str) -> list[Bundle]:
+        self.calls.append("copies")
+        return self.copies
 
     async def list_item_assignments(self, bundle_sid: str) -> list[ItemAssignment]:
         self.calls.append(f"items {bundle_sid}")
@@ -108,9 +120,11 @@ async def test_a_404_on_the_copy_items_means_the_copy_is_gone_not_empty() -> Non
         read=frozenset({P.ORIGINAL, P.COPIES}),
         original=Bundle(sid=ORIG, status=BundleStatus.TWILIO_APPROVED, valid_until=T0),
         copies=(approved,),
+        ours=(approved,),
     )
     obs = await gather(cast(TwilioGateway, gateway), res, obs, [P.COPY_ITEMS])
     assert obs.copies == ()
+    assert obs.ours == ()
     # Not taken for an approved copy whose items were replaced: the copy is lost, renew again.
     decision = decide(res, obs, T0, POLICY)
     assert decision.action is not None

@@ -34,6 +34,7 @@ from controller.plan import (
     UpdateEndUser,
     copy_marker,
     document_marker,
+    rank_our_copies,
 )
 from controller.twilio_models import (
     Bundle,
@@ -93,9 +94,14 @@ def res(spec: dict[str, Any] | None = None, generation: int = 1, **status: Any) 
     )
 
 
+def observation(**parts: Any) -> Observation:
+    """An observation of these parts, with our copies ranked as the gatherer ranks them."""
+    return Observation(**parts, ours=rank_our_copies(res(), parts.get("copies", ())))
+
+
 def seen(**parts: Any) -> Observation:
     """An observation with every part read (so the decision needs no further read)."""
-    return Observation(read=ALL_PARTS, **{"original": APPROVED, **parts})
+    return observation(read=ALL_PARTS, **{"original": APPROVED, **parts})
 
 
 COMPLETED = {"applied_generation": 1, "phase": Phase.COMPLETED}
@@ -569,7 +575,7 @@ ROWS = [
     Row(
         "claimed-seen-while-polling-review-stalls",
         res(**SUBMITTED),
-        Observation(read=frozenset({P.COPIES}), copies=(OTHER_CLAIM, ours(BundleStatus.IN_REVIEW))),
+        observation(read=frozenset({P.COPIES}), copies=(OTHER_CLAIM, ours(BundleStatus.IN_REVIEW))),
         None,
         Phase.FAILED,
         check={"reason": "BundleClaimed"},
@@ -750,12 +756,13 @@ def test_transient_error_keeps_phase_and_ready_and_counts() -> None:
     ],
 )
 def test_permanent_errors_stall_without_retry_storm(kind: ErrorKind, reason: str) -> None:
-    resource = res(failed_attempts=7)
+    resource = res(failed_attempts=6)
     decision = on_error(resource, kind, "refused", T0, POLICY)
     assert decision.status.phase == Phase.FAILED
     stalled = next(c for c in decision.status.conditions if c.type == "Stalled")
     assert (stalled.status, stalled.reason) == ("True", reason)
-    assert decision.requeue_after == 640.0
+    # The 7th failure in a row waits 5 s * 2**6, below the 600 s cap.
+    assert decision.requeue_after == 320.0
     assert decision.event is not None
     assert decision.event.type == "Warning"
 

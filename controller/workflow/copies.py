@@ -1,0 +1,92 @@
+"""Which copy the renewal works through: make one, keep one, and leave other resources' alone.
+
+The gatherer ranks the copies carrying this resource's marker (`Observation.ours`, most
+advanced first); the workflow works on the first, deletes extra ones, and refuses to start while
+another resource's copy of the same bundle exists.
+"""
+
+from __future__ import annotations
+
+from controller.models import BundleRenewalStatus, Reason
+from controller.plan import CreateCopy, Decision, DeleteCopy, copy_marker, copy_owner
+from controller.twilio_models import Bundle, BundleStatus
+from controller.workflow.at_rest import at_rest, original_not_approved, spec_changes
+from controller.workflow.context import Context
+from controller.workflow.replace import completed
+from controller.workflow.status import failed, in_progress, normal, warning
+
+
+def claimed_by_another(ctx: Context, status: BundleRenewalStatus) -> Decision | None:
+    """Stalled (no write) if a copy of the bundle carries another resource's marker: two
+    BundleRenewals renewing one bundle would submit twice and replace its items twice. The other
+    copy is never touched; deleting the other resource deletes it. None: no such copy."""
+    uid, bundle_sid = ctx.resource.uid, ctx.spec.bundle_sid
+    claims = [
+        c
+        for c in ctx.obs.copies
+        if c.sid != bundle_sid and copy_owner(c.friendly_name) not in (None, uid)
+    ]
+    if not claims:
+        return None
+    claim = claims[0]
+    message = (
+        f"bundle {bundle_sid} is being renewed by another BundleRenewal (uid "
+        f"{copy_owner(claim.friendly_name)}) through copy {claim.sid}; waiting until that "
+        "copy is gone (deleting that BundleRenewal deletes it)"
+    )
+    return failed(ctx, status, Reason.BUNDLE_CLAIMED, message)
+
+
+def delete_duplicate(ctx: Context, status: BundleRenewalStatus) -> Decision:
+    ours = ctx.obs.ours
+    keep, extra = ours[0], ours[-1]
+    message = f"found {len(ours)} copies for this renewal; keeping {keep.sid}, deleting {extra.sid}"
+    return in_progress(
+        ctx,
+        status,
+        Reason.DUPLICATE_COPY,
+        message,
+        DeleteCopy(copy_sid=extra.sid, original_sid=ctx.spec.bundle_sid),
+        warning(Reason.DUPLICATE_COPY, message),
+    )
+
+
+def no_copy(
+    ctx: Context, status: BundleRenewalStatus, original: Bundle, due: list[str]
+) -> Decision:
+    """No copy of ours exists: the renewal completed (its items were replaced), or one is due and
+    a copy is made (after a warning if the copy we had is lost), or nothing is to do."""
+    if status.copy_sid is not None and status.items_replaced_at is not None:
+        return completed(ctx, status, original)
+    event = None
+    if status.copy_sid is not None:
+        event = warning(
+            Reason.COPY_LOST,
+            f"copy {status.copy_sid} no longer exists and its items were not replaced",
+        )
+    status = status.model_copy(
+        update={"copy_sid": None, "evaluation": None, "review": None, "items_replaced_at": None}
+    )
+    if not due:
+        # The copy of a renewal for a spec change is gone: compare again.
+        changes = spec_changes(ctx, status)
+        if isinstance(changes, Decision):
+            return changes
+        if not changes:
+            return at_rest(ctx, status, original)
+        due = changes
+    if original.status != BundleStatus.TWILIO_APPROVED:
+        return original_not_approved(ctx, status, original)
+    message = "renewal due (" + "; ".join(due) + f"): copying bundle {original.sid}"
+    status = status.model_copy(
+        update={"renewing_valid_until": original.valid_until, "replaced_object_sids": []}
+    )
+    action = CreateCopy(original_sid=original.sid, friendly_name=copy_marker(ctx.resource.uid))
+    return in_progress(
+        ctx,
+        status,
+        Reason.CREATING_COPY,
+        message,
+        action,
+        event or normal(Reason.RENEWAL_DUE, message),
+    )

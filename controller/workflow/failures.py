@@ -1,0 +1,90 @@
+"""Failures: what status and retry delay follow a failed action, and a spec the models refuse.
+
+Transient trouble keeps the phase and Ready as they are (Reconciling=True); anything else is
+Stalled (phase Failed). Either way the retry waits an exponential backoff from the failure
+counters, so a permanent problem causes no retry storm; a spec change retries at once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from controller.backoff import backoff
+from controller.models import BundleRenewalStatus, Phase, Reason
+from controller.plan import Decision, ErrorKind, Policy, RenewalResource, utc
+from controller.workflow.status import state, warning, was_ready
+
+_ERROR_REASONS = {
+    ErrorKind.TRANSIENT: Reason.TRANSIENT_ERROR,
+    ErrorKind.PERMANENT: Reason.PERMANENT_ERROR,
+    ErrorKind.NOT_FOUND: Reason.PERMANENT_ERROR,
+    ErrorKind.AUTHENTICATION: Reason.AUTHENTICATION_FAILED,
+    ErrorKind.CREDENTIALS: Reason.CREDENTIALS_INVALID,
+}
+
+
+def backoff_delay(failed_attempts: int, policy: Policy) -> float:
+    """Seconds to wait after `failed_attempts` consecutive failures (exponential, capped)."""
+    return backoff(failed_attempts, policy.backoff_base, policy.backoff_max)
+
+
+def on_error(
+    resource: RenewalResource,
+    kind: ErrorKind,
+    message: str,
+    now: datetime,
+    policy: Policy,
+) -> Decision:
+    """The status and retry delay after an action or observation failed. `message` must carry no
+    secret and no attribute value (gateway errors carry Twilio's message and code only)."""
+    now = utc(now)
+    previous = resource.status
+    attempts = previous.failed_attempts + 1
+    delay = backoff_delay(attempts, policy)
+    status = previous.model_copy(
+        update={
+            "observed_generation": resource.generation,
+            "failed_attempts": attempts,
+            "last_failure_time": now,
+        }
+    )
+    reason = _ERROR_REASONS[kind]
+    text = f"{message} (attempt {attempts}, retrying in {delay:.0f}s)"
+    generation = resource.generation
+    if kind == ErrorKind.TRANSIENT:
+        phase = previous.phase or Phase.PENDING
+        status = state(
+            status,
+            phase,
+            reason,
+            text,
+            generation=generation,
+            now=now,
+            ready=was_ready(previous),
+            reconciling=True,
+        )
+    else:
+        status = state(
+            status, Phase.FAILED, reason, text, generation=generation, now=now, stalled=True
+        )
+    return Decision(status=status, event=warning(reason, text), requeue_after=delay)
+
+
+def decide_invalid_spec(
+    status: BundleRenewalStatus, generation: int, message: str, now: datetime
+) -> Decision:
+    """Failed and Stalled for a spec the API server accepted but the models refuse (`message`
+    names the fields, never their values); a Warning only when that is news. No retry: the next
+    spec change is the next chance."""
+    new = status.model_copy(update={"observed_generation": generation})
+    new = state(
+        new,
+        Phase.FAILED,
+        Reason.PERMANENT_ERROR,
+        message,
+        generation=generation,
+        now=utc(now),
+        stalled=True,
+    )
+    changed = new != status
+    return Decision(status=new, event=warning(Reason.PERMANENT_ERROR, message) if changed else None)
