@@ -42,10 +42,11 @@ class HttpServer:
 
 
 def metrics_application(metrics: OperatorMetrics) -> web.Application:
-    """GET /metrics: `metrics` in Prometheus' text format; any other path is a 404."""
+    """GET /metrics: `metrics` in Prometheus' text format (written by prometheus_client); any
+    other path is a 404."""
 
     async def handle(_: web.Request) -> web.Response:
-        return web.Response(body=metrics.render().encode(), headers={"Content-Type": CONTENT_TYPE})
+        return web.Response(body=metrics.render(), headers={"Content-Type": CONTENT_TYPE})
 
     app = web.Application()
     app.router.add_get(METRICS_PATH, handle)

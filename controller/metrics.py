@@ -1,32 +1,35 @@
-"""The operator's Prometheus metrics: what is counted, and its rendering in the text format.
+"""The operator's Prometheus metrics: what is counted, and how prometheus_client exposes it.
 
 The operator process keeps one `OperatorMetrics`; the Kopf handlers record reconciles, completed
 renewals and each resource's last known phase, the status-callback receiver records its answers,
 and the Twilio gateway's own `CallCounter` (read here, never counted twice) supplies the request
-counts. `render()` is what `GET /metrics` answers (http_server.py serves it on METRICS_PORT).
+counts. `OperatorMetrics` is a prometheus_client custom collector: it keeps plain counters and
+turns them into metric families when collected. Each instance owns its own `CollectorRegistry`
+(never the library's global one), so several instances, as in the tests, stay independent.
+`render()` is what `GET /metrics` answers (http_server.py serves it on METRICS_PORT), in the text
+format 0.0.4 written by `prometheus_client.exposition.generate_latest`.
 
 Labels carry only bounded, non-sensitive values: operation and error class names, outcome and
 reason keywords, HTTP codes, phases, and namespaces. Never a resource's attribute values, a SID of
 an end-user or document, a URL or a token.
-
-The text format (version 0.0.4): for each family a `# HELP` line (backslash and newline escaped),
-a `# TYPE` line, then `name{label="value",...} number` samples, label values escaped for
-backslash, double quote and newline. No dependency: this is all of it.
 """
 
 from __future__ import annotations
 
-import math
 from collections import Counter
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from enum import StrEnum
+from collections.abc import Iterator
 from typing import Protocol
+
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector, CollectorRegistry
 
 from controller.models import Phase
 from controller.plan import ErrorKind
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+#: The content type of `render()`'s text: generate_latest writes the text format 0.0.4 (the
+#: library's CONTENT_TYPE_LATEST names version 1.0.0, which it pairs with UTF-8 name escaping).
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 
 #: Reconcile outcomes besides the workflow's error kinds.
 RECONCILE_OK = "ok"
@@ -42,25 +45,6 @@ RECONCILE_OUTCOMES = (
 PHASE_WITHOUT_STATUS = Phase.PENDING
 
 
-class MetricType(StrEnum):
-    COUNTER = "counter"
-    GAUGE = "gauge"
-
-
-@dataclass(frozen=True)
-class Sample:
-    labels: Mapping[str, str]
-    value: float
-
-
-@dataclass(frozen=True)
-class MetricFamily:
-    name: str
-    type: MetricType
-    help: str
-    samples: list[Sample] = field(default_factory=list)
-
-
 class CallCounts(Protocol):
     """What the Twilio gateway counts (twilio_gateway.metrics.CallCounter)."""
 
@@ -69,40 +53,7 @@ class CallCounts(Protocol):
     def failures(self) -> dict[tuple[str, str], int]: ...
 
 
-def escape_label_value(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
-def escape_help(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("\n", "\\n")
-
-
-def format_value(value: float) -> str:
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    if float(value).is_integer() and abs(value) < 2**53:
-        return str(int(value))
-    return repr(float(value))
-
-
-def render(families: Iterable[MetricFamily]) -> str:
-    """The families in Prometheus' text exposition format (ends with a newline)."""
-    lines: list[str] = []
-    for family in families:
-        lines.append(f"# HELP {family.name} {escape_help(family.help)}")
-        lines.append(f"# TYPE {family.name} {family.type.value}")
-        for sample in family.samples:
-            labels = ",".join(
-                f'{key}="{escape_label_value(value)}"' for key, value in sample.labels.items()
-            )
-            name = f"{family.name}{{{labels}}}" if labels else family.name
-            lines.append(f"{name} {format_value(sample.value)}")
-    return "\n".join(lines) + "\n"
-
-
-class OperatorMetrics:
+class OperatorMetrics(Collector):
     """Everything /metrics reports, for one operator process."""
 
     def __init__(self, twilio: CallCounts | None = None) -> None:
@@ -111,6 +62,8 @@ class OperatorMetrics:
         self._completed: Counter[str] = Counter()
         self._callbacks: Counter[tuple[int, str]] = Counter()
         self._phases: dict[str, Phase] = {}
+        self.registry = CollectorRegistry()
+        self.registry.register(self)
 
     def record_reconcile(self, outcome: str) -> None:
         self._reconciles[outcome] += 1
@@ -127,60 +80,69 @@ class OperatorMetrics:
     def forget(self, uid: str) -> None:
         self._phases.pop(uid, None)
 
-    def families(self) -> list[MetricFamily]:
+    def collect(self) -> Iterator[Metric]:
+        """The metric families, from the counters as they are now (prometheus_client's
+        Collector; a counter's `_total` suffix stays on its samples)."""
+        reconciles = CounterMetricFamily(
+            "bundle_renewal_reconciles_total",
+            "Reconciles of BundleRenewals by outcome: ok, a workflow error kind"
+            " (transient, permanent, not_found, authentication, credentials), invalid_spec,"
+            " or exception (the daemon restarts).",
+            labels=["outcome"],
+        )
+        for outcome, n in sorted(self._reconciles.items()):
+            reconciles.add_metric([outcome], n)
+        yield reconciles
+
+        completed = CounterMetricFamily(
+            "bundle_renewal_renewals_completed_total",
+            "Renewals this process took to the Completed phase, by namespace.",
+            labels=["namespace"],
+        )
+        for namespace, n in sorted(self._completed.items()):
+            completed.add_metric([namespace], n)
+        yield completed
+
+        resources = GaugeMetricFamily(
+            "bundle_renewal_resources",
+            "BundleRenewals watched by this process, by their last known phase.",
+            labels=["phase"],
+        )
         phases = Counter(self._phases.values())
-        families = [
-            MetricFamily(
-                "bundle_renewal_reconciles_total",
-                MetricType.COUNTER,
-                "Reconciles of BundleRenewals by outcome: ok, a workflow error kind"
-                " (transient, permanent, not_found, authentication, credentials), invalid_spec,"
-                " or exception (the daemon restarts).",
-                [Sample({"outcome": o}, n) for o, n in sorted(self._reconciles.items())],
-            ),
-            MetricFamily(
-                "bundle_renewal_renewals_completed_total",
-                MetricType.COUNTER,
-                "Renewals this process took to the Completed phase, by namespace.",
-                [Sample({"namespace": ns}, n) for ns, n in sorted(self._completed.items())],
-            ),
-            MetricFamily(
-                "bundle_renewal_resources",
-                MetricType.GAUGE,
-                "BundleRenewals watched by this process, by their last known phase.",
-                [Sample({"phase": p.value}, phases[p]) for p in Phase],
-            ),
-            MetricFamily(
-                "bundle_renewal_webhook_callbacks_total",
-                MetricType.COUNTER,
-                "Twilio status callbacks received, by HTTP answer code and reason.",
-                [
-                    Sample({"code": str(code), "reason": reason}, n)
-                    for (code, reason), n in sorted(self._callbacks.items())
-                ],
-            ),
-        ]
+        for phase in Phase:
+            resources.add_metric([phase.value], phases[phase])
+        yield resources
+
+        callbacks = CounterMetricFamily(
+            "bundle_renewal_webhook_callbacks_total",
+            "Twilio status callbacks received, by HTTP answer code and reason.",
+            labels=["code", "reason"],
+        )
+        for (code, reason), n in sorted(self._callbacks.items()):
+            callbacks.add_metric([str(code), reason], n)
+        yield callbacks
+
         calls = self.twilio.calls() if self.twilio is not None else {}
         failures = self.twilio.failures() if self.twilio is not None else {}
-        families += [
-            MetricFamily(
-                "bundle_renewal_twilio_requests_total",
-                MetricType.COUNTER,
-                "HTTP requests sent to Twilio, by gateway operation (each retry counts; a"
-                " paginated list counts once).",
-                [Sample({"operation": op}, n) for op, n in sorted(calls.items())],
-            ),
-            MetricFamily(
-                "bundle_renewal_twilio_request_failures_total",
-                MetricType.COUNTER,
-                "Twilio requests that failed, by gateway operation and error class.",
-                [
-                    Sample({"operation": op, "error": error}, n)
-                    for (op, error), n in sorted(failures.items())
-                ],
-            ),
-        ]
-        return families
+        requests = CounterMetricFamily(
+            "bundle_renewal_twilio_requests_total",
+            "HTTP requests sent to Twilio, by gateway operation (each retry counts; a"
+            " paginated list counts once).",
+            labels=["operation"],
+        )
+        for operation, n in sorted(calls.items()):
+            requests.add_metric([operation], n)
+        yield requests
 
-    def render(self) -> str:
-        return render(self.families())
+        request_failures = CounterMetricFamily(
+            "bundle_renewal_twilio_request_failures_total",
+            "Twilio requests that failed, by gateway operation and error class.",
+            labels=["operation", "error"],
+        )
+        for (operation, error), n in sorted(failures.items()):
+            request_failures.add_metric([operation, error], n)
+        yield request_failures
+
+    def render(self) -> bytes:
+        """The exposition of this process's metrics (text format 0.0.4, UTF-8; CONTENT_TYPE)."""
+        return generate_latest(self.registry)

@@ -26,6 +26,3 @@ class CallCounter:
 
     def failures(self) -> dict[tuple[str, str], int]:
         return dict(self._failures)
-
-    def total_calls(self) -> int:
-        return sum(self._calls.values())

@@ -18,7 +18,7 @@ from tests.integration.scenario import (
     requests_by_route,
     seed_due_bundle,
 )
-from tests.prometheus_text import parse
+from tests.metrics_scrape import scrape, total, value
 from tests.sim_fixtures import Sim
 
 # The gateway operation behind each write route of the renewal (no webhook: no StatusCallback).
@@ -36,9 +36,9 @@ WRITE_OPERATIONS = {
 def test_metrics_after_a_completed_renewal_count_it_and_leak_nothing(
     sim: Sim, renewals: Renewals, operator: OperatorProcess
 ) -> None:
-    before = parse(operator.metrics())
-    assert before["bundle_renewal_twilio_requests_total"].total() == 0
-    assert before["bundle_renewal_renewals_completed_total"].total() == 0
+    before = scrape(operator.metrics())
+    assert total(before["bundle_renewal_twilio_requests_total"]) == 0
+    assert total(before["bundle_renewal_renewals_completed_total"]) == 0
 
     case = seed_due_bundle(sim)
     renewals.create_credentials(case.account)
@@ -48,8 +48,8 @@ def test_metrics_after_a_completed_renewal_count_it_and_leak_nothing(
     deadline = time.monotonic() + 10
     while True:
         body = operator.metrics()
-        families = parse(body)
-        if families["bundle_renewal_renewals_completed_total"].total() or (
+        families = scrape(body)
+        if total(families["bundle_renewal_renewals_completed_total"]) or (
             time.monotonic() > deadline
         ):
             break
@@ -58,23 +58,23 @@ def test_metrics_after_a_completed_renewal_count_it_and_leak_nothing(
     requests = families["bundle_renewal_twilio_requests_total"]
     sent = requests_by_route(sim, case.account.sid)
     for route, operation in WRITE_OPERATIONS.items():
-        assert requests.value(operation=operation) == sent[route] == 1, (route, body)
-    assert requests.value(operation="fetch_bundle") > 0
+        assert value(requests, operation=operation) == sent[route] == 1, (route, body)
+    assert value(requests, operation="fetch_bundle") > 0
     # Every request the simulator saw from this account, and no more (no list spans two pages).
-    assert requests.total() == sum(sent.values()), (sent, body)
-    assert families["bundle_renewal_twilio_request_failures_total"].total() == 0
+    assert total(requests) == sum(sent.values()), (sent, body)
+    assert total(families["bundle_renewal_twilio_request_failures_total"]) == 0
 
     reconciles = families["bundle_renewal_reconciles_total"]
-    assert reconciles.value(outcome="ok") > 0
-    assert reconciles.total() == reconciles.value(outcome="ok")
+    assert value(reconciles, outcome="ok") > 0
+    assert total(reconciles) == value(reconciles, outcome="ok")
     completed = families["bundle_renewal_renewals_completed_total"]
-    assert completed.value(namespace=renewals.namespace) == 1
-    assert completed.total() == 1
+    assert value(completed, namespace=renewals.namespace) == 1
+    assert total(completed) == 1
     phases = families["bundle_renewal_resources"]
-    assert phases.value(phase="Completed") == 1
-    assert phases.total() == 1
+    assert value(phases, phase="Completed") == 1
+    assert total(phases) == 1
 
-    for value in (
+    for secret in (
         END_USER_VALUE,
         DOCUMENT_VALUE,
         case.account.auth_token,
@@ -85,4 +85,4 @@ def test_metrics_after_a_completed_renewal_count_it_and_leak_nothing(
         "acme-fr-mobile",
         sim.base_url,
     ):
-        assert value not in body, f"{value!r} appears in /metrics"
+        assert secret not in body, f"{secret!r} appears in /metrics"

@@ -32,7 +32,7 @@ from tests.integration.scenario import (
     secret_data,
 )
 from tests.measurements import report
-from tests.prometheus_text import parse
+from tests.metrics_scrape import scrape, total, value
 from tests.sim_fixtures import Sim, SimAccount
 from twilio_sim.callbacks import sign
 
@@ -181,7 +181,7 @@ def test_refused_callbacks_change_nothing_and_wake_nobody(
     account, copy_sid, url, name, operator = quiet_in_review(sim, renewals, operator_factory)
     other = sim.new_account()
     before = settled_snapshot(sim, renewals, account, name)
-    callbacks_before = parse(operator.metrics())["bundle_renewal_webhook_callbacks_total"]
+    callbacks_before = scrape(operator.metrics())["bundle_renewal_webhook_callbacks_total"]
 
     params = {
         "account_sid": account.sid,
@@ -295,16 +295,17 @@ def test_refused_callbacks_change_nothing_and_wake_nobody(
 
     # /metrics counts every answer by code, and names no SID, URL or token.
     exposition = operator.metrics()
-    callbacks = parse(exposition)["bundle_renewal_webhook_callbacks_total"]
+    callbacks = scrape(exposition)["bundle_renewal_webhook_callbacks_total"]
     refused = collections.Counter([*answers.values(), *generated])
     for code, count in refused.items():
-        assert callbacks.total(code=str(code)) - callbacks_before.total(code=str(code)) == count
-    woken = callbacks.value(code="204", reason="woken")
-    assert woken - callbacks_before.total(code="204") == 1
-    assert callbacks.total(code="403") - callbacks_before.total(code="403") >= 3
-    assert callbacks.value(code="403", reason="no_signature") >= 1
-    for value in (account.auth_token, other.auth_token, account.sid, copy_sid, url):
-        assert value not in exposition
+        answered = total(callbacks, code=str(code)) - total(callbacks_before, code=str(code))
+        assert answered == count
+    woken = value(callbacks, code="204", reason="woken")
+    assert woken - total(callbacks_before, code="204") == 1
+    assert total(callbacks, code="403") - total(callbacks_before, code="403") >= 3
+    assert value(callbacks, code="403", reason="no_signature") >= 1
+    for secret in (account.auth_token, other.auth_token, account.sid, copy_sid, url):
+        assert secret not in exposition
 
 
 def test_a_regulation_change_on_an_original_wakes_its_renewal_at_once(
