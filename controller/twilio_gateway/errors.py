@@ -5,15 +5,22 @@ which HTTP statuses, Twilio codes and socket failures count as transient, perman
 refused credentials, and whether Twilio can have acted on a failed request at all (which decides
 if a non-idempotent write may be repeated). Messages carry the operation, the HTTP method and the
 SDK's URI (SIDs only) and Twilio's own message: never credentials, never attribute values.
+
+The SDK raises three shapes for an HTTP error answer: TwilioRestException (status, code, uri) and
+TwilioServiceException (RFC 9457) from single requests, and - for any page of a list, the first
+included - a bare TwilioException("Unable to fetch page", response) from Page.process_response,
+which carries only the SDK's Response (status and body, no URI). All three are classified alike.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass
 
 import aiohttp
-from twilio.base.exceptions import TwilioRestException, TwilioServiceException
+from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
+from twilio.http.response import Response
 
 from controller.twilio_gateway.port import (
     TwilioAuthenticationError,
@@ -26,6 +33,9 @@ from controller.twilio_gateway.port import (
 CODE_AUTHENTICATION = 20003
 CODE_NOT_FOUND = 20404
 CODE_TOO_MANY_REQUESTS = 20429
+
+# Page.process_response does not say which page failed; the operation names the list.
+LIST_PAGE_URI = "(a page of the list)"
 
 
 @dataclass(frozen=True)
@@ -77,6 +87,8 @@ def classify(operation: str, exc: BaseException) -> Failure | None:
         return classify_http(
             operation, int(exc.status), _as_int(exc.code), exc.method, exc.uri, message
         )
+    if isinstance(exc, TwilioException) and (response := _page_response(exc)) is not None:
+        return _classify_page(operation, response)
     if isinstance(exc, aiohttp.InvalidURL):
         return Failure(
             TwilioPermanentError(f"{operation}: invalid Twilio URL ({exc})"), unprocessed=True
@@ -96,6 +108,31 @@ def classify(operation: str, exc: BaseException) -> Failure | None:
             unprocessed=False,
         )
     return None
+
+
+def _page_response(exc: TwilioException) -> Response | None:
+    """The SDK's Response a bare TwilioException carries (Page.process_response), if any."""
+    return next((arg for arg in exc.args if isinstance(arg, Response)), None)
+
+
+def _classify_page(operation: str, response: Response) -> Failure:
+    """A list page answered with an error: read status, code and message as the SDK reads those
+    of a single request (Version.exception), from Twilio's body in either error format."""
+    status = int(response.status_code)
+    message = "Unable to fetch page"
+    code: int | None = status
+    try:
+        body = json.loads(response.text or "")
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        if all(key in body for key in ("type", "title", "status", "code")):  # RFC 9457
+            message = str(body["title"]) + (f": {body['detail']}" if body.get("detail") else "")
+        elif body.get("message"):
+            message = f"{message}: {body['message']}"
+        if "code" in body:
+            code = _as_int(body["code"])
+    return classify_http(operation, status, code, "GET", LIST_PAGE_URI, message)
 
 
 def _describe(exc: BaseException) -> str:

@@ -1,8 +1,9 @@
 """In-memory counters of the requests the gateway sends, per operation.
 
 Each HTTP attempt counts once (a retried call counts every try; a list counts once for all its
-pages), and each failed attempt counts under its error class. Plain counters: controller/metrics.py
-reads them for GET /metrics (bundle_renewal_twilio_request*_total).
+pages, plus every retry of one of its pages), and each failed attempt counts under its error
+class. Plain counters: controller/metrics.py reads them for GET /metrics
+(bundle_renewal_twilio_request*_total).
 """
 
 from __future__ import annotations

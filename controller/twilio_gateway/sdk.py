@@ -3,7 +3,8 @@
 Every request goes through `_send`: it holds the account's concurrency slot for the duration of
 one HTTP attempt (never during backoff), counts the call and logs the operation with SIDs only.
 Every operation goes through the Retrier with the repeat rule that fits it:
-- reads, deletes, absolute updates and evaluations are safe to repeat;
+- reads, deletes, absolute updates and evaluations are safe to repeat; a list is read page by
+  page, each page its own repeatable request, so a 429/5xx on page n repeats page n only;
 - submit is repeated only after re-reading the bundle (already pending-review or further = done);
 - create-copy, create-item-assignment and replace-items re-read Twilio after an ambiguous failure
   and adopt the earlier write's result instead of writing twice;
@@ -76,10 +77,18 @@ class SdkTwilioGateway:
 
     # --- plumbing -------------------------------------------------------------------------
 
-    async def _send(self, operation: str, sids: str, request: Callable[[Any], Awaitable[T]]) -> T:
-        """One HTTP attempt (or one paginated list) under the account's concurrency cap."""
+    async def _send(
+        self,
+        operation: str,
+        sids: str,
+        request: Callable[[Any], Awaitable[T]],
+        *,
+        counted: bool = True,
+    ) -> T:
+        """One HTTP attempt under the account's concurrency cap (`counted`: in the call count)."""
         async with self._limiter:
-            self._counter.record_call(operation)
+            if counted:
+                self._counter.record_call(operation)
             _log.debug("twilio %s %s", operation, sids)
             try:
                 return await request(self._connection.compliance())
@@ -115,15 +124,42 @@ class SdkTwilioGateway:
     async def _list(
         self, model: type[M], operation: str, sids: str, resource: Callable[[Any], Any]
     ) -> list[M]:
-        """Every page of the list `resource(compliance_client)` (repeatable), as `model`s."""
+        """Every page of the list `resource(compliance_client)`, as `model`s.
+
+        What the SDK's list_async does (first page, then each page's next_page_url), but each
+        page is its own repeatable request through the Retrier: a 429/5xx on page n repeats page
+        n, not the pages already read. The list counts once in the call count, each retry of
+        one of its pages once more.
+        """
         size = self._settings.page_size
         kwargs: dict[str, Any] = {} if size is None else {"page_size": size}
-        instances: list[Any] = await self._retrier.run(
+
+        def next_page(url: str) -> Callable[[Any], Awaitable[Any]]:
+            return lambda rc: resource(rc).get_page_async(url)
+
+        page = await self._page(
+            operation, sids, lambda rc: resource(rc).page_async(**kwargs), first=True
+        )
+        instances: list[Any] = list(page)
+        while (url := page.next_page_url) is not None:
+            page = await self._page(operation, sids, next_page(url), first=False)
+            instances.extend(page)
+        return [from_instance(model, i, operation) for i in instances]
+
+    async def _page(
+        self,
+        operation: str,
+        sids: str,
+        request: Callable[[Any], Awaitable[Any]],
+        *,
+        first: bool,
+    ) -> Any:
+        """One page of a list (an SDK Page), retried on its own."""
+        return await self._retrier.run(
             operation,
-            lambda _: self._send(operation, sids, lambda rc: resource(rc).list_async(**kwargs)),
+            lambda attempt: self._send(operation, sids, request, counted=first or attempt > 0),
             repeatable=True,
         )
-        return [from_instance(model, i, operation) for i in instances]
 
     # --- bundles --------------------------------------------------------------------------
 

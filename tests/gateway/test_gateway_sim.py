@@ -202,6 +202,114 @@ async def test_lists_follow_every_page(
     assert pages == len(items)
 
 
+# --- a failed list page (the SDK's Page raises a bare TwilioException) -------------------------
+
+# The SDK asks for the first page with PageSize only, then follows meta.next_page_url verbatim.
+FIRST_ITEMS_PAGE = r"/ItemAssignments\?PageSize=1$"
+SECOND_ITEMS_PAGE = r"/ItemAssignments\?.*\bPage=1&"
+
+
+@pytest.mark.parametrize(
+    ("target", "status", "code"),
+    [
+        (FIRST_ITEMS_PAGE, 429, 20429),
+        (SECOND_ITEMS_PAGE, 429, 20429),
+        (SECOND_ITEMS_PAGE, 503, 20500),
+    ],
+    ids=["429-first-page", "429-second-page", "503-second-page"],
+)
+async def test_a_transient_failure_of_one_list_page_retries_that_page(
+    seeded: dict[str, Any],
+    token_credentials: TwilioCredentials,
+    proxy: FaultProxy,
+    make_factory: FactoryMaker,
+    target: str,
+    status: int,
+    code: int,
+) -> None:
+    """Regression (issue 11, item 3): the page answered 429/5xx is asked again and the list
+    completes; the pages already read are not fetched a second time."""
+    factory = make_factory(proxy.base_url, page_size=1)
+    gateway = factory.for_credentials(token_credentials)
+    proxy.answer_instead("GET", target, status, code)
+
+    items = await gateway.list_item_assignments(seeded["bundle_sid"])
+
+    assert sorted(i.sid for i in items) == sorted(seeded["item_assignment_sids"])
+    assert [answered[2] for answered in proxy.answered] == [status]
+    assert proxy.count_target("GET", target) == 2  # the failed try and its retry
+    assert proxy.count_target("GET", FIRST_ITEMS_PAGE) == (2 if target == FIRST_ITEMS_PAGE else 1)
+    assert proxy.count("GET", r"/ItemAssignments$") == len(items) + 1
+    # a list counts once in the metrics, each retry once more
+    assert factory.counter.calls()["list_item_assignments"] == 2
+    assert factory.counter.failures() == {("list_item_assignments", "TwilioTransientError"): 1}
+
+
+async def test_a_list_page_that_keeps_failing_ends_in_a_transient_error(
+    seeded: dict[str, Any],
+    token_credentials: TwilioCredentials,
+    proxy: FaultProxy,
+    make_factory: FactoryMaker,
+) -> None:
+    gateway = make_factory(proxy.base_url, page_size=1).for_credentials(token_credentials)
+    proxy.answer_instead("GET", SECOND_ITEMS_PAGE, 429, 20429, times=100)
+    with pytest.raises(TwilioTransientError) as info:
+        await gateway.list_item_assignments(seeded["bundle_sid"])
+    assert info.value.status == 429
+    assert info.value.code == 20429
+    assert "list_item_assignments" in str(info.value)
+    assert "Injected by the test proxy" in str(info.value)
+    assert proxy.count_target("GET", SECOND_ITEMS_PAGE) == 4  # FAST_RETRY.max_attempts
+    assert proxy.count_target("GET", FIRST_ITEMS_PAGE) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "expected"),
+    [
+        (404, 20404, TwilioNotFoundError),
+        (401, 20003, TwilioAuthenticationError),
+        (400, 20001, TwilioPermanentError),
+    ],
+)
+async def test_a_client_error_on_a_list_page_is_permanent_and_not_retried(
+    seeded: dict[str, Any],
+    token_credentials: TwilioCredentials,
+    proxy: FaultProxy,
+    make_factory: FactoryMaker,
+    status: int,
+    code: int,
+    expected: type[TwilioPermanentError],
+) -> None:
+    gateway = make_factory(proxy.base_url, page_size=1).for_credentials(token_credentials)
+    proxy.answer_instead("GET", SECOND_ITEMS_PAGE, status, code, times=100)
+    with pytest.raises(expected) as info:
+        await gateway.list_item_assignments(seeded["bundle_sid"])
+    assert type(info.value) is expected
+    assert info.value.status == status
+    assert info.value.code == code
+    assert proxy.count_target("GET", SECOND_ITEMS_PAGE) == 1
+
+
+async def test_lists_refused_by_the_simulator_map_like_single_requests(
+    sim: Sim,
+    account: dict[str, Any],
+    seeded: dict[str, Any],
+    token_credentials: TwilioCredentials,
+    make_factory: FactoryMaker,
+) -> None:
+    factory = make_factory(page_size=1)
+    with pytest.raises(TwilioNotFoundError) as missing:
+        await factory.for_credentials(token_credentials).list_item_assignments("BU" + "0" * 32)
+    assert missing.value.code == 20404
+    wrong = TwilioCredentials(account_sid=account["account_sid"], auth_token="not-the-token")
+    with pytest.raises(TwilioAuthenticationError) as refused:
+        await factory.for_credentials(wrong).list_item_assignments(seeded["bundle_sid"])
+    assert refused.value.code == 20003
+    assert "not-the-token" not in str(refused.value)
+    assert sim_count(sim, "GET", "/ItemAssignments", 404) == 1
+    assert sim_count(sim, "GET", "/ItemAssignments", 401) == 1
+
+
 # --- error mapping ------------------------------------------------------------------------------
 
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 import aiohttp
 import pytest
-from twilio.base.exceptions import TwilioRestException, TwilioServiceException
+import requests
+from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
+from twilio.base.page import Page
+from twilio.http.response import Response
 
-from controller.twilio_gateway.errors import classify, classify_http
+from controller.twilio_gateway.errors import LIST_PAGE_URI, classify, classify_http
 from controller.twilio_gateway.port import (
     TwilioAuthenticationError,
     TwilioError,
@@ -89,9 +94,17 @@ def test_rfc9457_service_exception_is_translated() -> None:
     assert "Too Many Requests: concurrency limit" in str(failure.error)
 
 
-def test_refused_connection_is_transient_and_surely_unprocessed() -> None:
-    key = aiohttp.client_reqrep.ConnectionKey("127.0.0.1", 1, False, True, None, None, None)
-    exc = aiohttp.ClientConnectorError(key, ConnectionRefusedError(111, "Connection refused"))
+KEY = aiohttp.client_reqrep.ConnectionKey("127.0.0.1", 1, False, True, None, None, None)
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        aiohttp.ClientConnectorError(KEY, ConnectionRefusedError(111, "Connection refused")),
+        aiohttp.ConnectionTimeoutError("connect timed out"),
+    ],
+)
+def test_a_connection_never_opened_is_transient_and_surely_unprocessed(exc: Exception) -> None:
     failure = classify("create_bundle_copy", exc)
     assert failure is not None
     assert isinstance(failure.error, TwilioTransientError)
@@ -104,8 +117,13 @@ def test_refused_connection_is_transient_and_surely_unprocessed() -> None:
         aiohttp.ServerDisconnectedError(),
         aiohttp.ClientPayloadError("truncated"),
         aiohttp.SocketTimeoutError("read timed out"),
+        aiohttp.ServerTimeoutError("read timed out"),
         TimeoutError(),
         ConnectionResetError(104, "reset by peer"),
+        # the SDK's synchronous client (requests) is not used by the gateway; its failures
+        # are OSErrors and would land here too
+        requests.ConnectionError("connection aborted"),
+        requests.Timeout("read timed out"),
     ],
 )
 def test_dropped_connections_and_timeouts_are_transient_but_maybe_processed(
@@ -132,3 +150,118 @@ def test_port_errors_pass_through() -> None:
 def test_classify_http_keeps_code_out_of_message_when_it_is_the_status() -> None:
     failure = classify_http("fetch_bundle", 404, 404, "GET", URI, "Unable to fetch record")
     assert "Twilio error" not in str(failure.error)
+
+
+# --- a failed list page: Page.process_response raises a bare TwilioException ----------------
+
+
+def twilio_body(status: int, code: int, message: str) -> str:
+    more_info = f"https://www.twilio.com/docs/errors/{code}"
+    return json.dumps({"code": code, "message": message, "more_info": more_info, "status": status})
+
+
+def page_failure(status: int, text: str) -> TwilioException:
+    """What the installed SDK raises for a list page answered `status` (first page or next)."""
+    with pytest.raises(TwilioException) as info:
+        Page.process_response(Response(status, text))
+    assert type(info.value) is TwilioException  # not a TwilioRestException: no status attribute
+    return info.value
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "expected", "unprocessed"),
+    [
+        (429, 20429, TwilioTransientError, True),
+        (503, 20429, TwilioTransientError, True),
+        (500, 20500, TwilioTransientError, False),
+        (502, 20500, TwilioTransientError, False),
+        (503, 503, TwilioTransientError, False),
+        (404, 20404, TwilioNotFoundError, False),
+        (401, 20003, TwilioAuthenticationError, False),
+        (403, 20003, TwilioAuthenticationError, False),
+        (400, 20001, TwilioPermanentError, False),
+    ],
+)
+def test_a_failed_list_page_maps_like_a_failed_request(
+    status: int, code: int, expected: type[TwilioError], unprocessed: bool
+) -> None:
+    exc = page_failure(status, twilio_body(status, code, "Too many requests or whatever"))
+    failure = classify("list_item_assignments", exc)
+    assert failure is not None
+    assert type(failure.error) is expected
+    assert failure.unprocessed is unprocessed
+    assert failure.error.status == status
+    assert failure.error.code == code
+
+
+def test_a_failed_list_page_message_names_the_operation_and_twilio_message() -> None:
+    exc = page_failure(429, twilio_body(429, 20429, "Too Many Requests"))
+    failure = classify("list_bundle_copies", exc)
+    assert failure is not None
+    text = str(failure.error)
+    assert text == (
+        f"list_bundle_copies: HTTP 429 (Twilio error 20429) on GET {LIST_PAGE_URI}: "
+        "Unable to fetch page: Too Many Requests"
+    )
+
+
+def test_a_failed_list_page_in_rfc9457_format() -> None:
+    body = json.dumps(
+        {
+            "type": "https://www.twilio.com/docs/errors/20429",
+            "title": "Too Many Requests",
+            "status": 429,
+            "code": 20429,
+            "detail": "concurrency limit",
+        }
+    )
+    failure = classify("list_evaluations", page_failure(429, body))
+    assert failure is not None
+    assert isinstance(failure.error, TwilioTransientError)
+    assert failure.unprocessed
+    assert failure.error.code == 20429
+    assert "Too Many Requests: concurrency limit" in str(failure.error)
+
+
+@pytest.mark.parametrize(
+    ("status", "text", "expected"),
+    [
+        (502, "<html><body>Bad gateway from the load balancer</body></html>", TwilioTransientError),
+        (503, "", TwilioTransientError),
+        (504, "[1, 2]", TwilioTransientError),
+        (404, "not json", TwilioNotFoundError),
+        (302, "", TwilioPermanentError),  # a page is only read from a 200
+    ],
+)
+def test_a_failed_list_page_without_twilio_body_uses_the_http_status(
+    status: int, text: str, expected: type[TwilioError]
+) -> None:
+    failure = classify("list_supporting_documents", page_failure(status, text))
+    assert failure is not None
+    assert type(failure.error) is expected
+    assert failure.error.status == status
+    assert failure.error.code == status  # as the SDK does for a single request
+    assert str(failure.error).endswith(": Unable to fetch page")  # the body is not repeated
+
+
+def test_a_page_error_code_that_is_not_a_number_is_left_out() -> None:
+    body = json.dumps({"code": "E42", "message": "odd", "status": 500})
+    failure = classify("list_item_assignments", page_failure(500, body))
+    assert failure is not None
+    assert isinstance(failure.error, TwilioTransientError)
+    assert failure.error.code is None
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        TwilioException("Page Records can not be deserialized"),
+        TwilioException("Page.get_instance() must be implemented in the derived class"),
+        TwilioException(),
+    ],
+)
+def test_a_bare_sdk_exception_without_an_answer_is_not_a_twilio_failure(
+    exc: TwilioException,
+) -> None:
+    """Without an HTTP answer it is a malformed 200 or an SDK bug: surfaced, never retried."""
+    assert classify("list_item_assignments", exc) is None

@@ -6,7 +6,8 @@ import aiohttp
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.response import Response
 
 from controller.twilio_gateway.port import (
     TwilioAmbiguousWriteError,
@@ -29,6 +30,12 @@ def too_many() -> Exception:
     return TwilioRestException(
         429, URI, "Unable to create record: Too many requests", 20429, "POST"
     )
+
+
+def page_failure(status: int, code: int) -> Exception:
+    """What the SDK's Page.process_response raises for a list page answered `status`."""
+    body = f'{{"code": {code}, "message": "page failed", "status": {status}}}'
+    return TwilioException("Unable to fetch page", Response(status, body))
 
 
 def server_error() -> Exception:
@@ -110,6 +117,23 @@ async def test_repeatable_operation_retries_429_5xx_and_dropped_connections() ->
     assert op.attempts == [0, 1, 2, 3]
     # rand() = 0.5 of ceilings 1, 2, 4
     assert sleep.delays == [0.5, 1.0, 2.0]
+
+
+async def test_a_list_page_answered_429_or_5xx_is_retried_like_any_read() -> None:
+    sleep = RecordingSleep()
+    op = FakeOperation([page_failure(429, 20429), page_failure(503, 20500)])
+    result = await retrier(4, sleep).run("list_item_assignments", op, repeatable=True)
+    assert result == "done"
+    assert op.attempts == [0, 1, 2]
+    assert sleep.delays == [0.5, 1.0]
+
+
+async def test_a_list_page_answered_404_is_not_retried() -> None:
+    op = FakeOperation([page_failure(404, 20404)])
+    with pytest.raises(TwilioNotFoundError) as info:
+        await retrier(4).run("list_item_assignments", op, repeatable=True)
+    assert info.value.status == 404
+    assert op.attempts == [0]
 
 
 async def test_attempts_are_bounded_and_the_last_error_is_raised() -> None:
