@@ -1,6 +1,6 @@
 """One reconcile of one BundleRenewal: decide, persist, act, fold, decide again, until it waits.
 
-The loop the workflow's Decision asks for, with no Kopf in it (handlers.py adapts it to Kopf):
+The loop the workflow's Decision asks for, with no Kopf in it (daemon.py runs it under Kopf):
 - the status each decision carries is written *before* its action runs, so once a Twilio write
   succeeds the next decision, which records it, is persisted before any further write (a crash
   loses at most the record of the last write, which the next reconcile re-observes at Twilio);

@@ -1,5 +1,6 @@
-"""The pieces of the Kopf wiring that need no cluster: the status merge patch, parsing an object,
-and reporting a spec the models refuse without echoing its values."""
+"""The pieces of the Kopf wiring that need no cluster: the status merge patch, reading an object
+(one parse for the reconcile, the clean-up and callback routing), and reporting a spec the models
+refuse without echoing its values."""
 
 from __future__ import annotations
 
@@ -8,13 +9,6 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from controller.handlers import (
-    describe_validation_error,
-    invalid_spec_status,
-    parse_for_cleanup,
-    parse_resource,
-    status_patch,
-)
 from controller.models import (
     BundleRenewalSpec,
     BundleRenewalStatus,
@@ -23,6 +17,9 @@ from controller.models import (
     EvaluationStatus,
     Phase,
 )
+from controller.parsing import describe_validation_error, read_object
+from controller.status_sink import status_patch
+from controller.workflow import decide_invalid_spec
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -47,9 +44,12 @@ def test_parse_resource_uses_the_given_status_over_the_stored_one() -> None:
         "spec": {"bundleSid": "BU" + "a" * 32, "credentialsSecretRef": {"name": "s"}},
         "status": {"phase": "InReview"},
     }
-    assert parse_resource(body, None).status.phase == Phase.IN_REVIEW
+    stored = read_object(body).resource
+    assert stored is not None
+    assert stored.status.phase == Phase.IN_REVIEW
     newer = BundleRenewalStatus(phase=Phase.COMPLETED)
-    resource = parse_resource(body, newer)
+    resource = read_object(body, newer).resource
+    assert resource is not None
     assert resource.status.phase == Phase.COMPLETED
     assert (resource.uid, resource.namespace, resource.name, resource.generation) == (
         "u1",
@@ -73,11 +73,40 @@ def test_a_refused_spec_is_described_by_location_not_value() -> None:
     assert "spec.bundleSid" in message
     assert "spec.endUser.unknown" in message
     assert secret_looking not in message
-    status = invalid_spec_status(BundleRenewalStatus(), 4, message, NOW)
+    decision = decide_invalid_spec(BundleRenewalStatus(), 4, message, NOW)
+    status = decision.status
     assert status.phase == Phase.FAILED
+    assert status.observed_generation == 4
     stalled = [c for c in status.conditions if c.type == ConditionType.STALLED]
     assert stalled[0].status == "True"
     assert stalled[0].observed_generation == 4
+    assert decision.action is None
+    assert decision.requeue_after is None
+    assert decision.event is not None
+    assert decision.event.type == "Warning"
+    assert secret_looking not in decision.event.message
+    # The same refusal again is no news: same status, no second event.
+    again = decide_invalid_spec(status, 4, message, NOW)
+    assert again.status == status
+    assert again.event is None
+
+
+def test_a_refused_spec_is_reported_by_read_object_without_its_values() -> None:
+    body = {
+        "metadata": {"uid": "u1", "namespace": "ns", "name": "n", "generation": 2},
+        "spec": {
+            "bundleSid": "BU" + "a" * 32,
+            "credentialsSecretRef": {"name": "twilio"},
+            "endUser": {"attributes": {}, "unknown": "Jane-Doe-552100554"},
+        },
+    }
+    obj = read_object(body)
+    assert obj.resource is None
+    assert obj.problem is not None
+    assert "spec.endUser.unknown" in obj.problem
+    assert "Jane-Doe" not in obj.problem
+    assert (obj.bundle_sid, obj.secret_name, obj.generation) == ("BU" + "a" * 32, "twilio", 2)
+    assert obj.owner.secret_name == "twilio"
 
 
 def test_cleanup_of_a_spec_the_models_refuse_still_knows_the_bundle_and_secret() -> None:
@@ -91,9 +120,9 @@ def test_cleanup_of_a_spec_the_models_refuse_still_knows_the_bundle_and_secret()
         },
         "status": {"copySid": "BU" + "c" * 32},
     }
-    with pytest.raises(ValidationError):
-        parse_resource(body, None)
-    resource = parse_for_cleanup(body, None)
+    obj = read_object(body)
+    assert obj.resource is None
+    resource = obj.for_cleanup()
     assert resource is not None
     assert resource.spec.bundle_sid == "BU" + "a" * 32
     assert resource.spec.credentials_secret_ref.name == "twilio"
@@ -103,4 +132,4 @@ def test_cleanup_of_a_spec_the_models_refuse_still_knows_the_bundle_and_secret()
 
 def test_cleanup_without_a_bundle_sid_has_nothing_to_clean() -> None:
     body = {"metadata": {"uid": "u1", "namespace": "ns", "name": "n"}, "spec": {}}
-    assert parse_for_cleanup(body, None) is None
+    assert read_object(body).for_cleanup() is None

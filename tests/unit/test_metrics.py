@@ -13,12 +13,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from controller.cluster import ClusterClient
-from controller.handlers import KopfSink, Runtime
 from controller.http_server import metrics_application
 from controller.metrics import CONTENT_TYPE, RECONCILE_OUTCOMES, OperatorMetrics
 from controller.models import BundleRenewalStatus, Phase
+from controller.parsing import read_object
 from controller.plan import ErrorKind
+from controller.runtime import Runtime
 from controller.settings import OperatorSettings
+from controller.status_sink import KopfSink
 from controller.twilio_gateway.metrics import CallCounter
 from tests.metrics_scrape import scrape, total, value
 
@@ -247,7 +249,7 @@ def completions(metrics: OperatorMetrics) -> float:
 
 async def test_the_sink_counts_a_renewal_once_when_its_status_reaches_completed() -> None:
     state = runtime()
-    sink = KopfSink(state, body("InReview"))
+    sink = KopfSink(state, body("InReview"), read_object(body("InReview")))
     for phase in (Phase.IN_REVIEW, Phase.IN_PROGRESS, Phase.COMPLETED, Phase.COMPLETED):
         await sink.write_status(BundleRenewalStatus(phase=phase))
         assert phase_values(state.metrics) == {phase.value: 1}
@@ -263,8 +265,9 @@ async def test_the_sink_counts_a_renewal_once_when_its_status_reaches_completed(
 
 async def test_a_status_already_completed_before_a_restart_is_not_counted_again() -> None:
     state = runtime()  # a new process: nothing in memory, the stored status is Completed
-    sink = KopfSink(state, body("Completed"))
+    sink = KopfSink(state, body("Completed"), read_object(body("Completed")))
     await sink.write_status(BundleRenewalStatus(phase=Phase.COMPLETED))
     assert completions(state.metrics) == 0
-    state.track(body("Completed"), BundleRenewalStatus(phase=Phase.COMPLETED))
+    obj = read_object(body("Completed"))
+    state.track(obj.owner, obj.bundle_sid, BundleRenewalStatus(phase=Phase.COMPLETED))
     assert phase_values(state.metrics) == {"Completed": 1}

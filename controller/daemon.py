@@ -1,0 +1,150 @@
+"""What the Kopf handlers run: a resource's reconcile loop (its daemon) and its clean-up.
+
+- One daemon per BundleRenewal runs `reconcile`, then sleeps for the decision's `requeue_after`
+  (review polling, light checks, error backoff) or until woken (a spec change, a verified status
+  callback). A single long-lived task per resource means reconciles of one resource never
+  overlap; clean-up takes the same lock.
+- A spec the models refuse gets the workflow's `decide_invalid_spec` status and waits for the
+  next spec change.
+- The clean-up runs the workflow's clean-up decisions; transient trouble retries with backoff
+  (kopf.TemporaryError); a permanent problem (credentials gone with the namespace) lets the
+  resource go with a Warning event naming what may be left behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import kopf
+
+from controller import workflow
+from controller.cluster import ObjectNotFound
+from controller.metrics import RECONCILE_EXCEPTION, RECONCILE_INVALID_SPEC, RECONCILE_OK
+from controller.parsing import read_object
+from controller.plan import ErrorKind
+from controller.reconcile import Outcome, reconcile
+from controller.runtime import Runtime
+from controller.status_sink import KopfSink
+
+AnyLogger = logging.Logger | logging.LoggerAdapter[Any]
+
+_SKIP_EVENT = {"k8s_skip": True}  # keep a log line out of Kubernetes events
+
+
+async def run_daemon(
+    runtime: Runtime, body: kopf.Body, stopped: kopf.DaemonStopped, logger: AnyLogger
+) -> None:
+    """Reconcile the resource until its daemon is stopped (deletion, operator shutdown)."""
+    uid = str(body.metadata.uid)
+    wakeup = runtime.wakeup(uid)
+    try:
+        while not stopped:
+            async with runtime.lock(uid):
+                delay = await _reconcile_once(runtime, body, stopped, logger)
+            if stopped:
+                break
+            await _sleep(stopped, wakeup, delay)
+    finally:
+        runtime.untrack(uid)
+
+
+async def clean_up(runtime: Runtime, body: kopf.Body, logger: AnyLogger) -> None:
+    """The finalizer's work; raises kopf.TemporaryError to be retried later."""
+    uid = str(body.metadata.uid)
+    async with runtime.lock(uid):
+        outcome = await _clean_up_once(runtime, body, logger)
+    if outcome is None or outcome.error is None:
+        runtime.forget(uid)
+        return
+    message = outcome.decision.status.message or "clean-up failed"
+    if outcome.error is ErrorKind.TRANSIENT:
+        raise kopf.TemporaryError(message, delay=outcome.requeue_after or 10.0)
+    copy_sid = outcome.decision.status.copy_sid
+    kopf.event(
+        body,
+        type="Warning",
+        reason="CleanupAbandoned",
+        message=f"{message}; releasing the resource"
+        + (f"; copy {copy_sid} may be left at Twilio" if copy_sid else ""),
+    )
+    runtime.forget(uid)
+
+
+async def _sleep(stopped: kopf.DaemonStopped, wakeup: asyncio.Event, delay: float | None) -> None:
+    """Until `delay` passes, the resource is woken, or the daemon is asked to stop."""
+
+    async def until_stopped() -> None:
+        await stopped.wait()
+
+    waiters = [asyncio.ensure_future(wakeup.wait()), asyncio.ensure_future(until_stopped())]
+    try:
+        await asyncio.wait(waiters, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+        for waiter in waiters:
+            with contextlib.suppress(asyncio.CancelledError):
+                await waiter
+    wakeup.clear()
+
+
+async def _reconcile_once(
+    runtime: Runtime, body: kopf.Body, stopped: kopf.DaemonStopped, logger: AnyLogger
+) -> float | None:
+    """One reconcile, counted in the metrics by outcome; returns how long to sleep before the
+    next (None: until the spec changes)."""
+    try:
+        outcome, delay = await _reconcile_and_wait(runtime, body, stopped, logger)
+    except Exception:
+        runtime.metrics.record_reconcile(RECONCILE_EXCEPTION)
+        raise
+    if outcome is not None:
+        runtime.metrics.record_reconcile(outcome)
+    return delay
+
+
+async def _reconcile_and_wait(
+    runtime: Runtime, body: kopf.Body, stopped: kopf.DaemonStopped, logger: AnyLogger
+) -> tuple[str | None, float | None]:
+    """One reconcile: its outcome for the metrics (None: the resource is gone) and the delay."""
+    obj = read_object(body, runtime.statuses.get(str(body.metadata.uid)))
+    runtime.track(obj.owner, obj.bundle_sid, obj.status)
+    sink = KopfSink(runtime, body, obj)
+    deps = runtime.dependencies()
+    if obj.resource is None:
+        message = obj.problem or "invalid spec"
+        decision = workflow.decide_invalid_spec(obj.status, obj.generation, message, deps.clock())
+        if decision.status != obj.status:
+            await sink.write_status(decision.status)
+        if decision.event is not None:
+            sink.post_event(decision.event)
+        logger.warning("%s", message, extra=_SKIP_EVENT)
+        return RECONCILE_INVALID_SPEC, None
+    try:
+        outcome = await reconcile(
+            obj.resource, deps, sink, should_stop=lambda: bool(stopped), logger=logger
+        )
+    except ObjectNotFound:
+        return None, None  # the resource is gone; the daemon is about to be stopped
+    return (outcome.error.value if outcome.error else RECONCILE_OK), outcome.requeue_after
+
+
+async def _clean_up_once(runtime: Runtime, body: kopf.Body, logger: AnyLogger) -> Outcome | None:
+    obj = read_object(body, runtime.statuses.get(str(body.metadata.uid)))
+    resource = obj.for_cleanup()
+    if resource is None:
+        return None  # not even the bundle and the Secret are usable: nothing to clean up with
+    try:
+        return await reconcile(
+            resource,
+            runtime.dependencies(),
+            KopfSink(runtime, body, obj),
+            decide=workflow.decide_cleanup,
+            logger=logger,
+            remembered_credentials=True,
+        )
+    except ObjectNotFound:
+        return None

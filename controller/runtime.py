@@ -1,0 +1,99 @@
+"""Per-process state of the running operator: clients built at start-up, and per-resource
+wake-ups, locks, last written statuses, bundle owners and metrics.
+
+One `Runtime` per process, created with the Kopf registry (handlers.py) and shared by every
+handler; forgetting a resource drops everything kept for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from controller.bundle_owners import BundleOwner, BundleOwners
+from controller.cluster import ClusterClient
+from controller.credentials import LastGoodCredentials
+from controller.http_server import HttpServer
+from controller.metrics import OperatorMetrics
+from controller.models import BundleRenewalStatus
+from controller.reconcile import Dependencies, policy_from_settings
+from controller.settings import OperatorSettings
+from controller.twilio_gateway.config import GatewaySettings
+from controller.twilio_gateway.factory import SdkTwilioGatewayFactory
+from controller.twilio_gateway.retry import RetryPolicy
+
+
+def gateway_settings(settings: OperatorSettings) -> GatewaySettings:
+    return GatewaySettings(
+        base_url=settings.twilio_base(),
+        upload_base_url=settings.twilio_upload_base(),
+        max_concurrent_requests_per_account=settings.twilio_concurrency_per_account,
+        request_timeout_seconds=settings.twilio_timeout_seconds,
+        retry=RetryPolicy(max_attempts=settings.twilio_max_attempts),
+    )
+
+
+@dataclass
+class Runtime:
+    """Per-process state: clients built at start-up, and per-resource wake-ups and statuses."""
+
+    settings: OperatorSettings
+    cluster: ClusterClient | None = None
+    gateways: SdkTwilioGatewayFactory | None = None
+    wakeups: dict[str, asyncio.Event] = field(default_factory=dict)
+    locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    statuses: dict[str, BundleRenewalStatus] = field(default_factory=dict)
+    owners: BundleOwners = field(default_factory=BundleOwners)
+    servers: list[HttpServer] = field(default_factory=list)
+    credentials: LastGoodCredentials = field(default_factory=LastGoodCredentials)
+    metrics: OperatorMetrics = field(default_factory=OperatorMetrics)
+
+    def dependencies(self) -> Dependencies:
+        if self.cluster is None or self.gateways is None:
+            raise RuntimeError("the operator has not started")
+        return Dependencies(
+            gateways=self.gateways,
+            objects=self.cluster,
+            policy=policy_from_settings(self.settings),
+            status_callback=self.settings.status_callback_url(),
+            callback_on_original=self.settings.webhook_set_callback_on_originals,
+            credentials=self.credentials,
+        )
+
+    def track(
+        self, owner: BundleOwner, bundle_sid: str | None, status: BundleRenewalStatus
+    ) -> None:
+        """Record which bundles this resource owns (its original and copy) for the webhook."""
+        self.owners.track(owner, [bundle_sid, status.copy_sid])
+        self.metrics.set_phase(owner.uid, status.phase)
+
+    def wakeup(self, uid: str) -> asyncio.Event:
+        return self.wakeups.setdefault(uid, asyncio.Event())
+
+    def lock(self, uid: str) -> asyncio.Lock:
+        return self.locks.setdefault(uid, asyncio.Lock())
+
+    def untrack(self, uid: str) -> None:
+        """The daemon stopped: the resource no longer routes callbacks or counts in metrics."""
+        self.owners.forget(uid)
+        self.metrics.forget(uid)
+
+    def forget(self, uid: str) -> None:
+        """The resource is gone: drop everything kept for it."""
+        self.wakeups.pop(uid, None)
+        self.locks.pop(uid, None)
+        self.statuses.pop(uid, None)
+        self.credentials.forget(uid)
+        self.untrack(uid)
+
+    async def serve(self, server: HttpServer) -> None:
+        self.servers.append(server)  # first, so that `stop` stops it in any case
+        await server.start()
+
+    async def stop(self) -> None:
+        for server in self.servers:
+            await server.stop()
+        if self.gateways is not None:
+            await self.gateways.close()
+        if self.cluster is not None:
+            self.cluster.close()
