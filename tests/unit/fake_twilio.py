@@ -14,7 +14,9 @@ recorded in `broken`, so a loop that catches the exception still fails the test)
 
 `reconcile()` runs `controller.reconcile.reconcile`, the loop the operator runs: the real
 gatherer and the real action runner (with its own guard) call the fake, so the tests go through
-the one seam the operator has with Twilio.
+the one seam the operator has with Twilio. An action the runner's guard would refuse never
+reaches the fake (it ends as a failure in status), so `reconcile()` checks every decided action
+against the guard too and fails the test with `InvariantBroken` if it would be refused.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import controller.reconcile as loop
+from controller.actions import UnsafeActionRefused, check_safe
 from controller.cluster import ObjectNotFound
 from controller.models import BundleRenewalSpec, BundleRenewalStatus
 from controller.plan import (
@@ -694,6 +697,13 @@ def reconcile(
     ) -> Decision:
         decision = decider(current, observation, at, policy)
         decisions.append(decision)
+        if decision.action is not None:
+            # The runner's guard would refuse it (a failure in status, not at Twilio): the
+            # workflow asked for an unsafe action, which breaks an invariant all the same.
+            try:
+                check_safe(res, decision.action, observation)
+            except UnsafeActionRefused as exc:
+                twilio.broken.append(f"the action runner's guard refuses it: {exc}")
         return decision
 
     def persisted() -> RenewalResource:
