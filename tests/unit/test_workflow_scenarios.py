@@ -1,5 +1,6 @@
-"""Whole renewals through the pure workflow against the in-memory Twilio: the seed's happy path,
-NeedsInput, rejection and resubmission, a crash after every write, deletion, and privacy."""
+"""Whole renewals through the operator's reconcile loop (the workflow, the gatherer and the action
+runner) against the in-memory Twilio behind the gateway port: the seed's happy path, NeedsInput,
+rejection and resubmission, a crash after every write, deletion, and privacy."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from controller.plan import (
     Decision,
     DeleteCopy,
     DeleteDocument,
+    ErrorKind,
     ReplaceItems,
     Submit,
 )
@@ -116,29 +118,32 @@ def test_seed_happy_path_renews_the_original_in_place() -> None:
 
 
 def test_happy_path_api_economy() -> None:
-    """Writes are exactly what the seed's sequence needs; reads are one per part needed."""
+    """Writes are exactly what the seed's sequence needs; reads are one request per part needed
+    (one per document for the copy's documents)."""
     twilio = FakeTwilio.seed()
     complete(resource(seed_spec(), twilio), twilio)
     writes = {k: v for k, v in twilio.calls.items() if not k.startswith("read:")}
     assert writes == {
-        "CreateCopy": 1,
-        "UpdateEndUser": 1,
-        "UpdateDocument": 3,
-        "CreateDocument": 1,
-        "AssignItem": 1,
-        "Evaluate": 1,
-        "Submit": 1,
-        "ReplaceItems": 1,
-        "DeleteCopy": 1,
+        "create_bundle_copy": 1,
+        "update_end_user": 1,
+        "update_supporting_document": 3,
+        "create_supporting_document": 1,
+        "create_item_assignment": 1,
+        "create_evaluation": 1,
+        "submit_bundle": 1,
+        "replace_items": 1,
+        "delete_bundle": 1,
     }
     reads = {k: v for k, v in twilio.calls.items() if k.startswith("read:")}
     assert reads == {
-        "read:original": 3,  # first reconcile, once approved, after ReplaceItems (valid_until)
-        "read:copies": 2,  # find/create the copy; poll while in review
-        "read:copy_items": 2,  # edit; check the approved copy still holds its items
-        "read:copy_end_user": 1,
-        "read:copy_documents": 1,
-        "read:stray_documents": 1,  # only before creating a document
+        # The original: first reconcile, once approved, after ReplaceItems (valid_until).
+        "read:fetch_bundle": 3,
+        "read:list_bundle_copies": 2,  # find/create the copy; poll while in review
+        # The copy's items: edit; check the approved copy still holds its items.
+        "read:list_item_assignments": 2,
+        "read:fetch_end_user": 1,  # the copy's end-user
+        "read:fetch_supporting_document": 3,  # the copy's three documents, one GET each
+        "read:list_supporting_documents": 1,  # stray documents, only before creating one
     }
 
 
@@ -147,7 +152,7 @@ def test_up_to_date_resource_costs_one_get_per_check() -> None:
     res = complete(resource(seed_spec(), twilio), twilio)
     twilio.calls.clear()
     check = reconcile(res, twilio, T0 + timedelta(hours=2))
-    assert dict(twilio.calls) == {"read:original": 1}
+    assert dict(twilio.calls) == {"read:fetch_bundle": 1}
     assert check.last.action is None
     assert check.last.requeue_after == 3600.0
     assert check.resource.status.phase == Phase.COMPLETED
@@ -168,7 +173,7 @@ def test_needs_input_lists_exact_fields_then_spec_fix_completes() -> None:
         ("business_reg_no_info", "document_number", 22217),
     ]
     assert "business_info.first_name (22217)" in (status.message or "")
-    assert twilio.calls["Submit"] == 0
+    assert twilio.calls["submit_bundle"] == 0
     assert run.last.event is not None
     assert run.last.event.type == "Warning"
     stalled = [c for c in status.conditions if c.type == "Stalled"]
@@ -179,7 +184,7 @@ def test_needs_input_lists_exact_fields_then_spec_fix_completes() -> None:
     done = complete(fixed, twilio)
     assert done.status.phase == Phase.COMPLETED
     assert done.status.applied_generation == 2
-    assert twilio.calls["CreateCopy"] == 1  # the same copy was patched
+    assert twilio.calls["create_bundle_copy"] == 1  # the same copy was patched
 
 
 def test_rejected_waits_for_spec_change_then_resubmits_same_copy() -> None:
@@ -201,15 +206,15 @@ def test_rejected_waits_for_spec_change_then_resubmits_same_copy() -> None:
     # No spec change: nothing is resubmitted, however often it reconciles.
     again = reconcile(rejected.resource, twilio, T0 + timedelta(hours=2))
     assert again.resource.status.phase == Phase.REJECTED
-    assert twilio.calls["Submit"] == 1
+    assert twilio.calls["submit_bundle"] == 1
     assert again.last.event is None  # no event storm while waiting
 
     fixed = with_spec(again.resource, seed_spec(number="K-552100555"))
     resubmitted = reconcile(fixed, twilio, T0 + timedelta(hours=3))
     assert resubmitted.resource.status.phase == Phase.IN_REVIEW
     assert resubmitted.resource.status.copy_sid == copy_sid
-    assert twilio.calls["Submit"] == 2
-    assert twilio.calls["CreateCopy"] == 1
+    assert twilio.calls["submit_bundle"] == 2
+    assert twilio.calls["create_bundle_copy"] == 1
     twilio.review(approve=True)
     done = reconcile(resubmitted.resource, twilio, T0 + timedelta(hours=4))
     assert done.resource.status.phase == Phase.COMPLETED
@@ -222,7 +227,7 @@ def test_spec_change_after_completed_starts_a_new_renewal() -> None:
     changed = with_spec(res, seed_spec(number="K-1"))
     run = reconcile(changed, twilio, T0 + timedelta(days=1))
     assert run.resource.status.phase == Phase.IN_REVIEW
-    assert twilio.calls["CreateCopy"] == 2
+    assert twilio.calls["create_bundle_copy"] == 2
 
 
 def test_valid_until_appearing_on_original_makes_a_renewal_due() -> None:
@@ -264,11 +269,11 @@ def test_renewal_without_end_user_or_documents_resubmits_current_information() -
     done = complete(resource({}, twilio), twilio)
     assert done.status.phase == Phase.COMPLETED
     assert {k for k in twilio.calls if not k.startswith("read:")} == {
-        "CreateCopy",
-        "Evaluate",
-        "Submit",
-        "ReplaceItems",
-        "DeleteCopy",
+        "create_bundle_copy",
+        "create_evaluation",
+        "submit_bundle",
+        "replace_items",
+        "delete_bundle",
     }
 
 
@@ -307,10 +312,10 @@ def test_crash_after_each_write_then_restart_completes_once(crash_after: int) ->
         now += timedelta(minutes=5)
     assert crashed
     assert res.status.phase == Phase.COMPLETED
-    assert twilio.calls["CreateCopy"] == 1
-    assert twilio.calls["Submit"] == 1
-    assert twilio.calls["ReplaceItems"] == 1
-    assert twilio.calls["CreateDocument"] == 1
+    assert twilio.calls["create_bundle_copy"] == 1
+    assert twilio.calls["submit_bundle"] == 1
+    assert twilio.calls["replace_items"] == 1
+    assert twilio.calls["create_supporting_document"] == 1
     assert twilio.live_copies() == []
     assert twilio.original.valid_until is None
     # Nothing orphaned: every document the renewal created ended up in the original.
@@ -321,14 +326,24 @@ def test_crash_after_each_write_then_restart_completes_once(crash_after: int) ->
 
 
 def test_deletion_mid_flight_deletes_copy_and_keeps_original() -> None:
+    """Twilio does not delete a bundle under review: the clean-up waits for the review to end,
+    then deletes the copy and the document it created (no bundle holds it once the copy is
+    gone), and leaves the original alone."""
     twilio = FakeTwilio.seed()
     run = reconcile(resource(seed_spec(), twilio), twilio, T0)
     original_before = twilio.original
     items_before = list(twilio.items[twilio.original_sid])
-    cleanup = reconcile(run.resource, twilio, T0, cleanup=True)
+    waiting = reconcile(run.resource, twilio, T0, cleanup=True)
+    assert waiting.error is ErrorKind.TRANSIENT
+    assert "review" in (waiting.resource.status.message or "")
+    assert waiting.last.requeue_after
+    assert len(twilio.live_copies()) == 1
+    twilio.review(approve=True)  # an approved copy is deleted too, never moved into the original
+    cleanup = reconcile(waiting.resource, twilio, T0 + timedelta(minutes=5), cleanup=True)
     assert [
         type(d.action) for d in cleanup.decisions if d.action and d.action.kind != "Observe"
-    ] == [DeleteCopy]
+    ] == [DeleteCopy, DeleteDocument]
+    assert not [d for d in twilio.documents.values() if d.type == "power_of_attorney"]
     assert twilio.live_copies() == []
     assert twilio.original == original_before
     assert twilio.items[twilio.original_sid] == items_before
@@ -342,9 +357,9 @@ def test_deletion_without_a_copy_does_nothing() -> None:
     cleanup = reconcile(res, twilio, T0, cleanup=True)
     # Reads only: the Copies list, then the documents it might have left unassigned.
     assert dict(twilio.calls) == {
-        "read:copies": 1,
-        "read:stray_documents": 1,
-        "read:original_items": 1,
+        "read:list_bundle_copies": 1,
+        "read:list_supporting_documents": 1,
+        "read:list_item_assignments": 1,  # the original's, which keep documents it holds
     }
     assert cleanup.last.action is None
     assert twilio.original.valid_until is None
@@ -358,7 +373,10 @@ def test_deletion_after_a_crash_between_create_and_assign_deletes_the_stray_docu
         res = resource(seed_spec(), twilio)
         with pytest.raises(Crash) as crash:
             reconcile(res, twilio, T0, crash_after_write=crash_after)
-        if twilio.calls["CreateDocument"] == 1 and twilio.calls["AssignItem"] == 0:
+        if (
+            twilio.calls["create_supporting_document"] == 1
+            and twilio.calls["create_item_assignment"] == 0
+        ):
             res = crash.value.resource
             break
     else:
@@ -438,7 +456,7 @@ def test_copy_status_seen_during_review_poll_only() -> None:
     run = reconcile(resource(seed_spec(), twilio), twilio, T0)
     twilio.calls.clear()
     poll = reconcile(run.resource, twilio, T0 + timedelta(minutes=10))
-    assert dict(twilio.calls) == {"read:copies": 1}
+    assert dict(twilio.calls) == {"read:list_bundle_copies": 1}
     assert poll.last.requeue_after == pytest.approx(150.0)  # a quarter of the 10 minutes waited
     long_wait = reconcile(poll.resource, twilio, T0 + timedelta(days=1))
     assert long_wait.last.requeue_after == 1800.0
@@ -462,11 +480,11 @@ def test_suspend_toggle_after_completion_makes_no_copy() -> None:
     status = resumed.resource.status
     assert (status.phase, status.applied_generation) == (Phase.COMPLETED, 3)
     assert _writes(twilio) == writes
-    assert twilio.calls["CreateCopy"] == 1
+    assert twilio.calls["create_bundle_copy"] == 1
     # Compared once; afterwards the light check is one GET again.
     twilio.calls.clear()
     reconcile(resumed.resource, twilio, T0 + timedelta(hours=1))
-    assert dict(twilio.calls) == {"read:original": 1}
+    assert dict(twilio.calls) == {"read:fetch_bundle": 1}
 
 
 def test_credentials_secret_rename_makes_no_copy() -> None:
@@ -503,7 +521,7 @@ def test_spec_change_that_alters_the_bundle_renews_only_that() -> None:
     )
     assert "government_issued_document.1.last_name" in created.status.message
     assert "Smith" not in created.status.message
-    assert twilio.calls["UpdateDocument"] == 3 + 2  # the two ID documents, nothing else
+    assert twilio.calls["update_supporting_document"] == 3 + 2  # the two ID documents, nothing else
 
 
 def test_valid_until_kept_by_replace_items_stalls_instead_of_looping() -> None:
@@ -520,8 +538,8 @@ def test_valid_until_kept_by_replace_items_stalls_instead_of_looping() -> None:
     res = done
     for hours in (1, 2, 3):
         res = reconcile(res, twilio, T0 + timedelta(hours=hours)).resource
-    assert twilio.calls["CreateCopy"] == 1
-    assert twilio.calls["Submit"] == 1
+    assert twilio.calls["create_bundle_copy"] == 1
+    assert twilio.calls["submit_bundle"] == 1
     assert res.status.phase == Phase.FAILED
     # A later valid_until (a new regulation change) starts the next renewal.
     assert valid_until is not None
@@ -530,7 +548,7 @@ def test_valid_until_kept_by_replace_items_stalls_instead_of_looping() -> None:
     )
     again = reconcile(res, twilio, T0 + timedelta(hours=4))
     assert again.resource.status.phase == Phase.IN_REVIEW
-    assert twilio.calls["CreateCopy"] == 2
+    assert twilio.calls["create_bundle_copy"] == 2
 
 
 def test_crash_right_after_replace_items_that_kept_valid_until_still_stalls() -> None:
@@ -545,11 +563,11 @@ def test_crash_right_after_replace_items_that_kept_valid_until_still_stalls() ->
         res = crash.resource
     else:
         raise AssertionError("no crash")
-    assert twilio.calls["ReplaceItems"] == 1
+    assert twilio.calls["replace_items"] == 1
     after = reconcile(res, twilio, T0 + timedelta(minutes=6)).resource
     assert after.status.phase == Phase.FAILED
     assert twilio.live_copies() == []
-    assert twilio.calls["CreateCopy"] == 1
+    assert twilio.calls["create_bundle_copy"] == 1
 
 
 def test_two_resources_on_one_bundle_never_both_renew() -> None:
@@ -562,15 +580,15 @@ def test_two_resources_on_one_bundle_never_both_renew() -> None:
     assert claimed.status.phase == Phase.FAILED
     assert first.status.copy_sid is not None
     assert first.status.copy_sid in (claimed.status.message or "")
-    assert twilio.calls["CreateCopy"] == 1
+    assert twilio.calls["create_bundle_copy"] == 1
     twilio.review(approve=True)
     done = reconcile(first, twilio, T0 + timedelta(minutes=5)).resource
     assert done.status.phase == Phase.COMPLETED
     # The first renewal did the work: the second finds the bundle carrying its spec.
     later = reconcile(claimed, twilio, T0 + timedelta(hours=1)).resource
     assert later.status.phase == Phase.COMPLETED
-    assert twilio.calls["CreateCopy"] == 1
-    assert twilio.calls["ReplaceItems"] == 1
+    assert twilio.calls["create_bundle_copy"] == 1
+    assert twilio.calls["replace_items"] == 1
 
 
 def test_needs_input_recheck_makes_no_new_evaluation() -> None:
@@ -583,13 +601,13 @@ def test_needs_input_recheck_makes_no_new_evaluation() -> None:
     for hours in (1, 2):
         res = reconcile(res, twilio, T0 + timedelta(hours=hours)).resource
     assert res.status.phase == Phase.NEEDS_INPUT
-    assert twilio.calls["Evaluate"] == 1
+    assert twilio.calls["create_evaluation"] == 1
     # The regulation changed (a new valid_until): evaluate again.
     twilio.bundles[twilio.original_sid] = twilio.original.model_copy(
         update={"valid_until": T0 + timedelta(days=90)}
     )
     reconcile(res, twilio, T0 + timedelta(hours=3))
-    assert twilio.calls["Evaluate"] == 2
+    assert twilio.calls["create_evaluation"] == 2
 
 
 def test_rejected_then_suspend_toggle_does_not_resubmit() -> None:
@@ -600,8 +618,8 @@ def test_rejected_then_suspend_toggle_does_not_resubmit() -> None:
     suspended = reconcile(with_spec(rejected, {**seed_spec(), "suspend": True}), twilio, T0)
     resumed = reconcile(with_spec(suspended.resource, seed_spec()), twilio, T0).resource
     assert resumed.status.phase == Phase.REJECTED
-    assert twilio.calls["Submit"] == 1
-    assert twilio.calls["Evaluate"] == 1
+    assert twilio.calls["submit_bundle"] == 1
+    assert twilio.calls["create_evaluation"] == 1
     retry = with_spec(resumed, {**seed_spec(), "renewalRequest": "retry-1"})
     assert reconcile(retry, twilio, T0).resource.status.phase == Phase.IN_REVIEW
-    assert twilio.calls["Submit"] == 2
+    assert twilio.calls["submit_bundle"] == 2
