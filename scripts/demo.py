@@ -34,7 +34,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -64,6 +63,7 @@ from controlplane.kubectl import (  # noqa: E402
 
 from twilio_sim import sids  # noqa: E402
 from twilio_sim.admin_client import AdminClient  # noqa: E402
+from twilio_sim.server import free_port  # noqa: E402
 
 NAMESPACE = "telecom"
 OPERATOR_NAMESPACE = "bundle-renewal-system"
@@ -135,13 +135,6 @@ def say(message: str) -> None:
 def interactive() -> bool:
     ci = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
     return not ci and sys.stdin.isatty()
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class Kubectl:
