@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
-import json
 import os
 import secrets
 import shutil
@@ -56,6 +55,7 @@ from controlplane.kubectl import (  # noqa: E402
     LOCAL_SERVER_VERSION,
     MIN_NEWER_MINOR,
     KubectlNotFound,
+    client_minor,
     run_kubectl,
 )
 from operator_runner import running_operator, stop_process  # noqa: E402
@@ -167,22 +167,6 @@ KUBECTL_HINT = (
 )
 
 
-def kubectl_minor(argv: list[str]) -> int | None:
-    """The client minor version `argv` reports, or None when it does not run."""
-    try:
-        out = subprocess.run(
-            [*argv, "version", "--client", "-o", "json"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-        minor = json.loads(out.stdout)["clientVersion"]["minor"]
-        return int("".join(ch for ch in str(minor) if ch.isdigit()))
-    except (OSError, subprocess.SubprocessError, ValueError, KeyError, TypeError):
-        return None
-
-
 def missing_prerequisites(kind: bool) -> list[str]:
     """What the demo needs and this machine lacks, each with how to get it."""
     missing = []
@@ -191,7 +175,7 @@ def missing_prerequisites(kind: bool) -> list[str]:
         argv = kubectl_command(server_version, ("apply", "-k", str(MANIFESTS)))
     except KubectlNotFound:
         argv = None
-    minor = kubectl_minor(argv) if argv is not None else None
+    minor = client_minor(*argv) if argv is not None else None
     if minor is None or minor < MIN_NEWER_MINOR:
         found = "" if argv is None else f" (found {' '.join(argv)}: {minor_text(minor)})"
         missing.append(KUBECTL_HINT + found)
