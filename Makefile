@@ -39,6 +39,12 @@ test-unit: install
 test-sim: install prism
 	$(PY) -m pytest tests/sim
 
+# The operator against a real API server: each session starts its own local control plane on
+# free loopback ports (tests/integration/conftest.py; envtest builds kube-apiserver first), or
+# uses the cluster that BRO_TEST_KUBECONFIG (or pytest --kubeconfig) names.
+test-integration: install envtest
+	$(PY) -m pytest tests/integration
+
 # Stoplight Prism (validating proxy for the contract tests), installed once under .tools/;
 # Debian's nodejs and npm first when npm is missing.
 PRISM := .tools/prism/node_modules/.bin/prism

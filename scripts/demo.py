@@ -29,18 +29,14 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
-import json
 import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,11 +55,14 @@ from controlplane.kubectl import (  # noqa: E402
     LOCAL_SERVER_VERSION,
     MIN_NEWER_MINOR,
     KubectlNotFound,
+    client_minor,
     run_kubectl,
 )
+from operator_runner import running_operator, stop_process  # noqa: E402
 
 from twilio_sim import sids  # noqa: E402
 from twilio_sim.admin_client import AdminClient  # noqa: E402
+from twilio_sim.server import free_port  # noqa: E402
 
 NAMESPACE = "telecom"
 OPERATOR_NAMESPACE = "bundle-renewal-system"
@@ -137,13 +136,6 @@ def interactive() -> bool:
     return not ci and sys.stdin.isatty()
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 class Kubectl:
     """kubectl against one cluster: the local control plane (server 1.20, the default) or, with
     `server_version=None`, a cluster of unknown version such as kind (plain `kubectl`)."""
@@ -175,22 +167,6 @@ KUBECTL_HINT = (
 )
 
 
-def kubectl_minor(argv: list[str]) -> int | None:
-    """The client minor version `argv` reports, or None when it does not run."""
-    try:
-        out = subprocess.run(
-            [*argv, "version", "--client", "-o", "json"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-        minor = json.loads(out.stdout)["clientVersion"]["minor"]
-        return int("".join(ch for ch in str(minor) if ch.isdigit()))
-    except (OSError, subprocess.SubprocessError, ValueError, KeyError, TypeError):
-        return None
-
-
 def missing_prerequisites(kind: bool) -> list[str]:
     """What the demo needs and this machine lacks, each with how to get it."""
     missing = []
@@ -199,7 +175,7 @@ def missing_prerequisites(kind: bool) -> list[str]:
         argv = kubectl_command(server_version, ("apply", "-k", str(MANIFESTS)))
     except KubectlNotFound:
         argv = None
-    minor = kubectl_minor(argv) if argv is not None else None
+    minor = client_minor(*argv) if argv is not None else None
     if minor is None or minor < MIN_NEWER_MINOR:
         found = "" if argv is None else f" (found {' '.join(argv)}: {minor_text(minor)})"
         missing.append(KUBECTL_HINT + found)
@@ -357,16 +333,6 @@ def watch_until_settled(kubectl: Kubectl, timeout: float) -> bool:
 # -- processes --------------------------------------------------------------------------------
 
 
-def stop_process(process: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-
 def operator_settings() -> dict[str, str]:
     settings = {}
     for line in (MANIFESTS / "operator.env").read_text().splitlines():
@@ -404,55 +370,6 @@ def service_account_kubeconfig(admin_kubeconfig: Path, out: Path) -> Path:
     out.touch(mode=0o600)
     out.write_text(yaml.safe_dump(config))
     return out
-
-
-@contextlib.contextmanager
-def operator_process(
-    workdir: Path, kubeconfig: Path, twilio_url: str
-) -> Iterator[tuple[Path, str]]:
-    """`python -m controller` as the ServiceAccount; yields its log file and metrics URL."""
-    log_path = workdir / "operator.log"
-    log = log_path.open("ab")
-    port = free_port()
-    metrics_port = free_port()
-    env = {
-        **os.environ,
-        **operator_settings(),
-        "KUBECONFIG": str(kubeconfig),
-        "TWILIO_BASE_URL": twilio_url,
-        "LIVENESS_ENDPOINT": f"http://127.0.0.1:{port}/healthz",
-        "METRICS_HOST": "127.0.0.1",
-        "METRICS_PORT": str(metrics_port),
-        "PYTHONUNBUFFERED": "1",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "controller"],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_for_liveness(process, port, log_path)
-        yield log_path, f"http://127.0.0.1:{metrics_port}/metrics"
-    finally:
-        stop_process(process)
-        log.close()
-
-
-def wait_for_liveness(process: subprocess.Popen[bytes], port: int, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the operator exited; see {log}:\n{log.read_text()[-3000:]}")
-        with (
-            contextlib.suppress(urllib.error.URLError, ConnectionError, TimeoutError),
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as response,
-        ):
-            if response.status == 200:
-                return
-        time.sleep(0.2)
-    raise RuntimeError(f"the operator did not become live in 60 s; see {log}")
 
 
 # -- the two ways to run it -------------------------------------------------------------------
@@ -494,8 +411,15 @@ def run_local(workdir: Path, timeout: float, started: float) -> bool:
 
         say("starting the operator as the ServiceAccount bundle-renewal-operator")
         sa_kubeconfig = service_account_kubeconfig(kubeconfig, workdir / "operator.kubeconfig")
-        operator_log, metrics_url = stack.enter_context(
-            operator_process(workdir, sa_kubeconfig, twilio_url)
+        operator = stack.enter_context(
+            running_operator(
+                {
+                    **operator_settings(),
+                    "KUBECONFIG": str(sa_kubeconfig),
+                    "TWILIO_BASE_URL": twilio_url,
+                },
+                workdir / "operator.log",
+            )
         )
 
         say(f"applying examples/ to namespace {NAMESPACE}")
@@ -507,7 +431,7 @@ def run_local(workdir: Path, timeout: float, started: float) -> bool:
         print()
         report_settled(settled, timeout, started, applied)
         if interactive():
-            look_around(kubeconfig, twilio_url, operator_log, metrics_url, workdir)
+            look_around(kubeconfig, twilio_url, operator.log_path, operator.metrics_url, workdir)
             wait_for_interrupt()
         say("stopping the operator, the simulator and the control plane")
     return settled

@@ -77,10 +77,6 @@ class CallbackDispatcher:
         if self._session is not None:
             await self._session.close()
 
-    async def drain(self) -> None:
-        """Wait until every queued callback has been attempted."""
-        await self._queue.join()
-
     @property
     def pending(self) -> int:
         return self._queue.qsize()

@@ -77,10 +77,6 @@ DOCUMENT_TYPE_NAMES: dict[str, str] = {
 END_USER_TYPE_NAMES = {"business": "Business", "individual": "Individual"}
 
 
-def article(noun: str) -> str:
-    return "An" if noun[:1].lower() in "aeiou" else "A"
-
-
 def end_user_field(machine: str, friendly: str, holder: str) -> FieldRule:
     return FieldRule(
         machine,

@@ -278,14 +278,6 @@ class SdkTwilioGateway:
             lambda rc: rc.bundles(bundle_sid).evaluations.create_async(),
         )
 
-    async def list_evaluations(self, bundle_sid: str) -> list[Evaluation]:
-        return await self._list(
-            Evaluation,
-            "list_evaluations",
-            bundle_sid,
-            lambda rc: rc.bundles(bundle_sid).evaluations,
-        )
-
     # --- item assignments -----------------------------------------------------------------
 
     async def list_item_assignments(self, bundle_sid: str) -> list[ItemAssignment]:

@@ -71,11 +71,11 @@ def _versioned_clients() -> dict[int, Path]:
 
 
 @functools.cache
-def _client_minor(kubectl: str) -> int | None:
-    """The client minor version `kubectl` reports, or None if it does not run."""
+def client_minor(*argv: str) -> int | None:
+    """The client minor version the kubectl `argv` reports, or None if it does not run."""
     try:
         out = subprocess.run(
-            [kubectl, "version", "--client", "-o", "json"],
+            [*argv, "version", "--client", "-o", "json"],
             capture_output=True,
             text=True,
             timeout=30,
@@ -119,7 +119,7 @@ def kubectl_command(
             closest = min(clients, key=lambda minor: (abs(minor - server_version[1]), minor))
             return [str(clients[closest])]
     on_path = shutil.which("kubectl")
-    if on_path is not None and (not newer or (_client_minor(on_path) or 0) >= MIN_NEWER_MINOR):
+    if on_path is not None and (not newer or (client_minor(on_path) or 0) >= MIN_NEWER_MINOR):
         return [on_path]
     if newer:
         raise KubectlNotFound(

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import requests
 
 from controller.twilio_gateway.port import (
     TwilioAmbiguousWriteError,
@@ -65,6 +66,7 @@ async def wait_for_status(
 
 async def test_renewal_sequence_through_every_port_method(
     sim: Sim,
+    account: dict[str, Any],
     seeded: dict[str, Any],
     token_credentials: TwilioCredentials,
     make_factory: FactoryMaker,
@@ -140,7 +142,15 @@ async def test_renewal_sequence_through_every_port_method(
     assert evaluation.bundle_sid == copy.sid
     assert evaluation.status is EvaluationStatus.COMPLIANT
     assert evaluation.results
-    assert evaluation.sid in {e.sid for e in await gateway.list_evaluations(copy.sid)}
+    # The evaluation is stored on the copy: the simulator lists it (a plain GET, as Twilio's API).
+    listed = await asyncio.to_thread(
+        requests.get,
+        f"{sim.base_url}/v2/RegulatoryCompliance/Bundles/{copy.sid}/Evaluations",
+        auth=(account["account_sid"], account["auth_token"]),
+        timeout=10,
+    )
+    assert listed.status_code == 200, listed.text
+    assert evaluation.sid in {e["sid"] for e in listed.json()["results"]}
 
     submitted = await gateway.submit_bundle(copy.sid, callback_receiver.url)
     assert submitted.status in (BundleStatus.PENDING_REVIEW, BundleStatus.IN_REVIEW)

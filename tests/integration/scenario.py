@@ -31,12 +31,13 @@ class RenewalCase:
     end_user_sid: str
 
 
-def seed_due_bundle(sim: Sim, phone_numbers: int = 2) -> RenewalCase:
-    """An approved bundle that the default regulation change made due (valid_until set)."""
+def seed_due_bundle(sim: Sim, phone_numbers: int = 2, **change: Any) -> RenewalCase:
+    """An approved bundle in a new account that a regulation change (the default one, or
+    `change` as the simulator's admin API takes it) made due (valid_until set)."""
     account = sim.new_account()
     seeded = sim.seed_approved_bundle(account.sid, phone_numbers=phone_numbers)
-    change = sim.change_regulation()
-    assert seeded["bundle_sid"] in change["affected_bundle_sids"]
+    changed = sim.change_regulation(**change)
+    assert seeded["bundle_sid"] in changed["affected_bundle_sids"]
     assert sim.admin.bundle(seeded["bundle_sid"])["valid_until"] is not None
     return RenewalCase(
         account=account,
@@ -56,9 +57,9 @@ DOCUMENTS_SECRET = "renewal-documents"
 def seed_due_bundle_needing_new_document(sim: Sim, phone_numbers: int = 1) -> RenewalCase:
     """As seed_due_bundle, but the regulation change also requires a document type the bundle
     lacks (a utility bill with an account number), so the renewal creates and uploads one."""
-    account = sim.new_account()
-    seeded = sim.seed_approved_bundle(account.sid, phone_numbers=phone_numbers)
-    change = sim.change_regulation(
+    return seed_due_bundle(
+        sim,
+        phone_numbers,
         end_user_fields=[
             {
                 "machine_name": "business_registration_authority",
@@ -72,14 +73,6 @@ def seed_due_bundle_needing_new_document(sim: Sim, phone_numbers: int = 1) -> Re
                 "fields": [{"machine_name": "account_number", "friendly_name": "Account Number"}],
             }
         ],
-    )
-    assert seeded["bundle_sid"] in change["affected_bundle_sids"]
-    return RenewalCase(
-        account=account,
-        bundle_sid=seeded["bundle_sid"],
-        phone_numbers=list(seeded["phone_number_sids"]),
-        documents_by_type=dict(seeded["documents_by_type"]),
-        end_user_sid=seeded["end_user_sid"],
     )
 
 

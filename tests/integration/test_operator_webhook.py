@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.integration.operator_fixtures import OperatorFactory, Renewals
-from tests.integration.operator_process import OperatorProcess, free_port
+from tests.integration.operator_process import OperatorProcess
 from tests.integration.scenario import (
     account_state,
     renewal_spec,
@@ -35,6 +35,7 @@ from tests.measurements import report
 from tests.metrics_scrape import scrape, total, value
 from tests.sim_fixtures import Sim, SimAccount
 from twilio_sim.callbacks import sign
+from twilio_sim.server import free_port
 
 SPARSE_POLLING = {
     "POLL_INTERVAL_SECONDS": "300",
