@@ -17,9 +17,9 @@ from typing import Any, cast
 
 import pytest
 from kubernetes import client
+from operator_runner import REPO_ROOT, OperatorProcess
 
 from controller.models import API_GROUP, API_VERSION, PLURAL
-from tests.integration.operator_process import REPO_ROOT, OperatorProcess
 from tests.integration.scenario import CREDENTIALS_SECRET
 from tests.sim_fixtures import Sim, SimAccount
 

@@ -14,9 +14,9 @@ import time
 from typing import Any
 
 import pytest
+from operator_runner import OperatorProcess
 
 from tests.integration.operator_fixtures import OperatorFactory, Renewals
-from tests.integration.operator_process import OperatorProcess
 from tests.integration.scenario import (
     DOCUMENTS_SECRET,
     NEW_DOCUMENT_FILE,

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 import yaml
 from kubernetes import client
+from operator_runner import OperatorProcess
 
 from controller.redaction import REDACTED
 from tests.integration.operator_fixtures import OperatorFactory, Renewals
-from tests.integration.operator_process import OperatorProcess
 from tests.integration.scenario import (
     DOCUMENT_VALUE,
     END_USER_VALUE,

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import time
 
+from operator_runner import OperatorProcess
+
 from tests.integration.operator_fixtures import Renewals
-from tests.integration.operator_process import OperatorProcess
 from tests.integration.scenario import (
     DOCUMENT_VALUE,
     END_USER_VALUE,

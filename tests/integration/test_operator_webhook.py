@@ -22,9 +22,9 @@ from urllib.parse import urlencode
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from operator_runner import OperatorProcess
 
 from tests.integration.operator_fixtures import OperatorFactory, Renewals
-from tests.integration.operator_process import OperatorProcess
 from tests.integration.scenario import (
     account_state,
     renewal_spec,

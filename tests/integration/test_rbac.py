@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 import yaml
 from kubernetes import client
+from operator_runner import REPO_ROOT, OperatorProcess
 
 from tests.integration.operator_fixtures import KubeCluster, OperatorFactory, Renewals
-from tests.integration.operator_process import REPO_ROOT, OperatorProcess
 from tests.integration.scenario import (
     assert_renewed,
     copies_created,
