@@ -11,8 +11,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from controller.models import BundleRenewalSpec, BundleRenewalStatus, Phase, Reason
-from controller.plan import Action, Decision, Observation, ObservationPart, Observe, Policy
-from controller.plan import RenewalResource as RenewalResource
+from controller.plan import (
+    Action,
+    Decision,
+    Observation,
+    ObservationPart,
+    Observe,
+    Policy,
+    RenewalResource,
+)
 from controller.workflow.status import state
 
 
