@@ -15,6 +15,8 @@ carries SIDs and Twilio's reason/code, never an attribute value or a secret.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Protocol
 
 from controller.cluster import ClusterAccessError, ObjectNotFound
@@ -52,6 +54,7 @@ from controller.twilio_gateway.port import (
     TwilioTransientError,
 )
 from controller.twilio_models import BundleStatus, DocumentFile
+from controller.write_budget import WriteBudget, WriteBudgetExceeded
 
 # Twilio error: a bundle cannot be deleted while it is pending-review or in-review.
 BUNDLE_UNDER_REVIEW = 22209
@@ -212,7 +215,8 @@ async def read_document_file(
 
 
 class ActionRunner:
-    """Runs actions for one resource with one gateway (one reconcile)."""
+    """Runs actions for one resource with one gateway (one reconcile). With a `budget`, every
+    write spends from it first, and a write beyond it is refused (ErrorKind.WRITE_BUDGET)."""
 
     def __init__(
         self,
@@ -220,11 +224,16 @@ class ActionRunner:
         resource: RenewalResource,
         objects: ObjectSource,
         status_callback: str | None,
+        budget: WriteBudget | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ):
         self.gateway = gateway
         self.resource = resource
         self.objects = objects
         self.status_callback = status_callback
+        self.budget = budget
+        self.clock = clock
+        self.writes = 0
 
     async def run(self, action: Action, observation: Observation) -> Observation:
         """The observation after `action`; ActionFailed if it could not be done."""
@@ -232,9 +241,16 @@ class ActionRunner:
             check_safe(self.resource, action, observation)
             if isinstance(action, Observe):
                 return await gather(self.gateway, self.resource, observation, action.parts)
+            if self.budget is not None:
+                self.budget.spend(self.resource.uid, self.clock(), self.writes)
+            self.writes += 1
             result = await self._write(action)
         except UnsafeActionRefused as exc:
             raise ActionFailed(ErrorKind.PERMANENT, str(exc)) from None
+        except WriteBudgetExceeded as exc:
+            raise ActionFailed(
+                ErrorKind.WRITE_BUDGET, f"refusing to {action.describe()}: {exc}"
+            ) from None
         except CredentialsError as exc:
             raise ActionFailed(ErrorKind.CREDENTIALS, str(exc)) from None
         except ClusterAccessError as exc:

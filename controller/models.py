@@ -251,6 +251,7 @@ class Reason(StrEnum):
     CLEANING_UP = "CleaningUp"
     VALID_UNTIL_NOT_CLEARED = "ValidUntilNotCleared"
     BUNDLE_CLAIMED = "BundleClaimed"
+    WRITE_BUDGET_EXCEEDED = "WriteBudgetExceeded"
 
 
 class Condition(_WireModel):
@@ -409,6 +410,10 @@ class BundleRenewalStatus(_WireModel):
     """Consecutive failed attempts; drives the retry backoff."""
     last_failure_time: datetime | None = None
     """When the last attempt failed."""
+    last_failure_kind: str | None = None
+    """How it failed: transient, permanent, not_found, authentication, credentials or
+    write_budget. After a permanent or write_budget failure a retry only re-reads the original
+    bundle, and tries again in full once the spec, spec.renewalRequest or the original changed."""
     message: str | None = None
     """Human-readable summary of the current state."""
     conditions: list[Condition] = Field(default_factory=list)

@@ -41,6 +41,7 @@ from controller.plan import (
 )
 from controller.settings import OperatorSettings
 from controller.twilio_gateway.port import TwilioGatewayFactory
+from controller.write_budget import WriteBudget
 
 DecideFn = Callable[[RenewalResource, Observation, datetime, Policy], Decision]
 Clock = Callable[[], datetime]
@@ -71,6 +72,8 @@ class Dependencies:
     clock: Clock = lambda: datetime.now(UTC)
     credentials: LastGoodCredentials = field(default_factory=LastGoodCredentials)
     """Shared by every reconcile of the process (pass the same object each time)."""
+    budget: WriteBudget = field(default_factory=WriteBudget)
+    """Each resource's Twilio write budget, shared likewise."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,12 @@ class Outcome:
     @property
     def requeue_after(self) -> float | None:
         return self.decision.requeue_after
+
+
+def budget_from_settings(settings: OperatorSettings) -> WriteBudget:
+    return WriteBudget(
+        per_reconcile=settings.write_budget_per_reconcile, per_hour=settings.write_budget_per_hour
+    )
 
 
 def policy_from_settings(settings: OperatorSettings) -> Policy:
@@ -172,9 +181,8 @@ async def reconcile(
             )
         actions += 1
         writes += int(is_write(action))
-    return await fail(
-        ErrorKind.TRANSIENT, f"the renewal did not settle within {MAX_STEPS} steps; retrying"
-    )
+    # A loop the write budget did not catch (reads only): a bug; Stalled, never retried blindly.
+    return await fail(ErrorKind.PERMANENT, f"the renewal did not settle within {MAX_STEPS} steps")
 
 
 async def _callback_on_original(
@@ -205,4 +213,6 @@ async def _runner(
             secret_name,
         )
     gateway = deps.gateways.for_credentials(credentials)
-    return ActionRunner(gateway, resource, deps.objects, deps.status_callback)
+    return ActionRunner(
+        gateway, resource, deps.objects, deps.status_callback, deps.budget, deps.clock
+    )

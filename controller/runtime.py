@@ -16,11 +16,12 @@ from controller.credentials import LastGoodCredentials
 from controller.http_server import HttpServer
 from controller.metrics import OperatorMetrics
 from controller.models import BundleRenewalStatus
-from controller.reconcile import Dependencies, policy_from_settings
+from controller.reconcile import Dependencies, budget_from_settings, policy_from_settings
 from controller.settings import OperatorSettings
 from controller.twilio_gateway.config import GatewaySettings
 from controller.twilio_gateway.factory import SdkTwilioGatewayFactory
 from controller.twilio_gateway.retry import RetryPolicy
+from controller.write_budget import WriteBudget
 
 
 def gateway_settings(settings: OperatorSettings) -> GatewaySettings:
@@ -47,6 +48,10 @@ class Runtime:
     servers: list[HttpServer] = field(default_factory=list)
     credentials: LastGoodCredentials = field(default_factory=LastGoodCredentials)
     metrics: OperatorMetrics = field(default_factory=OperatorMetrics)
+    budget: WriteBudget = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.budget = budget_from_settings(self.settings)
 
     def dependencies(self) -> Dependencies:
         if self.cluster is None or self.gateways is None:
@@ -58,6 +63,7 @@ class Runtime:
             status_callback=self.settings.status_callback_url(),
             callback_on_original=self.settings.webhook_set_callback_on_originals,
             credentials=self.credentials,
+            budget=self.budget,
         )
 
     def track(
@@ -84,6 +90,7 @@ class Runtime:
         self.locks.pop(uid, None)
         self.statuses.pop(uid, None)
         self.credentials.forget(uid)
+        self.budget.forget(uid)
         self.untrack(uid)
 
     async def serve(self, server: HttpServer) -> None:

@@ -71,6 +71,17 @@ class OperatorSettings(BaseSettings):
         gt=0,
         description="Upper bound of the delay between retries after transient failures.",
     )
+    write_budget_per_reconcile: int = Field(
+        40,
+        ge=1,
+        description="At most this many Twilio writes for one resource in one reconcile; beyond "
+        "it the resource is Stalled (WriteBudgetExceeded) instead of looping.",
+    )
+    write_budget_per_hour: int = Field(
+        120,
+        ge=1,
+        description="At most this many Twilio writes for one resource within an hour.",
+    )
     twilio_concurrency_per_account: int = Field(
         4,
         ge=1,

@@ -79,6 +79,10 @@ REASONS: dict[Reason, str] = {
     Reason.BUNDLE_CLAIMED: "Stalled: another BundleRenewal (the UID in the named copy's friendly "
     "name, maybe in another namespace) is renewing the same bundle; this one touches nothing "
     "until that copy is gone. Deleting the other BundleRenewal deletes its copy.",
+    Reason.WRITE_BUDGET_EXCEEDED: "Stalled: the resource made more Twilio writes than its budget "
+    "allows (WRITE_BUDGET_PER_RECONCILE, WRITE_BUDGET_PER_HOUR) without settling, so it stopped "
+    "rather than loop. Nothing resumes it but a spec change or a change of the original bundle; "
+    "please report the spec that caused it.",
 }
 
 _GENERATED = re.compile(

@@ -229,6 +229,8 @@ class ErrorKind(StrEnum):
     """TwilioAuthenticationError: the credentials were refused."""
     CREDENTIALS = "credentials"
     """The credentials Secret, one of its keys, or a document file source is missing/invalid."""
+    WRITE_BUDGET = "write_budget"
+    """The resource made too many Twilio writes (per reconcile or per hour): a loop, stopped."""
 
 
 def is_write(action: Action | None) -> bool:

@@ -8,10 +8,18 @@ another resource's copy of the same bundle exists.
 from __future__ import annotations
 
 from controller.models import BundleRenewalStatus, Reason
-from controller.plan import CreateCopy, Decision, DeleteCopy, copy_marker, copy_owner
+from controller.plan import (
+    CreateCopy,
+    Decision,
+    DeleteCopy,
+    ObservationPart,
+    copy_marker,
+    copy_owner,
+)
 from controller.twilio_models import Bundle, BundleStatus
 from controller.workflow.at_rest import at_rest, original_not_approved, spec_changes
 from controller.workflow.context import Context
+from controller.workflow.documents import conflicting_entries, may_clash
 from controller.workflow.replace import completed
 from controller.workflow.status import failed, in_progress, normal, warning
 
@@ -51,6 +59,18 @@ def delete_duplicate(ctx: Context, status: BundleRenewalStatus) -> Decision:
     )
 
 
+def _clash_in_original(ctx: Context, status: BundleRenewalStatus) -> Decision | None:
+    """Refuse, before the first write, a spec whose entries would land on one document: the copy
+    will hold the original's documents, so they are checked there (read only when two entries
+    share a type)."""
+    if not may_clash(ctx.spec):
+        return None
+    parts = (ObservationPart.ORIGINAL_ITEMS, ObservationPart.ORIGINAL_DOCUMENTS)
+    if (observe := ctx.need(*parts, status=status)) is not None:
+        return observe
+    return conflicting_entries(ctx, status, ctx.obs.original_documents, in_original=True)
+
+
 def no_copy(
     ctx: Context, status: BundleRenewalStatus, original: Bundle, due: list[str]
 ) -> Decision:
@@ -77,6 +97,8 @@ def no_copy(
         due = changes
     if original.status != BundleStatus.TWILIO_APPROVED:
         return original_not_approved(ctx, status, original)
+    if (clash := _clash_in_original(ctx, status)) is not None:
+        return clash
     message = "renewal due (" + "; ".join(due) + f"): copying bundle {original.sid}"
     status = status.model_copy(
         update={"renewing_valid_until": original.valid_until, "replaced_object_sids": []}

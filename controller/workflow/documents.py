@@ -106,6 +106,60 @@ def find_document(
     return candidates[0] if candidates else None
 
 
+def may_clash(spec: BundleRenewalSpec) -> bool:
+    """Whether two entries could land on one document: they share a type, and one of them has no
+    `match`, two have the same one, or one matches by friendlyName and another by originalSid
+    (which may name the same document). Distinct matches of one kind name distinct documents."""
+    groups: dict[str, list[tuple[str | None, str | None] | None]] = {}
+    for entry in spec.supporting_documents:
+        match = entry.match
+        groups.setdefault(entry.type, []).append(
+            None if match is None else (match.friendly_name, match.original_sid)
+        )
+    return any(
+        len(matches) > 1
+        and (
+            None in matches
+            or len(set(matches)) < len(matches)
+            or len({m[0] is None for m in matches if m is not None}) > 1
+        )
+        for matches in groups.values()
+    )
+
+
+def conflicting_entries(
+    ctx: Context,
+    status: BundleRenewalStatus,
+    documents: tuple[SupportingDocument, ...],
+    *,
+    in_original: bool = False,
+) -> Decision | None:
+    """Stalled if two spec entries would land on the same Twilio document of `documents` (the
+    copy's, or the original's before a copy is made): with different fields they would be
+    silently merged, with different values updated back and forth for ever. None: no clash."""
+    spec = ctx.spec
+    landing: dict[str, list[str]] = {}
+    for index, entry in enumerate(spec.supporting_documents):
+        key = document_key(spec, index)
+        target = find_document(ctx, status, entry, key, documents, in_original=in_original)
+        if isinstance(target, Decision):
+            return target
+        if target is not None:
+            landing.setdefault(target.sid, []).append(key)
+    for sid, keys in landing.items():
+        if len(keys) > 1:
+            doc_type = next(d.type for d in documents if d.sid == sid)
+            return failed(
+                ctx,
+                status,
+                Reason.AMBIGUOUS_DOCUMENT,
+                f"supportingDocuments {' and '.join(keys)} would all change {doc_type} "
+                f"document {sid}; give each a match.friendlyName or match.originalSid naming a "
+                "different document, or merge them into one entry",
+            )
+    return None
+
+
 def documents_step(
     ctx: Context, status: BundleRenewalStatus, copy: Bundle
 ) -> Write | Decision | list[AppliedDocument]:
@@ -113,6 +167,8 @@ def documents_step(
     (an observation still needed, an ambiguous entry), or, when the copy matches every entry,
     what was applied."""
     spec, obs, uid = ctx.spec, ctx.obs, ctx.resource.uid
+    if may_clash(spec) and (clash := conflicting_entries(ctx, status, obs.copy_documents)):
+        return clash
     documents: list[AppliedDocument] = []
     for index, entry in enumerate(spec.supporting_documents):
         key = document_key(spec, index)

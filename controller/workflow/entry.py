@@ -1,7 +1,8 @@
 """The entry of the renewal decision: from where the renewal stands to the step that moves it.
 
 `decide` reads the situation in this order, each step in its own module:
-suspended -> backing off after failures -> polling a copy in review (review.py) -> the original
+suspended -> backing off after failures -> only probing after a failure a change must fix ->
+polling a copy in review (review.py) -> the original
 (missing, due or at rest: at_rest.py) -> the copies (copies.py) -> by the copy's status:
 approved (replace.py), in review or rejected (review.py), draft (edit.py).
 """
@@ -10,7 +11,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from controller.models import BundleRenewalStatus, OriginalBundleStatus, Phase, Reason
+from controller.conditions import get_condition
+from controller.models import (
+    BundleRenewalStatus,
+    ConditionType,
+    OriginalBundleStatus,
+    Phase,
+    Reason,
+)
 from controller.plan import (
     Decision,
     Event,
@@ -25,12 +33,13 @@ from controller.workflow.at_rest import (
     at_rest,
     original_not_approved,
     renewal_due_reasons,
+    renewal_requested,
     spec_changes,
 )
 from controller.workflow.context import Context
 from controller.workflow.copies import claimed_by_another, delete_duplicate, no_copy
 from controller.workflow.edit import edit
-from controller.workflow.failures import backoff_delay
+from controller.workflow.failures import QUIET_KINDS, backoff_delay
 from controller.workflow.replace import approved
 from controller.workflow.review import IN_REVIEW, in_review, rejected, resubmission_wanted
 from controller.workflow.status import failed, finish, normal, was_ready
@@ -48,6 +57,8 @@ def decide(
         return _suspended(ctx, status)
     if (waiting := _backing_off(ctx, status)) is not None:
         return waiting
+    if (quiet := _probe_after_failure(ctx, status)) is not None:
+        return quiet
     if (polled := _poll_review(ctx, status)) is not None:
         return polled
 
@@ -130,6 +141,37 @@ def _backing_off(ctx: Context, status: BundleRenewalStatus) -> Decision | None:
     if waited < delay:
         return Decision(status=status, requeue_after=delay - waited)
     return None
+
+
+def _probe_after_failure(ctx: Context, status: BundleRenewalStatus) -> Decision | None:
+    """After a failure only a change can fix (Twilio refused a request for good, the write budget
+    stopped a loop), a retry is one read of the original: while the spec, spec.renewalRequest
+    and the original are as they were, nothing is retried and status, phase and events stay as
+    they are (the light check comes back later). None: something changed, retry in full.
+    Decided at the start of a reconcile only (nothing but the original read yet), against the
+    failure as recorded: its phase, and the generation its conditions were computed for."""
+    previous = ctx.resource.status
+    failed = get_condition(previous, ConditionType.READY)
+    if (
+        previous.phase != Phase.FAILED
+        or previous.last_failure_kind not in QUIET_KINDS
+        or previous.failed_attempts == 0
+        or failed is None
+        or failed.observed_generation != ctx.generation
+        or renewal_requested(ctx.resource)
+        or not ctx.obs.read <= {Part.ORIGINAL}
+    ):
+        return None
+    if (observe := ctx.need(Part.ORIGINAL, status=status)) is not None:
+        return observe
+    original, seen = ctx.obs.original, previous.original
+    if (
+        original is None
+        or seen is None
+        or (original.status, original.valid_until) != (seen.status, seen.valid_until)
+    ):
+        return None
+    return Decision(status=status, requeue_after=ctx.policy.check_interval)
 
 
 def _poll_review(ctx: Context, status: BundleRenewalStatus) -> Decision | None:

@@ -12,7 +12,7 @@ from datetime import datetime
 from controller.backoff import backoff
 from controller.models import BundleRenewalStatus, Phase, Reason
 from controller.plan import Decision, ErrorKind, Policy, RenewalResource, utc
-from controller.workflow.status import state, warning, was_ready
+from controller.workflow.status import ready_reason, state, warning, was_ready
 
 _ERROR_REASONS = {
     ErrorKind.TRANSIENT: Reason.TRANSIENT_ERROR,
@@ -20,7 +20,12 @@ _ERROR_REASONS = {
     ErrorKind.NOT_FOUND: Reason.PERMANENT_ERROR,
     ErrorKind.AUTHENTICATION: Reason.AUTHENTICATION_FAILED,
     ErrorKind.CREDENTIALS: Reason.CREDENTIALS_INVALID,
+    ErrorKind.WRITE_BUDGET: Reason.WRITE_BUDGET_EXCEEDED,
 }
+
+# Failures that only a change (of the spec, spec.renewalRequest or the original) can fix: their
+# retries only probe the original (entry.py) instead of repeating the whole renewal.
+QUIET_KINDS = frozenset({ErrorKind.PERMANENT.value, ErrorKind.WRITE_BUDGET.value})
 
 
 def backoff_delay(failed_attempts: int, policy: Policy) -> float:
@@ -46,6 +51,7 @@ def on_error(
             "observed_generation": resource.generation,
             "failed_attempts": attempts,
             "last_failure_time": now,
+            "last_failure_kind": kind.value,
         }
     )
     reason = _ERROR_REASONS[kind]
@@ -67,7 +73,11 @@ def on_error(
         status = state(
             status, Phase.FAILED, reason, text, generation=generation, now=now, stalled=True
         )
-    return Decision(status=status, event=warning(reason, text), requeue_after=delay)
+    # One event per change of reason, not one per attempt (the status counts the attempts).
+    news = previous.phase != status.phase or ready_reason(previous) != reason
+    return Decision(
+        status=status, event=warning(reason, text) if news else None, requeue_after=delay
+    )
 
 
 def decide_invalid_spec(

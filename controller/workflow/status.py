@@ -46,6 +46,11 @@ def was_ready(status: BundleRenewalStatus) -> bool:
     return is_true(status, ConditionType.READY)
 
 
+def ready_reason(status: BundleRenewalStatus) -> str | None:
+    ready = get_condition(status, ConditionType.READY)
+    return ready.reason if ready is not None else None
+
+
 def transitioned(before: BundleRenewalStatus, after: BundleRenewalStatus) -> bool:
     """Whether a reader of `kubectl get` would see a change (phase or the Ready condition)."""
     old = get_condition(before, ConditionType.READY)
@@ -73,8 +78,8 @@ def finish(
 ) -> Decision:
     """The decision, with failure counters reset once the renewal rests (no write pending), and the
     event kept only for a write or a visible transition (no event storm while polling)."""
-    if action is None and status.failed_attempts:
-        status = status.model_copy(update={"failed_attempts": 0})
+    if action is None and (status.failed_attempts or status.last_failure_kind):
+        status = status.model_copy(update={"failed_attempts": 0, "last_failure_kind": None})
     if event is not None and not is_write(action) and not transitioned(ctx.resource.status, status):
         event = None
     return Decision(action=action, status=status, event=event, requeue_after=requeue_after)

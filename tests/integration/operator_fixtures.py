@@ -49,6 +49,13 @@ def crd(kube: KubeCluster) -> str:
         "--timeout=60s",
         f"crd/{PLURAL}.{API_GROUP}",
     )
+    # Established is not published: kubectl's client-side validation (unknown fields) reads the
+    # OpenAPI document, which gains the kind a moment later. A test run first would race it.
+    definition = f"{'.'.join(reversed(API_GROUP.split('.')))}.{API_VERSION}.BundleRenewal"
+    deadline = time.monotonic() + 60
+    while definition not in kube.kubectl("get", "--raw", "/openapi/v2").stdout:
+        assert time.monotonic() < deadline, f"{definition} never appeared in /openapi/v2"
+        time.sleep(0.5)
     return f"{PLURAL}.{API_GROUP}"
 
 

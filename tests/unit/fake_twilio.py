@@ -62,6 +62,7 @@ from controller.twilio_models import (
     SupportingDocumentStatus,
 )
 from controller.workflow import decide, decide_cleanup
+from controller.write_budget import WriteBudget
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 UID = "0b6c1a3e-2f4d-4c55-9a7e-6d1f2e3a4b5c"
@@ -685,6 +686,7 @@ def reconcile(
     crash_after_write: int | None = None,  # crash when Twilio has seen this many writes
     cleanup: bool = False,
     log: list[Decision] | None = None,
+    budget: WriteBudget | None = None,
 ) -> Run:
     """One reconcile as the handlers run it (`controller.reconcile.reconcile`, the clean-up one
     with `cleanup`), at the fixed time `now`, against `twilio`."""
@@ -711,7 +713,11 @@ def reconcile(
         return res.model_copy(update={"status": status})
 
     deps = loop.Dependencies(
-        gateways=Gateways(twilio), objects=Objects(), policy=POLICY, clock=lambda: now
+        gateways=Gateways(twilio),
+        objects=Objects(),
+        policy=POLICY,
+        clock=lambda: now,
+        budget=budget or WriteBudget(),
     )
     twilio.now = now
     twilio.crash = None if crash_after_write is None else CrashPoint(crash_after_write, persisted)
