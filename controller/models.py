@@ -360,6 +360,16 @@ class AppliedDocument(_WireModel):
     """updated, unchanged, created or removed."""
 
 
+class CreatedDocument(_WireModel):
+    """A supporting document this resource created for the renewal in flight."""
+
+    key: str
+    """The spec entry it was created for."""
+    sid: str | None = None
+    """Its SID; None between the request and its answer being recorded (after a crash there,
+    the account's documents are listed once to find it by its marker)."""
+
+
 class AppliedSummary(_WireModel):
     """What the last completed renewal applied."""
 
@@ -410,6 +420,11 @@ class BundleRenewalStatus(_WireModel):
     """Consecutive failed attempts; drives the retry backoff."""
     last_failure_time: datetime | None = None
     """When the last attempt failed."""
+    created_documents: list[CreatedDocument] | None = None
+    """Documents this resource created for the renewal in flight, so that finding them again
+    (after a crash) and deleting them (with the resource) costs a read per document instead of a
+    listing of the whole account. None: not recorded (a status written by an older version);
+    then the account's documents are listed."""
     last_failure_kind: str | None = None
     """How it failed: transient, permanent, not_found, authentication, credentials or
     write_budget. After a permanent or write_budget failure a retry only re-reads the original

@@ -143,6 +143,11 @@ async def _fetch_documents(
     gateway: TwilioGateway, items: Iterable[ItemAssignment]
 ) -> tuple[SupportingDocument, ...]:
     sids = [i.object_sid for i in items if i.object_sid.startswith(_DOCUMENT_PREFIX)]
+    return await _fetch_all(gateway, sids)
+
+
+async def _fetch_all(gateway: TwilioGateway, sids: list[str]) -> tuple[SupportingDocument, ...]:
+    """The documents with these SIDs, fetched together; one gone (404) is left out."""
 
     async def fetch(sid: str) -> SupportingDocument | None:
         try:
@@ -157,10 +162,19 @@ async def _fetch_documents(
 async def _stray_documents(
     gateway: TwilioGateway, resource: RenewalResource, observation: Observation
 ) -> tuple[SupportingDocument, ...]:
-    if not isinstance(gateway, SupportingDocumentLister):
-        return ()
+    """The documents this resource created that the copy does not hold: fetched one by one from
+    status.createdDocuments when every SID there is known (a read per document, usually none);
+    else (a crash between requesting one and recording it, or a status from an older version)
+    found by their marker in a listing of the whole account."""
     assigned = {i.object_sid for i in observation.copy_items}
-    documents = await gateway.list_supporting_documents()
+    recorded = resource.status.created_documents
+    if recorded is not None and all(d.sid is not None for d in recorded):
+        sids = [d.sid for d in recorded if d.sid is not None and d.sid not in assigned]
+        documents: Iterable[SupportingDocument] = await _fetch_all(gateway, sids)
+    elif isinstance(gateway, SupportingDocumentLister):
+        documents = await gateway.list_supporting_documents()
+    else:
+        return ()
     return tuple(
         d
         for d in documents

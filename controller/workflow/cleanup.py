@@ -48,6 +48,8 @@ def decide_cleanup(
             message,
             DeleteCopy(copy_sid=copy.sid, original_sid=resource.spec.bundle_sid),
         )
+    if status.created_documents == []:
+        return Decision(status=status)  # created none (or none the original does not hold)
     wanted = frozenset({Part.STRAY_DOCUMENTS, Part.ORIGINAL_ITEMS})
     if not observation.has(*wanted):
         return Decision(action=Observe(parts=wanted), status=status)

@@ -10,7 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from controller.models import BundleRenewalSpec, BundleRenewalStatus, Phase, Reason
+from controller.models import (
+    BundleRenewalSpec,
+    BundleRenewalStatus,
+    CreatedDocument,
+    Phase,
+    Reason,
+)
 from controller.plan import (
     Action,
     Decision,
@@ -75,8 +81,10 @@ class Context:
 
 @dataclass(frozen=True)
 class Write:
-    """The next write a step of the edit wants (the edit turns it into a Decision)."""
+    """The next write a step of the edit wants (the edit turns it into a Decision), and the
+    document it creates or assigns, to record in status before the write goes out."""
 
     action: Action
     reason: Reason
     message: str
+    created: CreatedDocument | None = None

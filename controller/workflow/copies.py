@@ -101,7 +101,11 @@ def no_copy(
         return clash
     message = "renewal due (" + "; ".join(due) + f"): copying bundle {original.sid}"
     status = status.model_copy(
-        update={"renewing_valid_until": original.valid_until, "replaced_object_sids": []}
+        update={
+            "renewing_valid_until": original.valid_until,
+            "replaced_object_sids": [],
+            "created_documents": [],
+        }
     )
     action = CreateCopy(original_sid=original.sid, friendly_name=copy_marker(ctx.resource.uid))
     return in_progress(

@@ -13,6 +13,7 @@ from controller.models import (
     AppliedDocument,
     BundleRenewalSpec,
     BundleRenewalStatus,
+    CreatedDocument,
     Reason,
     SupportingDocumentSpec,
     document_key,
@@ -221,20 +222,29 @@ def documents_step(
 def _add_document(
     ctx: Context, status: BundleRenewalStatus, copy: Bundle, entry: SupportingDocumentSpec, key: str
 ) -> Write | Decision:
-    """A document the copy lacks: assign the one a crash left unassigned, else create it."""
+    """A document the copy lacks: assign the one an earlier attempt created (recorded in
+    status.createdDocuments before it was requested), else create it."""
     uid = ctx.resource.uid
-    if (observe := ctx.need(ObservationPart.STRAY_DOCUMENTS, status=status)) is not None:
-        return observe
-    stray = next(
-        (d for d in ctx.obs.stray_documents if created_document_key(uid, d.friendly_name) == key),
-        None,
-    )
-    if stray is not None:
-        return Write(
-            AssignItem(bundle_sid=copy.sid, object_sid=stray.sid),
-            Reason.UPDATING,
-            f"adding {entry.type} document {stray.sid} to copy {copy.sid}",
+    recorded = status.created_documents
+    if recorded is None or any(d.key == key for d in recorded):
+        part = ObservationPart.STRAY_DOCUMENTS
+        if (observe := ctx.need(part, status=status)) is not None:
+            return observe
+        stray = next(
+            (
+                d
+                for d in ctx.obs.stray_documents
+                if created_document_key(uid, d.friendly_name) == key
+            ),
+            None,
         )
+        if stray is not None:
+            return Write(
+                AssignItem(bundle_sid=copy.sid, object_sid=stray.sid),
+                Reason.UPDATING,
+                f"adding {entry.type} document {stray.sid} to copy {copy.sid}",
+                CreatedDocument(key=key, sid=stray.sid),
+            )
     return Write(
         CreateDocument(
             key=key,
@@ -245,4 +255,11 @@ def _add_document(
         ),
         Reason.UPDATING,
         f"creating {entry.type} document for {key}",
+        CreatedDocument(key=key),
     )
+
+
+def record_created(status: BundleRenewalStatus, created: CreatedDocument) -> BundleRenewalStatus:
+    """`status` with `created` recorded (replacing what was recorded for its key)."""
+    others = [d for d in status.created_documents or [] if d.key != created.key]
+    return status.model_copy(update={"created_documents": [*others, created]})

@@ -7,12 +7,16 @@ step re-reads (through `Observe`) what it compares, so a repeat after a crash is
 
 from __future__ import annotations
 
-from controller.models import AppliedSummary, BundleRenewalStatus, Phase
+from controller.models import AppliedSummary, BundleRenewalStatus, CreatedDocument, Phase
 from controller.plan import Decision, Event, ObservationPart
 from controller.twilio_models import Bundle, BundleStatus
 from controller.workflow.at_rest import renewal_requested
 from controller.workflow.context import Context, Write
-from controller.workflow.documents import documents_step, needs_original_documents
+from controller.workflow.documents import (
+    documents_step,
+    needs_original_documents,
+    record_created,
+)
 from controller.workflow.end_user import end_user_step
 from controller.workflow.review import rejected
 from controller.workflow.status import finish, normal
@@ -41,6 +45,10 @@ def edit(ctx: Context, status: BundleRenewalStatus, copy: Bundle, event: Event |
     if not isinstance(documents, list):
         return _written(ctx, status, copy, documents, event)
     applied = AppliedSummary(end_user_fields=end_user, documents=documents)
+    # Every created document is in the copy now: what is recorded is exactly those.
+    created = [CreatedDocument(key=d.key, sid=d.sid) for d in documents if d.action == "created"]
+    if status.created_documents != created:
+        status = status.model_copy(update={"created_documents": created})
 
     review = status.review
     if (
@@ -65,6 +73,8 @@ def _written(
     marked as patched (so that it is resubmitted once it matches the spec again)."""
     if isinstance(step, Decision):
         return step
+    if step.created is not None:
+        status = record_created(status, step.created)
     if copy.status == BundleStatus.TWILIO_REJECTED and status.review is not None:
         status = status.model_copy(
             update={"review": status.review.model_copy(update={"patched_at": ctx.now})}

@@ -100,6 +100,8 @@ def completed(ctx: Context, status: BundleRenewalStatus, original: Bundle) -> De
             "applied_generation": applied_generation,
             "renewing_valid_until": None,
             "valid_until_not_cleared": None,
+            # ReplaceItems moved them into the original, which keeps them.
+            "created_documents": [],
         }
     )
     valid_until = original.valid_until
