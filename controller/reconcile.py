@@ -1,9 +1,11 @@
 """One reconcile of one BundleRenewal: decide, persist, act, fold, decide again, until it waits.
 
 The loop the workflow's Decision asks for, with no Kopf in it (daemon.py runs it under Kopf):
-- the status each decision carries is written *before* its action runs, so once a Twilio write
-  succeeds the next decision, which records it, is persisted before any further write (a crash
-  loses at most the record of the last write, which the next reconcile re-observes at Twilio);
+- status is written when the reconcile ends (or fails), and before an action only at a
+  decision's `checkpoint`: where it records what a restart could not learn from Twilio (a
+  document requested but not yet known, the items ReplaceItems moves). A crash loses the rest,
+  which the next reconcile re-observes at Twilio; so a renewal costs a few status writes, not
+  one per step;
 - credentials are read (from the Secret) only when the first Twilio call is due, so a Ready or
   suspended resource costs no Secret read; a clean-up whose Secret is gone (namespace deletion)
   uses the ones the resource last loaded (`LastGoodCredentials`);
@@ -120,23 +122,27 @@ async def reconcile(
     """Run the decision loop for `resource` (whose status is the latest one written). With
     `remembered_credentials` (clean-up), an unreadable Secret falls back to the credentials the
     resource last loaded in this process."""
-    status = resource.status
+    status = written = resource.status
     observation = Observation()
     runner: ActionRunner | None = None
     actions = writes = 0
 
-    async def record(decision: Decision) -> None:
-        nonlocal status
-        if decision.status != status:
-            await sink.write_status(decision.status)
-            status = decision.status
+    async def record(decision: Decision, *, persist: bool) -> None:
+        """Take the decision's status as the latest; write it if it changed and `persist`, or
+        if a field its checkpoint names is not persisted yet."""
+        nonlocal status, written
+        status = decision.status
+        unsaved = any(getattr(status, f) != getattr(written, f) for f in decision.checkpoint)
+        if (persist or unsaved) and status != written:
+            await sink.write_status(status)
+            written = status
         if decision.event is not None:
             sink.post_event(decision.event)
 
     async def fail(kind: ErrorKind, message: str) -> Outcome:
         current = resource.model_copy(update={"status": status})
         decision = workflow.on_error(current, kind, message, deps.clock(), deps.policy)
-        await record(decision)
+        await record(decision, persist=True)
         level = logging.INFO if kind is ErrorKind.TRANSIENT else logging.WARNING
         logger.log(level, "%s; next attempt in %ss", message, decision.requeue_after)
         return Outcome(decision, kind, actions, writes)
@@ -144,8 +150,8 @@ async def reconcile(
     for _ in range(MAX_STEPS):
         current = resource.model_copy(update={"status": status})
         decision = decide(current, observation, deps.clock(), deps.policy)
-        await record(decision)
         action = decision.action
+        await record(decision, persist=action is None or should_stop())
         if action is None:
             if runner is not None and observation.original is not None:
                 await _callback_on_original(deps, runner, observation, logger)

@@ -205,15 +205,21 @@ class Event(Frozen):
 
 
 class Decision(Frozen):
-    """The next step. Persist `status` (it already reflects everything observed so far), post
-    `event`, then carry out `action`, fold its result into the observation and decide again.
-    With no action the reconcile is over: requeue after `requeue_after` seconds (None: wait for
-    a change of the resource)."""
+    """The next step. Post `event`, carry out `action`, fold its result into the observation and
+    decide again. `status` already reflects everything observed so far; it is persisted before
+    the action only at a `checkpoint`, else when the reconcile ends (or fails). With no action
+    the reconcile is over: requeue after `requeue_after` seconds (None: wait for a change of the
+    resource)."""
 
     action: Action | None = None
     status: BundleRenewalStatus
     event: Event | None = None
     requeue_after: float | None = None
+    checkpoint: frozenset[str] = frozenset()
+    """Status fields that must be persisted before `action` (the whole status is written if any
+    of them differs from what is persisted): what a restart could not learn from Twilio (a
+    document requested but not yet known, the items ReplaceItems is about to move). Everything
+    else is recovered by observing Twilio again, so those writes wait for the end."""
 
 
 class ErrorKind(StrEnum):

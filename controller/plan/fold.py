@@ -103,12 +103,16 @@ def fold(observation: Observation, action: Action, result: object = None) -> Obs
             )
         case ReplaceItems():
             assert isinstance(result, Bundle)
-            # Twilio moves the copy's items into the original: the copy is left empty. Whether
-            # the original's valid_until was cleared is read afresh, not taken from the answer.
+            # Twilio moves the copy's items into the original: the copy is left empty. An
+            # answer showing valid_until cleared is taken as the original (the one thing the next
+            # step reads from it); one still showing it is read afresh, since the clearing could
+            # lag the answer.
+            cleared = result.sid == action.original_sid and result.valid_until is None
             return observation.model_copy(
                 update={
-                    "original": None,
-                    "read": observation.read - _ORIGINAL_PARTS,
+                    "original": result if cleared else None,
+                    "read": (observation.read - _ORIGINAL_PARTS)
+                    | ({ObservationPart.ORIGINAL} if cleared else set()),
                     "original_items": (),
                     "original_end_user": None,
                     "original_documents": (),

@@ -71,13 +71,33 @@ def _clash_in_original(ctx: Context, status: BundleRenewalStatus) -> Decision | 
     return conflicting_entries(ctx, status, ctx.obs.original_documents, in_original=True)
 
 
+def _replaced_before_it_went(
+    ctx: Context, status: BundleRenewalStatus, original: Bundle
+) -> bool | Decision:
+    """Whether the copy that is gone had its items moved into the original first: recorded, or
+    (a crash between ReplaceItems, the copy's deletion and the next status write) the original
+    holds the objects recorded for the move and its valid_until is gone or newer."""
+    if status.items_replaced_at is not None:
+        return True
+    if not status.replaced_object_sids:
+        return False
+    if (observe := ctx.need(ObservationPart.ORIGINAL_ITEMS, status=status)) is not None:
+        return observe
+    held = {i.object_sid for i in ctx.obs.original_items}
+    return set(status.replaced_object_sids) <= held
+
+
 def no_copy(
     ctx: Context, status: BundleRenewalStatus, original: Bundle, due: list[str]
 ) -> Decision:
     """No copy of ours exists: the renewal completed (its items were replaced), or one is due and
     a copy is made (after a warning if the copy we had is lost), or nothing is to do."""
-    if status.copy_sid is not None and status.items_replaced_at is not None:
-        return completed(ctx, status, original)
+    if status.copy_sid is not None:
+        replaced = _replaced_before_it_went(ctx, status, original)
+        if isinstance(replaced, Decision):
+            return replaced
+        if replaced:
+            return completed(ctx, status, original)
     event = None
     if status.copy_sid is not None:
         event = warning(

@@ -8,7 +8,7 @@ step re-reads (through `Observe`) what it compares, so a repeat after a crash is
 from __future__ import annotations
 
 from controller.models import AppliedSummary, BundleRenewalStatus, CreatedDocument, Phase
-from controller.plan import Decision, Event, ObservationPart
+from controller.plan import CreateDocument, Decision, Event, ObservationPart
 from controller.twilio_models import Bundle, BundleStatus
 from controller.workflow.at_rest import renewal_requested
 from controller.workflow.context import Context, Write
@@ -23,6 +23,7 @@ from controller.workflow.status import finish, normal
 from controller.workflow.submit import evaluate_or_submit
 
 Part = ObservationPart
+_CREATED = frozenset({"created_documents"})
 
 
 def edit(ctx: Context, status: BundleRenewalStatus, copy: Bundle, event: Event | None) -> Decision:
@@ -80,4 +81,11 @@ def _written(
             update={"review": status.review.model_copy(update={"patched_at": ctx.now})}
         )
     status = ctx.state(status, Phase.IN_PROGRESS, step.reason, step.message, reconciling=True)
-    return finish(ctx, status, action=step.action, event=event or normal(step.reason, step.message))
+    return finish(
+        ctx,
+        status,
+        action=step.action,
+        event=event or normal(step.reason, step.message),
+        # A document requested but not yet known is found again only through this record.
+        checkpoint=_CREATED if isinstance(step.action, CreateDocument) else frozenset(),
+    )

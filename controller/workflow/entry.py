@@ -109,6 +109,9 @@ def _through_copy(
             Reason.COPY_ADOPTED, f"renewing bundle {original.sid} through copy {copy.sid}"
         )
         status = status.model_copy(update={"copy_sid": copy.sid})
+        if status.renewing_valid_until is None and copy.status != BundleStatus.TWILIO_APPROVED:
+            # Made before a crash lost the status recording it: this is the date it is for.
+            status = status.model_copy(update={"renewing_valid_until": original.valid_until})
 
     if copy.status == BundleStatus.TWILIO_APPROVED:
         return approved(ctx, status, original, copy)

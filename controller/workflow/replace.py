@@ -31,9 +31,10 @@ def approved(ctx: Context, status: BundleRenewalStatus, original: Bundle, copy: 
     if original.status != BundleStatus.TWILIO_APPROVED:
         return original_not_approved(ctx, status, original)
     message = f"Twilio approved copy {copy.sid}; replacing the items of bundle {original.sid}"
-    status = status.model_copy(
-        update={"replaced_object_sids": [i.object_sid for i in ctx.obs.copy_items]}
-    )
+    # After ReplaceItems, only this record tells a restart where the copy's items went: it is
+    # persisted first, unless the submission's status already holds it (the usual case).
+    moving = [i.object_sid for i in ctx.obs.copy_items]
+    status = status.model_copy(update={"replaced_object_sids": moving})
     return in_progress(
         ctx,
         status,
@@ -41,6 +42,7 @@ def approved(ctx: Context, status: BundleRenewalStatus, original: Bundle, copy: 
         message,
         ReplaceItems(original_sid=original.sid, copy_sid=copy.sid),
         normal(Reason.APPROVED, message),
+        checkpoint=frozenset({"replaced_object_sids"}),
     )
 
 

@@ -75,14 +75,28 @@ def finish(
     action: Action | None = None,
     event: Event | None = None,
     requeue_after: float | None = None,
+    checkpoint: frozenset[str] = frozenset(),
 ) -> Decision:
-    """The decision, with failure counters reset once the renewal rests (no write pending), and the
-    event kept only for a write or a visible transition (no event storm while polling)."""
+    """The decision, with failure counters reset once the renewal rests (no write pending), a
+    Normal event kept only when the phase changes, and a Warning only for a write or a visible
+    transition (no event storm while polling)."""
     if action is None and (status.failed_attempts or status.last_failure_kind):
         status = status.model_copy(update={"failed_attempts": 0, "last_failure_kind": None})
-    if event is not None and not is_write(action) and not transitioned(ctx.resource.status, status):
+    before = ctx.resource.status
+    if event is not None and event.type is EventType.NORMAL:
+        # Progress is reported per phase (RenewalDue, InReview, Approved, Completed...), not
+        # per step: every event is a write to the API server, and the steps are in the logs.
+        if before.phase == status.phase:
+            event = None
+    elif event is not None and not is_write(action) and not transitioned(before, status):
         event = None
-    return Decision(action=action, status=status, event=event, requeue_after=requeue_after)
+    return Decision(
+        action=action,
+        status=status,
+        event=event,
+        requeue_after=requeue_after,
+        checkpoint=checkpoint,
+    )
 
 
 def stalled(
@@ -108,7 +122,15 @@ def in_progress(
     message: str,
     action: Action,
     event: Event | None = None,
+    *,
+    checkpoint: frozenset[str] = frozenset(),
 ) -> Decision:
     """A write on the way: phase InProgress, Reconciling, and a Normal event unless given one."""
     status = ctx.state(status, Phase.IN_PROGRESS, reason, message, reconciling=True)
-    return finish(ctx, status, action=action, event=event or normal(reason, message))
+    return finish(
+        ctx,
+        status,
+        action=action,
+        event=event or normal(reason, message),
+        checkpoint=checkpoint,
+    )

@@ -45,7 +45,10 @@ def evaluate_or_submit(
     if evaluation.status != TwilioEvaluationStatus.COMPLIANT:
         return needs_input(ctx, status, copy)
     message = f"copy {copy.sid} is compliant; submitting it for review"
-    status = status.model_copy(update={"applied": applied})
+    # A submitted copy's items cannot change: these are what ReplaceItems will move, recorded
+    # now so that the approval needs no status write of its own before ReplaceItems.
+    moving = [i.object_sid for i in ctx.obs.copy_items]
+    status = status.model_copy(update={"applied": applied, "replaced_object_sids": moving})
     return in_progress(ctx, status, Reason.SUBMITTING, message, Submit(bundle_sid=copy.sid), event)
 
 

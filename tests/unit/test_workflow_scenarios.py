@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from controller.models import Phase
+from controller.models import CreatedDocument, Phase
 from controller.plan import (
     CreateDocument,
     Decision,
@@ -136,8 +136,9 @@ def test_happy_path_api_economy() -> None:
     }
     reads = {k: v for k, v in twilio.calls.items() if k.startswith("read:")}
     assert reads == {
-        # The original: first reconcile, once approved, after ReplaceItems (valid_until).
-        "read:fetch_bundle": 3,
+        # The original: first reconcile, once approved (ReplaceItems' answer shows valid_until
+        # cleared: no third read).
+        "read:fetch_bundle": 2,
         "read:list_bundle_copies": 2,  # find/create the copy; poll while in review
         # The copy's items: edit; check the approved copy still holds its items.
         "read:list_item_assignments": 2,
@@ -146,6 +147,26 @@ def test_happy_path_api_economy() -> None:
         # No listing of the account's documents: status.createdDocuments says none was created
         # before this one, so there is no stray to look for.
     }
+
+
+def test_happy_path_cluster_writes() -> None:
+    """Status is written where a restart could not learn it from Twilio (before creating a
+    document) and when the reconcile ends (waiting for review, completed); one event per phase.
+    Was 13 + 4 status writes and 13 events for this renewal."""
+    twilio = FakeTwilio.seed()
+    first = reconcile(resource(seed_spec(), twilio), twilio, T0)
+    twilio.review(approve=True)
+    done = reconcile(first.resource, twilio, T0 + timedelta(minutes=5))
+    assert done.resource.status.phase == Phase.COMPLETED
+    assert [s.phase for s in first.statuses] == [Phase.IN_PROGRESS, Phase.IN_REVIEW]
+    assert first.statuses[0].created_documents == [CreatedDocument(key="power_of_attorney")]
+    assert [s.phase for s in done.statuses] == [Phase.COMPLETED]
+    assert [e.reason for e in first.events + done.events] == [
+        "RenewalDue",
+        "InReview",
+        "Approved",
+        "Completed",
+    ]
 
 
 def test_up_to_date_resource_costs_one_get_per_check() -> None:
