@@ -8,10 +8,12 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from controller.twilio_gateway.port import BundleQuery, TwilioCredentials
 from controller.twilio_models import BundleStatus
 from tests.gateway.conftest import FactoryMaker
-from tests.sim_fixtures import Sim
+from tests.sim_fixtures import PrismProxy, Sim
 from twilio_sim.regulations import FRANCE_MOBILE_BUSINESS_SID
 
 
@@ -117,3 +119,41 @@ async def test_phone_numbers_list_names_each_numbers_bundle(
     assert progress == [4, 6]
     assert len({n.sid for n in numbers}) == 6
     assert all(n.sid.startswith("PN") for n in numbers)
+
+
+@pytest.mark.prism
+async def test_every_read_is_valid_by_twilios_spec(
+    sim: Sim,
+    account: dict[str, Any],
+    token_credentials: TwilioCredentials,
+    make_factory: FactoryMaker,
+    prism: PrismProxy,
+) -> None:
+    """The numbers v2 reads through Prism's validating proxy: no violation, every one seen."""
+    sim.set_config(public_base_url=prism.url)
+    sim.seed_approved_bundle(account["account_sid"], valid_until="2030-01-01T00:00:00Z")
+    gateway = make_factory(base_url=prism.url, page_size=2).for_credentials(token_credentials)
+    query = BundleQuery(
+        status="twilio-approved",
+        has_valid_until_date=True,
+        valid_until_date_before=datetime(2031, 1, 1, tzinfo=UTC),
+        valid_until_date_after=datetime(2029, 1, 1, tzinfo=UTC),
+        sort_by="valid-until",
+        sort_direction="ASC",
+    )
+    assert len(await gateway.list_bundles(query)) == 1
+    assert (await gateway.fetch_regulation(FRANCE_MOBILE_BUSINESS_SID)).sid
+    assert (await gateway.fetch_regulation(FRANCE_MOBILE_BUSINESS_SID, False)).sid
+    assert len(await gateway.list_end_user_types()) == 2
+    assert len(await gateway.list_supporting_document_types()) > 2
+
+    log = prism.log_path.read_text()
+    violations = [
+        line
+        for line in log.splitlines()
+        if ("violation" in line.lower() or "✖" in line) and "get / " not in line
+    ]
+    assert violations == [], "\n".join(violations)
+    for route in ("/Bundles has returned 200", "/Regulations/", "/EndUserTypes has returned",
+                  "/SupportingDocumentTypes has returned", "IncludeConstraints=false"):  # fmt: skip
+        assert route in log, log[-3000:]
