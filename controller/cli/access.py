@@ -49,7 +49,9 @@ def credentials_from_env(env: Mapping[str, str]) -> TwilioCredentials | None:
     try:
         if key or secret:
             return TwilioCredentials(
-                account_sid=account_sid, api_key_sid=key or None, api_key_secret=SecretStr(secret)
+                account_sid=account_sid,
+                api_key_sid=key or None,
+                api_key_secret=SecretStr(secret) if secret else None,
             )
         return TwilioCredentials(
             account_sid=account_sid, auth_token=SecretStr(token) if token else None
