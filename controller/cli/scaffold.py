@@ -64,10 +64,11 @@ def _value(missing: Missing, regulation: Regulation | None) -> str:
     return json.dumps(what)
 
 
-def _comment(missing: Missing) -> str:
-    requirement = missing.requirement_friendly_name or missing.requirement_name or "requirement"
+def _requirement(missing: Missing) -> str:
+    """`requirement "Business" (business_info)`: the requirement's friendly name and name."""
+    friendly = missing.requirement_friendly_name or missing.requirement_name or "?"
     name = f" ({missing.requirement_name})" if missing.requirement_name else ""
-    return f"# {requirement}{name}"
+    return f"requirement {json.dumps(friendly)}{name}"
 
 
 def _attributes(items: list[Missing], regulation: Regulation | None, indent: str) -> list[str]:
@@ -77,8 +78,9 @@ def _attributes(items: list[Missing], regulation: Regulation | None, indent: str
         if m.field is None or m.field in seen:
             continue
         seen.add(m.field)
-        reasons = sorted({_comment(x)[2:] for x in items if x.field == m.field})
-        lines.append(f"{indent}# {'; '.join(reasons)}")
+        requirements = sorted({_requirement(x) for x in items if x.field == m.field})
+        label = m.field_friendly_name or m.field
+        lines.append(f"{indent}# {label}, for {'; '.join(requirements)}")
         lines.append(f"{indent}{m.field}: {_value(m, regulation)}")
     return lines
 
@@ -126,8 +128,8 @@ def _document(row: BundleRow, namespace: str, secret_name: str, taken: set[str])
         lines.append(f"    - type: {doc_type}")
         whole = [m for m in items if m.whole_object]
         if whole:
-            names = "; ".join(sorted({_comment(m)[2:] for m in whole}))
-            lines.append(f"      # Missing from the bundle, to be created: {names}")
+            names = "; ".join(sorted({_requirement(m) for m in whole}))
+            lines.append(f"      # Missing from the bundle, to be created, for {names}")
         attributes = _attributes(items, regulation, "        ")
         lines.append("      attributes:" if attributes else "      attributes: {}")
         lines += attributes

@@ -142,7 +142,7 @@ def test_scaffold_yaml_filled_in_and_applied_completes_a_renewal(
 
     assert result.code == 0, result.err
     assert "<FILL IN: Business Registration Authority>" in result.out
-    assert "# Business (business_info)" in result.out
+    assert 'for requirement "Business" (business_info)' in result.out
     seeded_values = [
         str(v)
         for d in sim.state()["accounts"][0]["supporting_documents"]

@@ -155,8 +155,9 @@ def test_scaffold_renders_placeholders_comments_and_file_entries() -> None:
         "attributes": {},
         "file": attorney["file"],
     }
-    assert "# Business (business_info)" in text
-    assert "# Missing from the bundle, to be created: Power of Attorney" in text
+    assert '# Business Registration Authority, for requirement "Business" (business_info)' in text
+    assert "# Missing from the bundle, to be created, for requirement" in text
+    assert '"Power of Attorney" (power_of_attorney_info)' in text
     assert "# Not evaluated" in text.split("---\n")[1]
     assert second["spec"].get("endUser") is None
 
