@@ -13,6 +13,7 @@ from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Any, TextIO
 
+from controller.cli.errors import CliError
 from controller.cli.kube import Kube, event_time
 from controller.cli.output import age, days_left, iso
 from controller.twilio_gateway.port import TwilioAccountReader, TwilioError
@@ -77,7 +78,8 @@ def gather(
     if read_twilio is not None:
         try:
             live = run(read_twilio(resource))
-        except Exception as exc:  # shown, not fatal: the cluster's record still tells a lot
+        except (CliError, TwilioError, OSError) as exc:
+            # Shown, not fatal: the status the operator recorded still tells a lot.
             report["twilioError"] = str(exc)
         else:
             if "original" in live:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,7 +54,3 @@ class Cli:
 def cli(kube: KubeCluster, crd: str, monkeypatch: pytest.MonkeyPatch) -> Cli:
     monkeypatch.delenv("KUBECONFIG", raising=False)
     return Cli(kube, monkeypatch)
-
-
-def env_without_twilio() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("TWILIO_")}
