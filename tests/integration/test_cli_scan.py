@@ -20,6 +20,7 @@ from tests.integration.operator_fixtures import OperatorFactory, Renewals
 from tests.integration.scenario import (
     DOCUMENT_VALUE,
     END_USER_VALUE,
+    account_state,
     assert_renewed,
     seed_due_bundle,
 )
@@ -143,11 +144,13 @@ def test_scaffold_yaml_filled_in_and_applied_completes_a_renewal(
     assert result.code == 0, result.err
     assert "<FILL IN: Business Registration Authority>" in result.out
     assert 'for requirement "Business" (business_info)' in result.out
+    account = account_state(sim, case.account.sid)
     seeded_values = [
         str(v)
-        for d in sim.state()["accounts"][0]["supporting_documents"]
-        for v in d["attributes"].values()
+        for o in account["supporting_documents"] + account["end_users"]
+        for v in o["attributes"].values()
     ]
+    assert len(seeded_values) > 5
     assert not [v for v in seeded_values if v in result.out]  # nothing of Twilio's copied in
     assert case.account.auth_token not in result.out + result.err
     document: dict[str, Any] = yaml.safe_load(result.out)
