@@ -121,3 +121,75 @@ class DocumentFile(_TwilioModel):
     filename: str
     content_type: str
     content: bytes = Field(repr=False)
+
+
+class RegulationField(_TwilioModel):
+    """One field a regulation asks of an end-user or document (`detailed_fields` entry).
+    `constraint` (a type name such as String or Array) is there with IncludeConstraints only."""
+
+    machine_name: str
+    friendly_name: str | None = None
+    description: str | None = None
+    constraint: str | None = None
+
+
+class RegulationEndUserRequirement(_TwilioModel):
+    name: str | None = None
+    type: str | None = None
+    requirement_name: str | None = None
+    fields: list[str] = Field(default_factory=list)
+    detailed_fields: list[RegulationField] = Field(default_factory=list)
+
+
+class RegulationAcceptedDocument(_TwilioModel):
+    name: str | None = None
+    type: str
+    fields: list[str] = Field(default_factory=list)
+    detailed_fields: list[RegulationField] = Field(default_factory=list)
+
+
+class RegulationDocumentRequirement(_TwilioModel):
+    name: str | None = None
+    type: str | None = None
+    requirement_name: str | None = None
+    description: str | None = None
+    accepted_documents: list[RegulationAcceptedDocument] = Field(default_factory=list)
+
+
+class RegulationRequirements(_TwilioModel):
+    end_user: list[RegulationEndUserRequirement] = Field(default_factory=list)
+    # Twilio nests each requirement in a list of its own (alternatives, as the spec's example).
+    supporting_document: list[list[RegulationDocumentRequirement]] = Field(default_factory=list)
+
+
+class Regulation(_TwilioModel):
+    """A regulation (RN...) and what it currently requires of a bundle's items."""
+
+    sid: str
+    friendly_name: str | None = None
+    iso_country: str | None = None
+    number_type: str | None = None
+    end_user_type: str | None = None
+    requirements: RegulationRequirements = Field(default_factory=RegulationRequirements)
+
+
+class ItemTypeField(_TwilioModel):
+    machine_name: str
+    friendly_name: str | None = None
+    constraint: str | None = None
+
+
+class ItemType(_TwilioModel):
+    """An end-user type or supporting-document type (OY...) and the fields it takes."""
+
+    sid: str
+    machine_name: str
+    friendly_name: str | None = None
+    fields: list[ItemTypeField] = Field(default_factory=list)
+
+
+class PhoneNumber(_TwilioModel):
+    """An IncomingPhoneNumber (API v2010): only which bundle it is registered under."""
+
+    sid: str
+    bundle_sid: str | None = None

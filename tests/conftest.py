@@ -10,7 +10,12 @@ repository root as well as for ``pytest tests/integration``.
 
 import pytest
 
-pytest_plugins = ["tests.measurements", "tests.sim_fixtures", "tests.integration.operator_fixtures"]
+pytest_plugins = [
+    "tests.measurements",
+    "tests.sim_fixtures",
+    "tests.integration.operator_fixtures",
+    "tests.integration.cli_helpers",
+]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

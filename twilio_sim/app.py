@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from twilio_sim import errors
+from twilio_sim import errors, phone_numbers
 from twilio_sim.admin import AdminApi, StatsKey
 from twilio_sim.api import ACCOUNT, TwilioApi, json_response
 from twilio_sim.auth import authenticate
@@ -124,6 +124,7 @@ def create_app(
 
     app.middlewares.append(middleware)
     app.add_routes(api.routes())
+    app.add_routes(phone_numbers.routes())
     app.add_routes(admin.routes())
     app[STORE] = store
     app[CALLBACKS] = callbacks

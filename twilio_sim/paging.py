@@ -34,6 +34,23 @@ def _int_param(query: MultiMapping[str], name: str, default: int, low: int, high
     return value
 
 
+def window(query: MultiMapping[str]) -> tuple[int, int, int]:
+    """(page size, page number, offset of the page's first item) the query asks for."""
+    page_size = _int_param(query, "PageSize", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+    page = _int_param(query, "Page", 0, 0, 10**9)
+    token = query.get("PageToken")
+    if token is None:
+        return page_size, page, page * page_size
+    if not (token.startswith("PT") and token[2:].isdigit()):
+        raise invalid_parameter("PageToken")
+    return page_size, page, int(token[2:])
+
+
+def filters_of(query: MultiMapping[str]) -> list[tuple[str, str]]:
+    """The query's parameters other than paging, in their order (kept in page URLs)."""
+    return [(k, v) for k, v in query.items() if k not in _PAGING_KEYS]
+
+
 def paginate(
     items: Sequence[T],
     query: MultiMapping[str],
@@ -42,17 +59,10 @@ def paginate(
     key: str = "results",
 ) -> tuple[list[T], dict[str, Any]]:
     """The requested page of items and its meta object."""
-    page_size = _int_param(query, "PageSize", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
-    page = _int_param(query, "Page", 0, 0, 10**9)
+    page_size, page, offset = window(query)
     token = query.get("PageToken")
-    if token is not None:
-        if not (token.startswith("PT") and token[2:].isdigit()):
-            raise invalid_parameter("PageToken")
-        offset = int(token[2:])
-    else:
-        offset = page * page_size
     chunk = list(items[offset : offset + page_size])
-    filters = [(k, v) for k, v in query.items() if k not in _PAGING_KEYS]
+    filters = filters_of(query)
     root = f"{base_url}{path}"
 
     def url(page_no: int, page_token: str | None) -> str:

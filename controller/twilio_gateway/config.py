@@ -8,6 +8,7 @@ from controller.twilio_gateway.retry import RetryPolicy
 
 TWILIO_NUMBERS_BASE_URL = "https://numbers.twilio.com"
 TWILIO_UPLOAD_BASE_URL = "https://numbers-upload.twilio.com"
+TWILIO_API_BASE_URL = "https://api.twilio.com"
 
 
 class GatewaySettings(BaseModel):
@@ -22,6 +23,13 @@ class GatewaySettings(BaseModel):
         description=(
             "Base URL for supporting-document uploads (multipart). Unset: Twilio's upload host "
             "when base_url is Twilio's, otherwise base_url itself (a simulator serves both)."
+        ),
+    )
+    api_base_url: str | None = Field(
+        default=None,
+        description=(
+            "Base URL of Twilio's API v2010 (phone numbers, read by the CLI only). Unset: "
+            "Twilio's api host when base_url is Twilio's, otherwise base_url itself."
         ),
     )
     max_concurrent_requests_per_account: int = Field(
@@ -41,4 +49,12 @@ class GatewaySettings(BaseModel):
             return self.upload_base_url
         if self.base_url.rstrip("/") == TWILIO_NUMBERS_BASE_URL:
             return TWILIO_UPLOAD_BASE_URL
+        return self.base_url
+
+    @property
+    def effective_api_base_url(self) -> str:
+        if self.api_base_url is not None:
+            return self.api_base_url
+        if self.base_url.rstrip("/") == TWILIO_NUMBERS_BASE_URL:
+            return TWILIO_API_BASE_URL
         return self.base_url

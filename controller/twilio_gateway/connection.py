@@ -118,8 +118,14 @@ class AccountConnection:
             client.edge = None
             client.region = None
             client.numbers.base_url = self._settings.base_url.rstrip("/")
+            client.api.base_url = self._settings.effective_api_base_url.rstrip("/")
             self._client = client
         return self._client.numbers.v2.regulatory_compliance
+
+    def incoming_phone_numbers(self) -> Any:
+        """The account's IncomingPhoneNumbers list (API v2010) on the same client."""
+        self.compliance()
+        return self._client.api.v2010.accounts(self.account_sid).incoming_phone_numbers
 
     def basic_auth(self) -> aiohttp.BasicAuth:
         return aiohttp.BasicAuth(self._credentials.username, secret_of(self._credentials))

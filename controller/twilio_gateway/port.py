@@ -7,7 +7,9 @@ tests can put a real simulator behind the same seam.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, SecretStr, model_validator
 
@@ -17,6 +19,9 @@ from controller.twilio_models import (
     EndUser,
     Evaluation,
     ItemAssignment,
+    ItemType,
+    PhoneNumber,
+    Regulation,
     SupportingDocument,
 )
 
@@ -131,3 +136,54 @@ class TwilioGatewayFactory(Protocol):
     (the concurrency cap) across every gateway they hand out for the same account."""
 
     def for_credentials(self, credentials: TwilioCredentials) -> TwilioGateway: ...
+
+
+class BundleQuery(BaseModel):
+    """Filters and order of Twilio's Bundles list, by their SDK names (wire names in comments).
+    Unset fields are not sent. Twilio's `ValidUntilDate<` / `>` bounds are inclusive."""
+
+    model_config = ConfigDict(frozen=True)
+
+    status: str | None = None  # Status
+    has_valid_until_date: bool | None = None  # HasValidUntilDate
+    valid_until_date_before: datetime | None = None  # ValidUntilDate<
+    valid_until_date_after: datetime | None = None  # ValidUntilDate>
+    sort_by: Literal["valid-until", "date-updated"] | None = None  # SortBy
+    sort_direction: Literal["ASC", "DESC"] | None = None  # SortDirection
+
+    def sdk_arguments(self) -> dict[str, Any]:
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
+
+PageProgress = Callable[[int], None]
+"""Called after each page of a list with the number of records read so far."""
+
+
+class TwilioAccountReader(Protocol):
+    """Account-wide reads beyond the operator's renewal of one bundle: the CLI's scan, and
+    checks that read what a regulation requires. Every one is safe to repeat."""
+
+    async def list_bundles(
+        self, query: BundleQuery, on_page: PageProgress | None = None
+    ) -> list[Bundle]: ...
+
+    async def fetch_regulation(self, sid: str, include_constraints: bool = True) -> Regulation: ...
+
+    async def list_end_user_types(self) -> list[ItemType]: ...
+
+    async def list_supporting_document_types(self) -> list[ItemType]: ...
+
+    async def list_phone_numbers(self, on_page: PageProgress | None = None) -> list[PhoneNumber]:
+        """The account's IncomingPhoneNumbers (API v2010): numbers v2 has no count per bundle,
+        each number names its bundle instead."""
+        ...
+
+    async def create_evaluation(self, bundle_sid: str) -> Evaluation: ...
+
+    async def list_item_assignments(self, bundle_sid: str) -> list[ItemAssignment]: ...
+
+    async def list_bundle_copies(self, bundle_sid: str) -> list[Bundle]: ...
+
+    async def fetch_bundle(self, sid: str) -> Bundle: ...
+
+    async def fetch_supporting_document(self, sid: str) -> SupportingDocument: ...

@@ -27,6 +27,7 @@ from controller.twilio_gateway.connection import AccountConnection
 from controller.twilio_gateway.convert import from_instance, from_payload
 from controller.twilio_gateway.errors import classify
 from controller.twilio_gateway.metrics import CallCounter
+from controller.twilio_gateway.port import BundleQuery, PageProgress
 from controller.twilio_gateway.retry import Retrier
 from controller.twilio_gateway.upload import upload_supporting_document
 from controller.twilio_models import (
@@ -36,6 +37,9 @@ from controller.twilio_models import (
     EndUser,
     Evaluation,
     ItemAssignment,
+    ItemType,
+    PhoneNumber,
+    Regulation,
     SupportingDocument,
 )
 
@@ -122,17 +126,27 @@ class SdkTwilioGateway:
         return from_instance(model, instance, operation)
 
     async def _list(
-        self, model: type[M], operation: str, sids: str, resource: Callable[[Any], Any]
+        self,
+        model: type[M],
+        operation: str,
+        sids: str,
+        resource: Callable[[Any], Any],
+        *,
+        params: dict[str, Any] | None = None,
+        on_page: PageProgress | None = None,
     ) -> list[M]:
         """Every page of the list `resource(compliance_client)`, as `model`s.
 
         What the SDK's list_async does (first page, then each page's next_page_url), but each
         page is its own repeatable request through the Retrier: a 429/5xx on page n repeats page
         n, not the pages already read. The list counts once in the call count, each retry of
-        one of its pages once more.
+        one of its pages once more. `params` are the first page's filters (the next pages' URLs
+        carry them); `on_page` hears the number of records read after each page.
         """
         size = self._settings.page_size
-        kwargs: dict[str, Any] = {} if size is None else {"page_size": size}
+        kwargs: dict[str, Any] = dict(params or {})
+        if size is not None:
+            kwargs["page_size"] = size
 
         def next_page(url: str) -> Callable[[Any], Awaitable[Any]]:
             return lambda rc: resource(rc).get_page_async(url)
@@ -141,9 +155,13 @@ class SdkTwilioGateway:
             operation, sids, lambda rc: resource(rc).page_async(**kwargs), first=True
         )
         instances: list[Any] = list(page)
+        if on_page is not None:
+            on_page(len(instances))
         while (url := page.next_page_url) is not None:
             page = await self._page(operation, sids, next_page(url), first=False)
             instances.extend(page)
+            if on_page is not None:
+                on_page(len(instances))
         return [from_instance(model, i, operation) for i in instances]
 
     async def _page(
@@ -414,6 +432,48 @@ class SdkTwilioGateway:
             repeatable=False,
         )
         return from_payload(SupportingDocument, payload, "upload_supporting_document")
+
+    # --- account-wide reads (TwilioAccountReader: the CLI) ------------------------------------
+
+    async def list_bundles(
+        self, query: BundleQuery, on_page: PageProgress | None = None
+    ) -> list[Bundle]:
+        return await self._list(
+            Bundle,
+            "list_bundles",
+            self._connection.account_sid,
+            lambda rc: rc.bundles,
+            params=query.sdk_arguments(),
+            on_page=on_page,
+        )
+
+    async def fetch_regulation(self, sid: str, include_constraints: bool = True) -> Regulation:
+        return await self._one(
+            Regulation,
+            "fetch_regulation",
+            sid,
+            lambda rc: rc.regulations(sid).fetch_async(include_constraints=include_constraints),
+        )
+
+    async def list_end_user_types(self) -> list[ItemType]:
+        return await self._list(ItemType, "list_end_user_types", "-", lambda rc: rc.end_user_types)
+
+    async def list_supporting_document_types(self) -> list[ItemType]:
+        return await self._list(
+            ItemType,
+            "list_supporting_document_types",
+            "-",
+            lambda rc: rc.supporting_document_types,
+        )
+
+    async def list_phone_numbers(self, on_page: PageProgress | None = None) -> list[PhoneNumber]:
+        return await self._list(
+            PhoneNumber,
+            "list_phone_numbers",
+            self._connection.account_sid,
+            lambda _rc: self._connection.incoming_phone_numbers(),
+            on_page=on_page,
+        )
 
     # --- helpers --------------------------------------------------------------------------
 
