@@ -135,4 +135,7 @@ def no_copy(
         message,
         action,
         event or normal(Reason.RENEWAL_DUE, message),
+        # A renewal starts on the record (and only if status can be written at all: a copy is
+        # a review's worth of work nobody could follow otherwise), with the valid_until it is for.
+        checkpoint=frozenset({"renewing_valid_until", "phase"}),
     )

@@ -129,7 +129,7 @@ def test_the_service_account_can_do_everything_the_renewal_needs(
     output = operator.output()
     # No permission was missing for this namespace, nor for Kopf's cluster-wide watching.
     assert "Not enough permissions" not in output
-    assert lines_about(output, renewals.namespace, r"403|[Ff]orbidden") == []
+    assert lines_about(output, renewals.namespace, r"\b403\b|[Ff]orbidden") == []
 
 
 def remove_status_patch(kube: KubeCluster) -> None:

@@ -179,10 +179,12 @@ def test_crash_carries_the_resource_as_last_persisted() -> None:
         reconcile(res, twilio, T0, crash_after_write=1)
     assert twilio.calls["create_bundle_copy"] == 1
     assert len(twilio.live_copies()) == 1
-    # As last persisted: nothing yet (a copy needs no status write before it is made: a
-    # restart finds it by its marker), not the status the loop had decided in memory.
+    # As last persisted: the renewal's start, written before the copy was made (a checkpoint),
+    # not the status recording the copy, which the loop had only decided in memory.
     persisted = crash.value.resource
-    assert persisted.status == res.status
+    assert persisted.status.copy_sid is None
+    assert persisted.status.phase is not None
+    assert persisted.status.renewing_valid_until is not None
     assert persisted.spec == res.spec
 
 

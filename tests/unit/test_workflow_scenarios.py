@@ -150,16 +150,21 @@ def test_happy_path_api_economy() -> None:
 
 
 def test_happy_path_cluster_writes() -> None:
-    """Status is written where a restart could not learn it from Twilio (before creating a
-    document) and when the reconcile ends (waiting for review, completed); one event per phase.
-    Was 13 + 4 status writes and 13 events for this renewal."""
+    """Status is written where a restart could not learn it from Twilio (the renewal's start,
+    before creating a document) and when the reconcile ends (waiting for review, completed); one
+    event per phase. Was 13 + 4 status writes and 13 events for this renewal."""
     twilio = FakeTwilio.seed()
     first = reconcile(resource(seed_spec(), twilio), twilio, T0)
     twilio.review(approve=True)
     done = reconcile(first.resource, twilio, T0 + timedelta(minutes=5))
     assert done.resource.status.phase == Phase.COMPLETED
-    assert [s.phase for s in first.statuses] == [Phase.IN_PROGRESS, Phase.IN_REVIEW]
-    assert first.statuses[0].created_documents == [CreatedDocument(key="power_of_attorney")]
+    assert [s.phase for s in first.statuses] == [
+        Phase.IN_PROGRESS,
+        Phase.IN_PROGRESS,
+        Phase.IN_REVIEW,
+    ]
+    assert first.statuses[0].copy_sid is None  # before the copy is made
+    assert first.statuses[1].created_documents == [CreatedDocument(key="power_of_attorney")]
     assert [s.phase for s in done.statuses] == [Phase.COMPLETED]
     assert [e.reason for e in first.events + done.events] == [
         "RenewalDue",
