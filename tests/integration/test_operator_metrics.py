@@ -1,7 +1,8 @@
 """GET /metrics of a running operator (real API server, simulator, `python -m controller`).
 
 After one completed renewal the Twilio request counters equal what the simulator received, per
-operation; the reconcile, completion and phase metrics reflect the completion; and the body holds
+operation; the reconcile, completion, phase and per-resource metrics reflect the completion and
+go with the resource when it is deleted; and the body holds
 none of the spec's attribute values, the credentials or any SID (the resource's namespace and
 name are labels of its own series).
 """
@@ -106,3 +107,22 @@ def test_metrics_after_a_completed_renewal_count_it_and_leak_nothing(
         sim.base_url,
     ):
         assert secret not in body, f"{secret!r} appears in /metrics"
+
+    # Deleted, the resource takes its series with it (the operator-wide ones stay).
+    renewals.delete("acme-fr-mobile")
+    renewals.wait_gone("acme-fr-mobile")
+    deadline = time.monotonic() + 10
+    while True:
+        families = scrape(operator.metrics())
+        named = [
+            (family.name, sample.labels)
+            for family in families.values()
+            for sample in family.samples
+            if sample.labels.get("name") == "acme-fr-mobile"
+        ]
+        if not named or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert named == []
+    assert total(families["bundle_renewal_resources"]) == 0
+    assert value(families["bundle_renewal_renewals_completed_total"], namespace=renewals.namespace)
