@@ -32,6 +32,12 @@ PROMETHEUS_RULE_FILE = MONITORING / "prometheusrule.yaml"
 #: Regenerate with --runbook-base https://.../README.md.
 RUNBOOK_BASE = "README.md"
 GROUP = "bundle-renewal-operator"
+#: manifests/kustomization.yaml's namespace and labels.
+NAMESPACE = "bundle-renewal-system"
+LABELS = {
+    "app.kubernetes.io/name": "bundle-renewal-operator",
+    "app.kubernetes.io/part-of": "bundle-renewal-operator",
+}
 
 DAY = 86400
 #: Warn this long before Twilio's deadline when no renewal is making progress.
@@ -256,7 +262,13 @@ def prometheus_rule(runbook_base: str = RUNBOOK_BASE) -> dict[str, Any]:
     return {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PrometheusRule",
-        "metadata": {"name": "bundle-renewal-operator"},
+        # The component's objects are added at the overlay, after manifests/ set its namespace
+        # and labels on its own objects: they name both themselves.
+        "metadata": {
+            "name": "bundle-renewal-operator",
+            "namespace": NAMESPACE,
+            "labels": dict(LABELS),
+        },
         "spec": {"groups": groups(runbook_base)},
     }
 
