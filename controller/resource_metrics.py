@@ -143,7 +143,8 @@ class ResourceMetrics:
         phases = Counter(phase_of(t.status) for t in self._tracked.values())
         by_phase = GaugeMetricFamily(
             "bundle_renewal_resources",
-            "BundleRenewals watched by this process, by their last known phase.",
+            "BundleRenewals watched by this process, by their last known phase (no status yet:"
+            " Pending).",
             labels=["phase"],
         )
         for phase in Phase:
