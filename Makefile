@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: install lint fmt test test-unit test-sim test-integration bench bench-sim prism envtest cluster-up cluster-down kind-up demo clean
+.PHONY: install lint fmt test test-unit test-sim test-monitoring test-integration bench bench-sim bench-metrics prism prometheus envtest cluster-up cluster-down kind-up demo clean
 
 install: $(STAMP)
 
@@ -30,7 +30,7 @@ fmt: install
 	$(VENV)/bin/ruff check --fix .
 
 # The README's test command: lint, then every test tier. pytest's exit 5 (no tests) fails the run.
-test: lint prism
+test: lint prism prometheus
 	$(PY) -m pytest
 
 test-unit: install
@@ -38,6 +38,10 @@ test-unit: install
 
 test-sim: install prism
 	$(PY) -m pytest tests/sim
+
+# The alert rules with promtool (check and unit tests) and the exposition's lint.
+test-monitoring: install prometheus
+	$(PY) -m pytest tests/monitoring
 
 # The operator against a real API server: each session starts its own local control plane on
 # free loopback ports (tests/integration/conftest.py; envtest builds kube-apiserver first), or
@@ -55,12 +59,22 @@ $(PRISM):
 	  bash scripts/apt-install.sh "npm is missing (Prism comes from npm)" nodejs npm
 	npm install --prefix .tools/prism --no-audit --no-fund @stoplight/prism-cli@5
 
+# Debian's prometheus package: promtool (rule checks and unit tests, metrics lint) and the
+# Prometheus server the alerting integration test scrapes the operator with.
+prometheus:
+	@command -v promtool >/dev/null && command -v prometheus >/dev/null || \
+	  bash scripts/apt-install.sh "promtool or prometheus is missing (alert rule tests)" prometheus
+
 # Every benchmark (speed goals are measured here, not by timed tests).
-bench: bench-sim
+bench: bench-sim bench-metrics
 
 # Simulator throughput on loopback (a separate client process; prints requests/s).
 bench-sim: install
 	$(PY) bench/sim_throughput.py
+
+# Size of /metrics with 1,000 BundleRenewals' statuses fed into OperatorMetrics (prints bytes).
+bench-metrics: install
+	$(PY) scripts/metrics_size.py 1000
 
 # Local control plane (etcd + kube-apiserver 1.20 on loopback); README "Local control plane".
 # envtest installs the Debian packages and builds kube-apiserver once (cached under ~/.cache).

@@ -1,31 +1,37 @@
 """The operator's Prometheus metrics: what is counted, and how prometheus_client exposes it.
 
-The operator process keeps one `OperatorMetrics`; the Kopf handlers record reconciles, completed
-renewals and each resource's last known phase, the status-callback receiver records its answers,
-and the Twilio gateway's own `CallCounter` (read here, never counted twice) supplies the request
-counts. `OperatorMetrics` is a prometheus_client custom collector: it keeps plain counters and
-turns them into metric families when collected. Each instance owns its own `CollectorRegistry`
-(never the library's global one), so several instances, as in the tests, stay independent.
-`render()` is what `GET /metrics` answers (http_server.py serves it on METRICS_PORT), in the text
-format 0.0.4 written by `prometheus_client.exposition.generate_latest`.
+The operator process keeps one `OperatorMetrics`; the Kopf handlers record reconciles, the status
+sink and the reconcile daemons feed each resource's status (resource_metrics.py: deadlines,
+readiness, phase, review wait, completed renewals and their durations), the status-callback
+receiver records its answers, and the Twilio gateway's own `CallCounter` (read here, never
+counted twice) supplies request counts, latencies, retries and 429s. `OperatorMetrics` is a
+prometheus_client custom collector: it keeps plain numbers and turns them into metric families
+when collected. Each instance owns its own `CollectorRegistry` (never the library's global one),
+so several instances, as in the tests, stay independent. `render()` is what `GET /metrics`
+answers (http_server.py serves it on METRICS_PORT), in the text format 0.0.4 written by
+`prometheus_client.exposition.generate_latest`.
 
 Labels carry only bounded, non-sensitive values: operation and error class names, outcome and
-reason keywords, HTTP codes, phases, and namespaces. Never a resource's attribute values, a SID of
-an end-user or document, a URL or a token.
+reason keywords, HTTP codes, phases, condition statuses, and a BundleRenewal's namespace and name
+(chosen by whoever applies it, visible to anyone who may list them). Never a resource's attribute
+values, a SID of a bundle, end-user or document, a URL or a token.
 """
 
 from __future__ import annotations
 
+import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Protocol
 
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
-from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.metrics_core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from controller.models import Phase
+from controller.histogram import Snapshot
+from controller.models import BundleRenewalStatus
 from controller.plan import ErrorKind
+from controller.resource_metrics import ResourceMetrics, histogram_family
 
 #: The content type of `render()`'s text: generate_latest writes the text format 0.0.4 (the
 #: library's CONTENT_TYPE_LATEST names version 1.0.0, which it pairs with UTF-8 name escaping).
@@ -41,8 +47,6 @@ RECONCILE_OUTCOMES = (
     RECONCILE_INVALID_SPEC,
     RECONCILE_EXCEPTION,
 )
-#: A resource the operator has not written a status for yet counts under this phase.
-PHASE_WITHOUT_STATUS = Phase.PENDING
 
 
 class CallCounts(Protocol):
@@ -52,36 +56,53 @@ class CallCounts(Protocol):
 
     def failures(self) -> dict[tuple[str, str], int]: ...
 
+    def retries(self) -> dict[str, int]: ...
+
+    def throttled(self) -> dict[str, int]: ...
+
+    def durations(self) -> dict[tuple[str, str], Snapshot]: ...
+
 
 class OperatorMetrics(Collector):
     """Everything /metrics reports, for one operator process."""
 
-    def __init__(self, twilio: CallCounts | None = None) -> None:
+    def __init__(
+        self, twilio: CallCounts | None = None, clock: Callable[[], float] = time.time
+    ) -> None:
         self.twilio = twilio
+        self.resources = ResourceMetrics(clock)
         self._reconciles: Counter[str] = Counter({outcome: 0 for outcome in RECONCILE_OUTCOMES})
-        self._completed: Counter[str] = Counter()
         self._callbacks: Counter[tuple[int, str]] = Counter()
-        self._phases: dict[str, Phase] = {}
         self.registry = CollectorRegistry()
         self.registry.register(self)
 
     def record_reconcile(self, outcome: str) -> None:
         self._reconciles[outcome] += 1
 
-    def record_completion(self, namespace: str) -> None:
-        self._completed[namespace] += 1
-
     def record_callback(self, code: int, reason: str) -> None:
         self._callbacks[(code, reason)] += 1
 
-    def set_phase(self, uid: str, phase: Phase | None) -> None:
-        self._phases[uid] = phase or PHASE_WITHOUT_STATUS
+    def reconciling(self, uid: str, namespace: str, name: str, status: BundleRenewalStatus) -> None:
+        """A reconcile of the resource starts from `status` (the daemon, via runtime.track)."""
+        self.resources.reconciling(uid, namespace, name, status)
+
+    def status_written(
+        self,
+        uid: str,
+        namespace: str,
+        name: str,
+        previous: BundleRenewalStatus,
+        status: BundleRenewalStatus,
+    ) -> None:
+        """The API server accepted `status` over `previous` (the status sink)."""
+        self.resources.written(uid, namespace, name, previous, status)
 
     def forget(self, uid: str) -> None:
-        self._phases.pop(uid, None)
+        """The resource is gone (or no longer watched): its series go."""
+        self.resources.forget(uid)
 
     def collect(self) -> Iterator[Metric]:
-        """The metric families, from the counters as they are now (prometheus_client's
+        """The metric families, from the numbers as they are now (prometheus_client's
         Collector; a counter's `_total` suffix stays on its samples)."""
         reconciles = CounterMetricFamily(
             "bundle_renewal_reconciles_total",
@@ -94,24 +115,7 @@ class OperatorMetrics(Collector):
             reconciles.add_metric([outcome], n)
         yield reconciles
 
-        completed = CounterMetricFamily(
-            "bundle_renewal_renewals_completed_total",
-            "Renewals this process took to the Completed phase, by namespace.",
-            labels=["namespace"],
-        )
-        for namespace, n in sorted(self._completed.items()):
-            completed.add_metric([namespace], n)
-        yield completed
-
-        resources = GaugeMetricFamily(
-            "bundle_renewal_resources",
-            "BundleRenewals watched by this process, by their last known phase.",
-            labels=["phase"],
-        )
-        phases = Counter(self._phases.values())
-        for phase in Phase:
-            resources.add_metric([phase.value], phases[phase])
-        yield resources
+        yield from self.resources.collect()
 
         callbacks = CounterMetricFamily(
             "bundle_renewal_webhook_callbacks_total",
@@ -122,8 +126,12 @@ class OperatorMetrics(Collector):
             callbacks.add_metric([str(code), reason], n)
         yield callbacks
 
-        calls = self.twilio.calls() if self.twilio is not None else {}
-        failures = self.twilio.failures() if self.twilio is not None else {}
+        yield from self._twilio()
+
+    def _twilio(self) -> Iterator[Metric]:
+        twilio = self.twilio
+        calls = twilio.calls() if twilio is not None else {}
+        failures = twilio.failures() if twilio is not None else {}
         requests = CounterMetricFamily(
             "bundle_renewal_twilio_requests_total",
             "HTTP requests sent to Twilio, by gateway operation (each retry counts; a"
@@ -142,6 +150,31 @@ class OperatorMetrics(Collector):
         for (operation, error), n in sorted(failures.items()):
             request_failures.add_metric([operation, error], n)
         yield request_failures
+
+        yield histogram_family(
+            "bundle_renewal_twilio_request_duration_seconds",
+            "How long each HTTP attempt to Twilio took (every page of a list, every retry), by"
+            " gateway operation and outcome (ok, throttled, authentication, not_found,"
+            " permanent, transient, exception).",
+            ["operation", "outcome"],
+            twilio.durations() if twilio is not None else {},
+        )
+        for name, documentation, counts in (
+            (
+                "bundle_renewal_twilio_retries_total",
+                "Retries of Twilio requests the gateway scheduled, by operation.",
+                twilio.retries() if twilio is not None else {},
+            ),
+            (
+                "bundle_renewal_twilio_throttled_total",
+                "Twilio requests answered 429 Too Many Requests (rate limited), by operation.",
+                twilio.throttled() if twilio is not None else {},
+            ),
+        ):
+            family = CounterMetricFamily(name, documentation, labels=["operation"])
+            for operation, n in sorted(counts.items()):
+                family.add_metric([operation], n)
+            yield family
 
     def render(self) -> bytes:
         """The exposition of this process's metrics (text format 0.0.4, UTF-8; CONTENT_TYPE)."""

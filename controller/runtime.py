@@ -69,9 +69,22 @@ class Runtime:
     def track(
         self, owner: BundleOwner, bundle_sid: str | None, status: BundleRenewalStatus
     ) -> None:
-        """Record which bundles this resource owns (its original and copy) for the webhook."""
+        """A reconcile starts from `status`: record which bundles this resource owns (its
+        original and copy) for the webhook, and its figures for the metrics."""
         self.owners.track(owner, [bundle_sid, status.copy_sid])
-        self.metrics.set_phase(owner.uid, status.phase)
+        self.metrics.reconciling(owner.uid, owner.namespace, owner.name, status)
+
+    def written(
+        self,
+        owner: BundleOwner,
+        bundle_sid: str | None,
+        previous: BundleRenewalStatus,
+        status: BundleRenewalStatus,
+    ) -> None:
+        """The API server accepted `status` over `previous`: as `track`, and the transition
+        (a completed renewal, an ended review) counts in the metrics."""
+        self.owners.track(owner, [bundle_sid, status.copy_sid])
+        self.metrics.status_written(owner.uid, owner.namespace, owner.name, previous, status)
 
     def wakeup(self, uid: str) -> asyncio.Event:
         return self.wakeups.setdefault(uid, asyncio.Event())

@@ -2,7 +2,7 @@
 
 `KopfSink` writes `.status` with a JSON merge patch (`status_patch`) and posts events on the
 object through Kopf; after every status write it refreshes the process's view of the resource
-(callback routing, phase metrics, completions).
+(callback routing, and the per-resource metrics: figures, completed renewals, review times).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 
 import kopf
 
-from controller.models import BundleRenewalStatus, Phase
+from controller.models import BundleRenewalStatus
 from controller.parsing import RenewalObject
 from controller.plan import Event
 from controller.runtime import Runtime
@@ -32,9 +32,7 @@ class KopfSink:
         previous = runtime.statuses.get(obj.uid) or obj.status
         await runtime.cluster.patch_status(obj.namespace, obj.name, status_patch(status))
         runtime.statuses[obj.uid] = status
-        if status.phase is Phase.COMPLETED and previous.phase is not Phase.COMPLETED:
-            runtime.metrics.record_completion(obj.namespace)
-        runtime.track(obj.owner, obj.bundle_sid, status)
+        runtime.written(obj.owner, obj.bundle_sid, previous, status)
 
     def post_event(self, event: Event) -> None:
         kopf.event(self.body, type=event.type.value, reason=event.reason, message=event.message)

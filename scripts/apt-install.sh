@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs Debian packages a make target found missing (python3-venv for `make install`, nodejs
-# and npm for `make prism`): as root directly, else through sudo. Without either it says what to
+# and npm for `make prism`, prometheus for `make prometheus`): as root directly, else through sudo. Without either it says what to
 # install and exits 1. The control plane's packages are provision.sh's business, not this one's.
 #
 # Usage: scripts/apt-install.sh "<what is missing>" PACKAGE...

@@ -5,8 +5,10 @@
 
 Spec and status fields come from controller/models.py (their docstrings, the same text
 `kubectl explain` shows), phases and condition types from the enum members' docstrings, condition
-reasons from `REASONS` below (a unit test requires one entry per `Reason` member), and the
-configuration from controller/settings.py's field descriptions and defaults.
+reasons from `REASONS` below (a unit test requires one entry per `Reason` member), the
+configuration from controller/settings.py's field descriptions and defaults, the metrics from
+what OperatorMetrics serves (scripts/metrics_size.py), and the runbooks from the alert rules'
+source (scripts/alert_rules.py).
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ from pydantic import BaseModel
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
+
+import alert_rules  # noqa: E402
+import metrics_size  # noqa: E402
 
 from controller import models  # noqa: E402
 from controller.models import BundleRenewalSpec, BundleRenewalStatus, Reason  # noqa: E402
@@ -195,12 +200,58 @@ def settings_reference() -> str:
     return _table(("Variable", "Default", "Meaning"), rows)
 
 
+def metrics_reference() -> str:
+    """Every family /metrics serves: name (as PromQL sees it), type, labels, HELP text."""
+    rows = []
+    for family in metrics_size.every_family().collect():
+        name = f"{family.name}_total" if family.type == "counter" else family.name
+        labels = sorted({k for s in family.samples for k in s.labels} - {"le"})
+        shown = ", ".join(f"`{label}`" for label in labels) or "-"
+        rows.append((f"`{name}`", family.type, shown, _one_line(family.documentation)))
+    return _table(("Metric", "Type", "Labels", "What"), rows)
+
+
+def metrics_size_reference() -> str:
+    size = metrics_size.measure(1000)
+    per_resource = size.series / size.resources
+    return (
+        f"Measured by `make bench-metrics` (`scripts/metrics_size.py`: 1,000 statuses fed into"
+        f" `OperatorMetrics`, 80% Completed, 10% InReview, 5% NeedsInput, 5% Failed): "
+        f"**{size.bytes:,} bytes** ({size.gzip_bytes:,} gzipped), {size.series:,} series"
+        f" ({per_resource:.1f} per resource with the operator-wide ones).\n"
+    )
+
+
+def alerts_reference() -> str:
+    rows = [
+        (f"[`{a.name}`](#{a.anchor})", a.severity, _one_line(a.fires_when))
+        for a in alert_rules.ALERTS
+    ]
+    return _table(("Alert", "Severity", "Fires when"), rows)
+
+
+def runbooks_reference() -> str:
+    parts = []
+    for alert in alert_rules.ALERTS:
+        parts.append(
+            f"### {alert.name}\n\n"
+            f"Severity `{alert.severity}`. {alert.fires_when}\n\n"
+            f"```promql\n{alert.expr}\n```\n\n"
+            f"{alert.runbook}\n"
+        )
+    return "\n".join(parts)
+
+
 SECTIONS = {
     "spec": spec_reference,
     "status": status_reference,
     "phases": phase_reference,
     "reasons": reason_reference,
     "settings": settings_reference,
+    "metrics": metrics_reference,
+    "metrics-size": metrics_size_reference,
+    "alerts": alerts_reference,
+    "runbooks": runbooks_reference,
 }
 
 

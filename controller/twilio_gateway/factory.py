@@ -35,7 +35,7 @@ class SdkTwilioGatewayFactory:
     ) -> None:
         self.settings = settings or GatewaySettings()
         self.counter = counter or CallCounter()
-        self._retrier = Retrier(self.settings.retry, sleep, rand)
+        self._retrier = Retrier(self.settings.retry, sleep, rand, self.counter.record_retry)
         self._connections: dict[tuple[str, str], AccountConnection] = {}
         self._limiters: dict[str, asyncio.Semaphore] = {}
         self._retired: set[AccountConnection] = set()

@@ -71,6 +71,8 @@ class Retrier:
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     sleep: Sleep = asyncio.sleep
     rand: Random = random.random
+    #: Told the operation's name before each retry (the metrics' retry count).
+    on_retry: Callable[[str], None] = field(default=lambda _operation: None)
 
     async def run(
         self,
@@ -113,6 +115,7 @@ class Retrier:
                     self.policy.max_attempts - 1,
                     delay,
                 )
+            self.on_retry(operation)
             await self.sleep(delay)
             if maybe_processed and recover is not None:
                 recovered = await self._recover(operation, recover)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -26,7 +27,7 @@ from controller.twilio_gateway.config import GatewaySettings
 from controller.twilio_gateway.connection import AccountConnection
 from controller.twilio_gateway.convert import from_instance, from_payload
 from controller.twilio_gateway.errors import classify
-from controller.twilio_gateway.metrics import CallCounter
+from controller.twilio_gateway.metrics import OK, CallCounter, outcome_of
 from controller.twilio_gateway.port import BundleQuery, PageProgress
 from controller.twilio_gateway.retry import Retrier
 from controller.twilio_gateway.upload import upload_supporting_document
@@ -89,15 +90,20 @@ class SdkTwilioGateway:
         *,
         counted: bool = True,
     ) -> T:
-        """One HTTP attempt under the account's concurrency cap (`counted`: in the call count)."""
+        """One HTTP attempt under the account's concurrency cap (`counted`: in the call count),
+        timed by outcome once it is answered or has failed (time waiting for the cap excluded)."""
         async with self._limiter:
             if counted:
                 self._counter.record_call(operation)
             _log.debug("twilio %s %s", operation, sids)
+            started = time.monotonic()
             try:
-                return await request(self._connection.compliance())
+                result = await request(self._connection.compliance())
             except Exception as exc:
                 failure = classify(operation, exc)
+                self._counter.record_attempt(
+                    operation, outcome_of(failure), time.monotonic() - started
+                )
                 if failure is not None:
                     self._counter.record_failure(operation, type(failure.error).__name__)
                     _log.debug(
@@ -109,6 +115,8 @@ class SdkTwilioGateway:
                         failure.error.code,
                     )
                 raise
+            self._counter.record_attempt(operation, OK, time.monotonic() - started)
+            return result
 
     async def _one(
         self,

@@ -21,7 +21,7 @@ from controller.twilio_gateway.port import (
 from controller.twilio_gateway.retry import RetryPolicy
 from controller.twilio_gateway.sdk import SdkTwilioGateway
 from controller.twilio_models import BundleStatus, DocumentFile, EvaluationStatus
-from tests.gateway.conftest import FactoryMaker
+from tests.gateway.conftest import FAST_RETRY, FactoryMaker
 from tests.gateway.fault_proxy import FaultProxy
 from tests.sim_fixtures import CallbackReceiver, Sim
 
@@ -434,6 +434,41 @@ async def test_429s_from_a_tighter_limit_at_twilio_are_absorbed_by_retries(
     assert factory.counter.failures()[("fetch_bundle", "TwilioTransientError")] == sim_count(
         sim, "GET", "/Bundles/{Sid}", 429
     )
+
+
+async def test_attempts_are_timed_by_outcome_and_429s_and_retries_are_counted(
+    sim: Sim,
+    seeded: dict[str, Any],
+    account: dict[str, Any],
+    token_credentials: TwilioCredentials,
+    make_factory: FactoryMaker,
+) -> None:
+    sim.admin.set_config(latency={"distribution": "constant", "mean_ms": 30})
+    factory = make_factory()
+    gateway = factory.for_credentials(token_credentials)
+    await gateway.fetch_bundle(seeded["bundle_sid"])
+    sim.admin.set_config(faults={"rate_limit_rate": 1.0})
+    with pytest.raises(TwilioTransientError):
+        await gateway.fetch_bundle(seeded["bundle_sid"])
+    sim.admin.set_config(faults={"rate_limit_rate": 0.0})
+    wrong = TwilioCredentials(account_sid=account["account_sid"], auth_token="wrong-token")
+    with pytest.raises(TwilioAuthenticationError):
+        await factory.for_credentials(wrong).fetch_bundle(seeded["bundle_sid"])
+
+    counter, attempts = factory.counter, FAST_RETRY.max_attempts
+    durations = counter.durations()
+    assert {key: s.count for key, s in durations.items()} == {
+        ("fetch_bundle", "ok"): 1,
+        ("fetch_bundle", "throttled"): attempts,
+        ("fetch_bundle", "authentication"): 1,
+    }
+    answered = dict(durations[("fetch_bundle", "ok")].buckets)
+    assert answered[0.025] == 0  # the simulator took 30 ms
+    assert durations[("fetch_bundle", "ok")].sum >= 0.03
+    assert counter.throttled() == {"fetch_bundle": attempts}
+    assert sim_count(sim, "GET", "/Bundles/{Sid}", 429) == attempts
+    assert counter.retries() == {"fetch_bundle": attempts - 1}  # the auth failure: no retry
+    assert sum(counter.calls().values()) == attempts + 2
 
 
 # --- ambiguous writes: the connection drops after Twilio processed the request ---------------

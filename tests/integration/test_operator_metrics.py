@@ -1,13 +1,16 @@
 """GET /metrics of a running operator (real API server, simulator, `python -m controller`).
 
 After one completed renewal the Twilio request counters equal what the simulator received, per
-operation; the reconcile, completion and phase metrics reflect the completion; and the body holds
-none of the spec's attribute values, the credentials or any SID.
+operation; the reconcile, completion, phase and per-resource metrics reflect the completion and
+go with the resource when it is deleted; and the body holds
+none of the spec's attribute values, the credentials or any SID (the resource's namespace and
+name are labels of its own series).
 """
 
 from __future__ import annotations
 
 import time
+from datetime import datetime
 
 from operator_runner import OperatorProcess
 
@@ -75,6 +78,24 @@ def test_metrics_after_a_completed_renewal_count_it_and_leak_nothing(
     assert value(phases, phase="Completed") == 1
     assert total(phases) == 1
 
+    # Per resource, by namespace and name: Ready, Completed, the deadline gone with the renewal.
+    resource = {"namespace": renewals.namespace, "name": "acme-fr-mobile"}
+    assert value(families["bundle_renewal_ready_status"], **resource, condition="True") == 1
+    assert value(families["bundle_renewal_phase"], **resource, phase="Completed") == 1
+    assert families["bundle_renewal_valid_until_timestamp_seconds"].samples == []
+    status = renewals.status("acme-fr-mobile")
+    completed_at = value(families["bundle_renewal_last_completed_timestamp_seconds"], **resource)
+    assert completed_at == datetime.fromisoformat(status["completedAt"]).timestamp()
+    renewal_count = families["bundle_renewal_renewal_duration_seconds"]
+    assert value(renewal_count, le="+Inf") == 1
+    reviews = families["bundle_renewal_review_duration_seconds"]
+    assert value(reviews, outcome="approved", le="+Inf") == 1
+    assert value(families["bundle_renewal_review_polls_total"]) >= 1
+    latency = families["bundle_renewal_twilio_request_duration_seconds"]
+    attempts = sum(s.value for s in latency.samples if s.name.endswith("_count"))
+    assert attempts == total(requests)  # no retry, no list of two pages: one attempt a request
+    assert total(families["bundle_renewal_twilio_throttled_total"]) == 0
+
     for secret in (
         END_USER_VALUE,
         DOCUMENT_VALUE,
@@ -83,7 +104,25 @@ def test_metrics_after_a_completed_renewal_count_it_and_leak_nothing(
         case.bundle_sid,
         case.end_user_sid,
         *case.documents_by_type.values(),
-        "acme-fr-mobile",
         sim.base_url,
     ):
         assert secret not in body, f"{secret!r} appears in /metrics"
+
+    # Deleted, the resource takes its series with it (the operator-wide ones stay).
+    renewals.delete("acme-fr-mobile")
+    renewals.wait_gone("acme-fr-mobile")
+    deadline = time.monotonic() + 10
+    while True:
+        families = scrape(operator.metrics())
+        named = [
+            (family.name, sample.labels)
+            for family in families.values()
+            for sample in family.samples
+            if sample.labels.get("name") == "acme-fr-mobile"
+        ]
+        if not named or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert named == []
+    assert total(families["bundle_renewal_resources"]) == 0
+    assert value(families["bundle_renewal_renewals_completed_total"], namespace=renewals.namespace)

@@ -285,3 +285,29 @@ async def test_repeatable_write_with_a_check_runs_the_check_before_repeating() -
     )
     assert result == "pending-review"
     assert order == ["submit 0", "fetch"]
+
+
+# --- the metrics' retry count ---------------------------------------------------------------
+
+
+async def test_every_scheduled_retry_is_told_and_nothing_else() -> None:
+    told: list[str] = []
+    policy = RetryPolicy(max_attempts=3, base_delay_seconds=1.0, max_delay_seconds=5.0)
+    retry = Retrier(policy, RecordingSleep(), lambda: 0.5, told.append)
+    operation = FakeOperation([too_many(), server_error()])
+    assert await retry.run("fetch_bundle", operation, repeatable=True) == "done"
+    assert told == ["fetch_bundle", "fetch_bundle"]
+
+    told.clear()  # the last attempt fails: no retry follows it, so none is told
+    with pytest.raises(TwilioTransientError):
+        await retry.run("fetch_bundle", FakeOperation([server_error()] * 3), repeatable=True)
+    assert told == ["fetch_bundle", "fetch_bundle"]
+
+    told.clear()  # a permanent failure is never retried
+    with pytest.raises(TwilioNotFoundError):
+        await retry.run(
+            "fetch_bundle",
+            FakeOperation([TwilioRestException(404, URI, "not found", 20404, "GET")]),
+            repeatable=True,
+        )
+    assert told == []

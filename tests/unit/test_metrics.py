@@ -4,6 +4,7 @@ application, and the handlers' bookkeeping of completed renewals and phases."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import kopf
@@ -13,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from controller.cluster import ClusterClient
+from controller.histogram import Snapshot
 from controller.http_server import metrics_application
 from controller.metrics import CONTENT_TYPE, RECONCILE_OUTCOMES, OperatorMetrics
 from controller.models import BundleRenewalStatus, Phase
@@ -30,9 +32,21 @@ FAMILIES = {
     "bundle_renewal_reconciles_total": "counter",
     "bundle_renewal_renewals_completed_total": "counter",
     "bundle_renewal_resources": "gauge",
+    "bundle_renewal_valid_until_timestamp_seconds": "gauge",
+    "bundle_renewal_last_completed_timestamp_seconds": "gauge",
+    "bundle_renewal_ready_status": "gauge",
+    "bundle_renewal_phase": "gauge",
+    "bundle_renewal_in_review_seconds": "gauge",
+    "bundle_renewal_failed_attempts": "gauge",
+    "bundle_renewal_review_polls_total": "counter",
+    "bundle_renewal_renewal_duration_seconds": "histogram",
+    "bundle_renewal_review_duration_seconds": "histogram",
     "bundle_renewal_webhook_callbacks_total": "counter",
     "bundle_renewal_twilio_requests_total": "counter",
     "bundle_renewal_twilio_request_failures_total": "counter",
+    "bundle_renewal_twilio_request_duration_seconds": "histogram",
+    "bundle_renewal_twilio_retries_total": "counter",
+    "bundle_renewal_twilio_throttled_total": "counter",
 }
 
 
@@ -51,6 +65,15 @@ class FixedCounts:
     def failures(self) -> dict[tuple[str, str], int]:
         return self._failures
 
+    def retries(self) -> dict[str, int]:
+        return {}
+
+    def throttled(self) -> dict[str, int]:
+        return {}
+
+    def durations(self) -> dict[tuple[str, str], Snapshot]:
+        return {}
+
 
 @given(values=st.lists(label_values, min_size=1, max_size=5, unique=True))
 def test_any_label_value_round_trips_through_the_escaping(values: list[str]) -> None:
@@ -61,8 +84,8 @@ def test_any_label_value_round_trips_through_the_escaping(values: list[str]) -> 
         )
     )
     for i, label in enumerate(values):
-        for _ in range(i + 1):
-            metrics.record_completion(label)
+        for n in range(i + 1):
+            complete(metrics, label, at=T0 + timedelta(days=n))
         metrics.record_callback(400 + i, label)
 
     families = scrape(metrics.render())
@@ -75,9 +98,21 @@ def test_any_label_value_round_trips_through_the_escaping(values: list[str]) -> 
         assert value(failures, operation=label, error=label) == i
 
 
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def complete(
+    metrics: OperatorMetrics, namespace: str, *, uid: str = "uid-c", at: datetime = T0
+) -> None:
+    """A renewal of `uid` in `namespace` completes at `at` (a new status.completedAt)."""
+    previous = BundleRenewalStatus(phase=Phase.IN_PROGRESS)
+    done = BundleRenewalStatus(phase=Phase.COMPLETED, completed_at=at)
+    metrics.status_written(uid, namespace, "acme", previous, done)
+
+
 def test_special_characters_are_escaped_on_one_line() -> None:
     metrics = OperatorMetrics()
-    metrics.record_completion('q"\\\n')
+    complete(metrics, 'q"\\\n')
     lines = metrics.render().decode().split("\n")
     assert 'bundle_renewal_renewals_completed_total{namespace="q\\"\\\\\\n"} 1.0' in lines
 
@@ -141,17 +176,22 @@ def test_recorded_events_show_up_with_their_labels() -> None:
     metrics = OperatorMetrics()
     for outcome in ("ok", "ok", "transient", "invalid_spec"):
         metrics.record_reconcile(outcome)
-    metrics.record_completion("telecom")
-    metrics.record_completion("telecom")
-    metrics.record_completion("billing")
+    complete(metrics, "telecom")
+    complete(metrics, "telecom", at=T0 + timedelta(days=1))
+    complete(metrics, "billing", uid="uid-b")
     metrics.record_callback(204, "woken")
     metrics.record_callback(403, "not_verified")
     metrics.record_callback(204, "woken")
-    metrics.set_phase("uid-1", Phase.IN_REVIEW)
-    metrics.set_phase("uid-2", Phase.IN_REVIEW)
-    metrics.set_phase("uid-3", None)
-    metrics.set_phase("uid-2", Phase.COMPLETED)  # the same resource moves on
-    metrics.set_phase("uid-4", Phase.FAILED)
+    metrics.forget("uid-b")  # the completed ones count on; their resources are gone
+    metrics.forget("uid-c")
+    for uid, phase in (
+        ("uid-1", Phase.IN_REVIEW),
+        ("uid-2", Phase.IN_REVIEW),
+        ("uid-3", None),
+        ("uid-2", Phase.COMPLETED),  # the same resource moves on
+        ("uid-4", Phase.FAILED),
+    ):
+        metrics.reconciling(uid, "telecom", uid, BundleRenewalStatus(phase=phase))
     metrics.forget("uid-4")
 
     families = scrape(metrics.render())
@@ -224,12 +264,14 @@ class Cluster:
         self.patches.append(patch)
 
 
-def body(phase: str | None = None) -> kopf.Body:
+def body(status: str | dict[str, Any] | None = None) -> kopf.Body:
+    """The object, its stored status a phase or a whole status."""
+    stored = {"phase": status} if isinstance(status, str) else status
     return kopf.Body(
         {
             "metadata": {"uid": "uid-1", "namespace": "telecom", "name": "acme"},
             "spec": {"bundleSid": "BU" + "a" * 32, "credentialsSecretRef": {"name": "twilio"}},
-            "status": {"phase": phase} if phase else {},
+            "status": stored or {},
         }
     )
 
@@ -247,27 +289,42 @@ def completions(metrics: OperatorMetrics) -> float:
     return total(scrape(metrics.render())["bundle_renewal_renewals_completed_total"])
 
 
-async def test_the_sink_counts_a_renewal_once_when_its_status_reaches_completed() -> None:
+async def test_the_sink_counts_a_renewal_once_when_it_sets_a_new_completed_at() -> None:
     state = runtime()
     sink = KopfSink(state, body("InReview"), read_object(body("InReview")))
-    for phase in (Phase.IN_REVIEW, Phase.IN_PROGRESS, Phase.COMPLETED, Phase.COMPLETED):
-        await sink.write_status(BundleRenewalStatus(phase=phase))
-        assert phase_values(state.metrics) == {phase.value: 1}
+    done = BundleRenewalStatus(phase=Phase.COMPLETED, completed_at=T0)
+    for status in (
+        BundleRenewalStatus(phase=Phase.IN_REVIEW),
+        BundleRenewalStatus(phase=Phase.IN_PROGRESS),
+        done,
+        done,  # written again: the same renewal
+    ):
+        await sink.write_status(status)
+        assert phase_values(state.metrics) == {str(status.phase): 1}
     assert completions(state.metrics) == 1
     completed = scrape(state.metrics.render())["bundle_renewal_renewals_completed_total"]
     assert value(completed, namespace="telecom")
-    await sink.write_status(BundleRenewalStatus(phase=Phase.IN_PROGRESS))  # a new renewal
-    await sink.write_status(BundleRenewalStatus(phase=Phase.COMPLETED))
+    await sink.write_status(BundleRenewalStatus(phase=Phase.IN_PROGRESS, completed_at=T0))
+    await sink.write_status(done.model_copy(update={"completed_at": T0 + timedelta(days=30)}))
     assert completions(state.metrics) == 2
     state.forget("uid-1")
     assert phase_values(state.metrics) == {}
 
 
+async def test_up_to_date_is_not_a_completed_renewal() -> None:
+    state = runtime()
+    sink = KopfSink(state, body(), read_object(body()))
+    await sink.write_status(BundleRenewalStatus(phase=Phase.COMPLETED))  # nothing was due
+    assert completions(state.metrics) == 0
+    assert phase_values(state.metrics) == {"Completed": 1}
+
+
 async def test_a_status_already_completed_before_a_restart_is_not_counted_again() -> None:
     state = runtime()  # a new process: nothing in memory, the stored status is Completed
-    sink = KopfSink(state, body("Completed"), read_object(body("Completed")))
-    await sink.write_status(BundleRenewalStatus(phase=Phase.COMPLETED))
+    stored = {"phase": "Completed", "completedAt": T0.isoformat()}
+    sink = KopfSink(state, body(stored), read_object(body(stored)))
+    await sink.write_status(BundleRenewalStatus(phase=Phase.COMPLETED, completed_at=T0))
     assert completions(state.metrics) == 0
-    obj = read_object(body("Completed"))
-    state.track(obj.owner, obj.bundle_sid, BundleRenewalStatus(phase=Phase.COMPLETED))
+    obj = read_object(body(stored))
+    state.track(obj.owner, obj.bundle_sid, obj.status)
     assert phase_values(state.metrics) == {"Completed": 1}

@@ -1,0 +1,334 @@
+"""The operator's alert rules: one source (`ALERTS`), written as two files that must not drift.
+
+    .venv/bin/python scripts/alert_rules.py          # rewrite both files
+    .venv/bin/python scripts/alert_rules.py --check  # exit 1 if either is stale
+
+- manifests/monitoring/prometheus-rules.yaml: a plain Prometheus rules file (`rule_files:`,
+  `promtool check rules`, `promtool test rules`);
+- manifests/monitoring/prometheusrule.yaml: the same groups in a prometheus-operator
+  PrometheusRule, part of the optional kustomize component manifests/monitoring/.
+
+Each alert carries a `runbook_url` to its entry in README.md's "Runbooks" section, which
+scripts/docs_reference.py generates from the same `ALERTS` (what fires it, what to do), and
+tests/monitoring/alert_rules_test.yaml holds promtool unit tests for every alert. The thresholds
+are constants below: change one here, regenerate, and the files, the README and the tests follow
+(the promtool tests pin the behaviour around each threshold).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+MONITORING = REPO_ROOT / "manifests" / "monitoring"
+RULES_FILE = MONITORING / "prometheus-rules.yaml"
+PROMETHEUS_RULE_FILE = MONITORING / "prometheusrule.yaml"
+#: Where runbook_url points: the README beside the manifests. Publish the README elsewhere?
+#: Regenerate with --runbook-base https://.../README.md.
+RUNBOOK_BASE = "README.md"
+GROUP = "bundle-renewal-operator"
+#: manifests/kustomization.yaml's namespace and labels.
+NAMESPACE = "bundle-renewal-system"
+LABELS = {
+    "app.kubernetes.io/name": "bundle-renewal-operator",
+    "app.kubernetes.io/part-of": "bundle-renewal-operator",
+}
+
+DAY = 86400
+#: Warn this long before Twilio's deadline when no renewal is making progress.
+DEADLINE_WARNING_DAYS = 14
+#: A renewal in flight whose attempts failed this many times in a row is not progressing.
+STUCK_FAILED_ATTEMPTS = 3
+#: Twilio usually reviews within a few business days; past this, ask Twilio.
+REVIEW_USUAL_DAYS = 5
+
+_RESOURCE = "{{ $labels.namespace }}/{{ $labels.name }}"
+
+
+@dataclass(frozen=True)
+class Alert:
+    name: str
+    severity: str
+    expr: str
+    for_: str | None
+    summary: str
+    description: str
+    fires_when: str
+    """One sentence for the README: when it fires, in words."""
+    runbook: str
+    """What to do (Markdown), in the README's Runbooks section."""
+
+    @property
+    def anchor(self) -> str:
+        """The README heading's anchor (GitHub-style: the heading, lower case)."""
+        return self.name.lower()
+
+
+ALERTS = [
+    Alert(
+        name="BundleRenewalDeadlineApproaching",
+        severity="warning",
+        expr=f"""(bundle_renewal_valid_until_timestamp_seconds - time())
+  < {DEADLINE_WARNING_DAYS} * {DAY} > 0
+unless on (namespace, name) (
+  bundle_renewal_phase{{phase=~"InProgress|InReview"}} == 1
+  unless on (namespace, name) bundle_renewal_failed_attempts >= {STUCK_FAILED_ATTEMPTS}
+)""",
+        for_="1h",
+        summary=f"BundleRenewal {_RESOURCE}: Twilio's deadline is near and no renewal progresses",
+        description=f"The bundle of {_RESOURCE} must be renewed within"
+        " {{ $value | humanizeDuration }}, and no renewal is in flight or it keeps failing.",
+        fires_when=f"The original bundle's `valid_until` is less than {DEADLINE_WARNING_DAYS} days"
+        " away (and not yet passed), and the resource is neither `InProgress` nor `InReview`, or"
+        f" it is but has failed {STUCK_FAILED_ATTEMPTS} attempts in a row; for 1 hour.",
+        runbook="""1. `kubectl describe br <name> -n <namespace>`: the phase, the Stalled reason
+   and the events say what blocks the renewal.
+2. `NeedsInput` or `Rejected`: see [Troubleshooting](#troubleshooting); fix the spec (the
+   change resumes at once).
+3. `Failed`: fix what the reason names (credentials, bundle SID; see the reason table), then
+   touch `spec.renewalRequest` to retry now.
+4. `Suspended`: set `spec.suspend: false` unless someone renews this bundle by other means.
+5. `InProgress` with `status.failedAttempts` growing: see the operator's log and
+   [BundleRenewalReconcilesFailing](#bundlerenewalreconcilesfailing).""",
+    ),
+    Alert(
+        name="BundleRenewalDeadlinePassed",
+        severity="critical",
+        expr="time() - bundle_renewal_valid_until_timestamp_seconds >= 0",
+        for_=None,
+        summary=f"BundleRenewal {_RESOURCE}: Twilio's deadline has passed",
+        description=f"The bundle of {_RESOURCE} was due for renewal"
+        " {{ $value | humanizeDuration }} ago and still has a valid_until: its phone numbers"
+        " are at risk.",
+        fires_when="At once when the original bundle's `valid_until` has passed and Twilio still"
+        " reports it, whatever the resource's phase: an expired deadline is never filtered out.",
+        runbook="""1. Act now: Twilio may suspend the bundle's phone numbers. Contact Twilio support
+   with the bundle SID (`kubectl get br <name> -n <namespace> -o jsonpath='{.spec.bundleSid}'`).
+2. If a renewal is in flight, follow the runbook of its phase
+   ([NeedsInput](#bundlerenewalneedsinput), [ReviewSlow](#bundlerenewalreviewslow),
+   [Failed](#bundlerenewalfailed)); the alert clears when Twilio clears `valid_until`.
+3. If the phase is `Failed` with reason `ValidUntilNotCleared`, the items were replaced but
+   Twilio kept the date: ask Twilio, then set a new `spec.renewalRequest`.""",
+    ),
+    Alert(
+        name="BundleRenewalNeedsInput",
+        severity="warning",
+        expr='bundle_renewal_phase{phase=~"NeedsInput|Rejected"} == 1',
+        for_="1d",
+        summary=f"BundleRenewal {_RESOURCE} has waited for a person for a day",
+        description=f"{_RESOURCE} is {{{{ $labels.phase }}}}: the renewal cannot go on until"
+        " its spec changes.",
+        fires_when="The resource has been `NeedsInput` (the copy is noncompliant) or `Rejected`"
+        " (Twilio refused it) for 1 day.",
+        runbook="""1. `NeedsInput`: `kubectl get br <name> -n <namespace> -o yaml` and read
+   `status.evaluation.failures`: each entry names the requirement, the object type and the
+   missing field. Add the field to `spec.endUser.attributes` or the matching
+   `spec.supportingDocuments[]` entry (a missing document: an entry of that `type` with a
+   `file`).
+2. `Rejected`: `status.review.failureReasons` and the Warning event name each refused
+   document and Twilio's reason; fix the spec (a new `file`, a corrected number). The same copy
+   is patched and resubmitted.""",
+    ),
+    Alert(
+        name="BundleRenewalFailed",
+        severity="warning",
+        expr='bundle_renewal_phase{phase="Failed"} == 1',
+        for_="1h",
+        summary=f"BundleRenewal {_RESOURCE} has failed for an hour",
+        description=f"{_RESOURCE} is Failed: a permanent problem only a person can fix.",
+        fires_when="The resource has been `Failed` for 1 hour (permanent errors are retried"
+        " slowly, so it will not heal by itself).",
+        runbook="""1. `kubectl describe br <name> -n <namespace>`: the Stalled condition's reason
+   and message. See the [reason table](#condition-and-event-reasons).
+2. `CredentialsInvalid`: the Secret is missing, lacks a key, or the namespace lacks the
+   credentials-reader RoleBinding (`examples/rbac-credentials-reader.yaml`).
+   `AuthenticationFailed`: see
+   [BundleRenewalTwilioAuthenticationFailing](#bundlerenewaltwilioauthenticationfailing).
+   `BundleNotFound`, `OriginalNotApproved`, `AmbiguousDocument`: fix the spec.
+3. After fixing a Secret, touch `spec.renewalRequest` to retry at once.""",
+    ),
+    Alert(
+        name="BundleRenewalReviewSlow",
+        severity="warning",
+        expr=f"bundle_renewal_in_review_seconds > {REVIEW_USUAL_DAYS} * {DAY}",
+        for_=None,
+        summary=f"BundleRenewal {_RESOURCE}: Twilio's review takes longer than usual",
+        description=f"The copy of {_RESOURCE} has waited for Twilio's review for"
+        " {{ $value | humanizeDuration }}.",
+        fires_when="At once when the copy has been in review for more than"
+        f" {REVIEW_USUAL_DAYS} days (Twilio usually answers within a few business days).",
+        runbook="""1. Check the copy in the Twilio console (`status.copySid`): still
+   `pending-review` or `in-review`?
+2. Ask Twilio support about the review, naming the copy's SID, especially when the original's
+   deadline is near (`bundle_renewal_valid_until_timestamp_seconds`).
+3. Do not delete the resource: that deletes the copy and the review starts over.""",
+    ),
+    Alert(
+        name="BundleRenewalOperatorAbsent",
+        severity="critical",
+        expr="absent(bundle_renewal_reconciles_total)",
+        for_="15m",
+        summary="The bundle-renewal operator's metrics are gone",
+        description="No bundle-renewal operator has been scraped for 15 minutes: no renewal"
+        " progresses and no deadline is watched.",
+        fires_when="Prometheus has had no `bundle_renewal_reconciles_total` series for 15"
+        " minutes: the operator is down, or Prometheus cannot scrape it.",
+        runbook="""1. `kubectl get deploy,pods -n bundle-renewal-system`: is the pod running and
+   ready? If not, `kubectl describe pod` and `kubectl logs --previous`.
+2. Running: is the `metrics` port scraped? Check the target in Prometheus (Status > Targets);
+   the ServiceMonitor in `manifests/monitoring/` selects the Service's `metrics` port.
+3. `METRICS_PORT=0` turns the endpoint off: it must stay on for these alerts.""",
+    ),
+    Alert(
+        name="BundleRenewalReconcilesFailing",
+        severity="warning",
+        expr="""sum(rate(bundle_renewal_reconciles_total{outcome!="ok"}[15m]))
+  / sum(rate(bundle_renewal_reconciles_total[15m])) > 0.5""",
+        for_="30m",
+        summary="Most reconciles of BundleRenewals fail",
+        description="{{ $value | humanizePercentage }} of reconciles failed over 15 minutes.",
+        fires_when="More than half of all reconciles ended in an error (any outcome but `ok`)"
+        " for 30 minutes.",
+        runbook="""1. Which outcome?
+   `sum by (outcome) (rate(bundle_renewal_reconciles_total[15m]))`
+2. `transient`: Twilio or the API server fails; see the operator's log and
+   [BundleRenewalTwilioRateLimited](#bundlerenewaltwilioratelimited). `exception`: a bug or
+   the API server refusing status patches (RBAC: `patch` on `bundlerenewals/status`); the log
+   has the traceback.
+3. `credentials`, `authentication`, `permanent`, `not_found`: per resource, see
+   [BundleRenewalFailed](#bundlerenewalfailed).""",
+    ),
+    Alert(
+        name="BundleRenewalTwilioRateLimited",
+        severity="warning",
+        expr="""sum(rate(bundle_renewal_twilio_throttled_total[10m]))
+  / sum(rate(bundle_renewal_twilio_requests_total[10m])) > 0.05""",
+        for_="30m",
+        summary="Twilio rate-limits the bundle-renewal operator",
+        description="{{ $value | humanizePercentage }} of Twilio requests were answered 429.",
+        fires_when="More than 5% of requests to Twilio have been answered 429 Too Many Requests"
+        " for 30 minutes (retries absorb a few; this many slow every renewal).",
+        runbook="""1. `sum by (operation) (rate(bundle_renewal_twilio_throttled_total[10m]))`: which
+   calls? Other software on the same Twilio account shares its limits.
+2. Lower `TWILIO_CONCURRENCY_PER_ACCOUNT` in `manifests/operator.env`, or raise
+   `POLL_INTERVAL_SECONDS` when many copies are in review at once.
+3. Is Twilio slow too? The 90th percentile of its answers:
+   `histogram_quantile(0.9, sum by (le)
+   (rate(bundle_renewal_twilio_request_duration_seconds_bucket[10m])))`.""",
+    ),
+    Alert(
+        name="BundleRenewalTwilioAuthenticationFailing",
+        severity="warning",
+        expr="""sum(increase(
+  bundle_renewal_twilio_request_failures_total{error="TwilioAuthenticationError"}[30m]
+)) > 0""",
+        for_="30m",
+        summary="Twilio keeps refusing credentials of BundleRenewals",
+        description="Twilio answered 401 to {{ $value }} requests over 30 minutes.",
+        fires_when="Twilio has refused credentials (HTTP 401) in every 30-minute window for"
+        " 30 minutes.",
+        runbook="""1. `kubectl get br -A` and look for `AuthenticationFailed`: whose credentials?
+2. The Secret's `authToken` or API key was rotated or revoked: update the Secret (the operator
+   reads it again on the next reconcile), then touch `spec.renewalRequest` to retry now.
+3. An API key needs `accountSid`, `apiKeySid` and `apiKeySecret`; see
+   `examples/credentials-secret.yaml`.""",
+    ),
+]
+
+
+def rule(alert: Alert, runbook_base: str) -> dict[str, Any]:
+    entry: dict[str, Any] = {"alert": alert.name, "expr": alert.expr}
+    if alert.for_ is not None:
+        entry["for"] = alert.for_
+    entry["labels"] = {"severity": alert.severity}
+    entry["annotations"] = {
+        "summary": alert.summary,
+        "description": alert.description,
+        "runbook_url": f"{runbook_base}#{alert.anchor}",
+    }
+    return entry
+
+
+def groups(runbook_base: str = RUNBOOK_BASE) -> list[dict[str, Any]]:
+    return [{"name": GROUP, "rules": [rule(alert, runbook_base) for alert in ALERTS]}]
+
+
+def prometheus_rule(runbook_base: str = RUNBOOK_BASE) -> dict[str, Any]:
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        # The component's objects are added at the overlay, after manifests/ set its namespace
+        # and labels on its own objects: they name both themselves.
+        "metadata": {
+            "name": "bundle-renewal-operator",
+            "namespace": NAMESPACE,
+            "labels": dict(LABELS),
+        },
+        "spec": {"groups": groups(runbook_base)},
+    }
+
+
+class _Literal(str):
+    """A string written as a YAML block (`|`), so multi-line PromQL stays readable."""
+
+
+def _literal(dumper: yaml.SafeDumper, data: _Literal) -> yaml.ScalarNode:
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|")
+
+
+yaml.SafeDumper.add_representer(_Literal, _literal)
+
+
+def _blocks(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _blocks(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_blocks(item) for item in value]
+    if isinstance(value, str) and "\n" in value:
+        return _Literal(value + "\n")
+    return value
+
+
+def render(document: dict[str, Any], header: str) -> str:
+    body = yaml.safe_dump(_blocks(document), sort_keys=False, width=10_000, allow_unicode=True)
+    return header + body
+
+
+HEADER = (
+    "# Generated by scripts/alert_rules.py from its ALERTS: edit there and regenerate.\n"
+    "# Runbooks: README.md, section Runbooks.\n"
+)
+
+
+def outputs(runbook_base: str = RUNBOOK_BASE) -> dict[Path, str]:
+    return {
+        RULES_FILE: render({"groups": groups(runbook_base)}, HEADER),
+        PROMETHEUS_RULE_FILE: render(prometheus_rule(runbook_base), HEADER),
+    }
+
+
+def main(argv: list[str]) -> int:
+    base = RUNBOOK_BASE
+    if "--runbook-base" in argv:
+        base = argv[argv.index("--runbook-base") + 1]
+    stale = [path for path, text in outputs(base).items() if _read(path) != text]
+    if "--check" in argv:
+        for path in stale:
+            print(f"{path.relative_to(REPO_ROOT)} is stale: run scripts/alert_rules.py")
+        return 1 if stale else 0
+    for path, text in outputs(base).items():
+        path.write_text(text)
+    return 0
+
+
+def _read(path: Path) -> str | None:
+    return path.read_text() if path.exists() else None
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
