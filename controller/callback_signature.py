@@ -34,6 +34,8 @@ BUNDLE_SID = re.compile(r"^BU[0-9a-fA-F]{32}$")
 ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 # Parameter names Twilio may use for the bundle; the seed guide shows bundle_sid.
 BUNDLE_SID_KEYS = ("bundle_sid", "BundleSid")
+STATUS_KEYS = ("status", "Status")
+_STATUS = re.compile(r"^[a-z-]{1,40}$")
 ACCOUNT_SID_KEYS = ("account_sid", "AccountSid")
 MAX_FORM_FIELDS = 64
 _JSON_SUFFIX = re.compile(r"^application/[a-z0-9.+-]+\+json$")
@@ -60,6 +62,8 @@ class ParsedCallback:
     """Every form parameter, repeated names included (the signature covers all of them)."""
     text: str = ""
     """The raw JSON text (the signature covers its SHA-256)."""
+    status: str | None = None
+    """The bundle status the callback reports (`status`/`Status`), if it names a plausible one."""
 
 
 def body_format(content_type: str | None) -> BodyFormat | None:
@@ -97,6 +101,7 @@ def parse_callback(content_type: str | None, body: bytes) -> ParsedCallback:
             values.setdefault(name, []).append(value)
         bundle_sid = _single(values, BUNDLE_SID_KEYS)
         account_sid = _single(values, ACCOUNT_SID_KEYS)
+        status = _single(values, STATUS_KEYS)
         form = tuple(pairs)
     else:
         try:
@@ -107,13 +112,16 @@ def parse_callback(content_type: str | None, body: bytes) -> ParsedCallback:
             raise MalformedCallback("JSON body is not an object")
         bundle_sid = _json_string(document, BUNDLE_SID_KEYS)
         account_sid = _json_string(document, ACCOUNT_SID_KEYS)
+        status = _json_string(document, STATUS_KEYS)
         form = ()
     if bundle_sid is None or not BUNDLE_SID.fullmatch(bundle_sid):
         raise MalformedCallback("no valid bundle_sid")
     if account_sid is not None and not ACCOUNT_SID.fullmatch(account_sid):
         raise MalformedCallback("account_sid is not an account SID")
     json_text = text if fmt is BodyFormat.JSON else ""
-    return ParsedCallback(fmt, bundle_sid, account_sid, form, json_text)
+    if status is not None and not _STATUS.fullmatch(status):
+        status = None  # not one of Twilio's statuses: the daemon is woken to look for itself
+    return ParsedCallback(fmt, bundle_sid, account_sid, form, json_text, status)
 
 
 def _single(values: Mapping[str, list[str]], keys: tuple[str, ...]) -> str | None:

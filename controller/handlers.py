@@ -114,6 +114,7 @@ async def _start(runtime: Runtime, logger: AnyLogger) -> None:
             CallbackTokens(runtime.cluster, settings.webhook_token_cache_seconds),
             wake=lambda owner: runtime.wakeup(owner.uid).set(),
             record=runtime.metrics.record_callback,
+            wanted=runtime.callback_wanted,
         )
         await runtime.serve(
             HttpServer(

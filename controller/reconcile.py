@@ -61,6 +61,10 @@ class ResourceSink(Protocol):
 
     def post_event(self, event: Event) -> None: ...
 
+    def note(self, status: BundleRenewalStatus) -> None:
+        """The status decided so far, written or not (e.g. a copy about to be submitted, whose
+        status callbacks may arrive before the reconcile ends and writes it)."""
+
 
 @dataclass(frozen=True)
 class Dependencies:
@@ -132,6 +136,7 @@ async def reconcile(
         if a field its checkpoint names is not persisted yet."""
         nonlocal status, written
         status = decision.status
+        sink.note(status)
         unsaved = any(getattr(status, f) != getattr(written, f) for f in decision.checkpoint)
         if (persist or unsaved) and status != written:
             await sink.write_status(status)

@@ -21,7 +21,10 @@ from controller.settings import OperatorSettings
 from controller.twilio_gateway.config import GatewaySettings
 from controller.twilio_gateway.factory import SdkTwilioGatewayFactory
 from controller.twilio_gateway.retry import RetryPolicy
+from controller.twilio_models import BundleStatus
 from controller.write_budget import WriteBudget
+
+_STILL_IN_REVIEW = frozenset({BundleStatus.PENDING_REVIEW.value, BundleStatus.IN_REVIEW.value})
 
 
 def gateway_settings(settings: OperatorSettings) -> GatewaySettings:
@@ -44,6 +47,9 @@ class Runtime:
     wakeups: dict[str, asyncio.Event] = field(default_factory=dict)
     locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     statuses: dict[str, BundleRenewalStatus] = field(default_factory=dict)
+    """The status last written, by uid (the next reconcile starts from it)."""
+    decided: dict[str, BundleRenewalStatus] = field(default_factory=dict)
+    """The status last decided, written or not yet (callback routing and wake-ups use it)."""
     owners: BundleOwners = field(default_factory=BundleOwners)
     servers: list[HttpServer] = field(default_factory=list)
     credentials: LastGoodCredentials = field(default_factory=LastGoodCredentials)
@@ -86,6 +92,21 @@ class Runtime:
         self.owners.track(owner, [bundle_sid, status.copy_sid])
         self.metrics.status_written(owner.uid, owner.namespace, owner.name, previous, status)
 
+    def noted(
+        self, owner: BundleOwner, bundle_sid: str | None, status: BundleRenewalStatus
+    ) -> None:
+        """A reconcile decided `status` (maybe not written yet): route callbacks for its copy."""
+        self.decided[owner.uid] = status
+        self.owners.track(owner, [bundle_sid, status.copy_sid])
+
+    def callback_wanted(self, owner: BundleOwner, bundle_sid: str, status: str | None) -> bool:
+        """Whether a verified status callback should wake the resource's daemon: not when it
+        reports the copy the resource works through as pending-review or in-review (Twilio
+        sends those before its decision: the resource is submitting it or already waiting, and
+        a wake-up would only poll)."""
+        last = self.decided.get(owner.uid) or self.statuses.get(owner.uid)
+        return not (last is not None and bundle_sid == last.copy_sid and status in _STILL_IN_REVIEW)
+
     def wakeup(self, uid: str) -> asyncio.Event:
         return self.wakeups.setdefault(uid, asyncio.Event())
 
@@ -102,6 +123,7 @@ class Runtime:
         self.wakeups.pop(uid, None)
         self.locks.pop(uid, None)
         self.statuses.pop(uid, None)
+        self.decided.pop(uid, None)
         self.credentials.forget(uid)
         self.budget.forget(uid)
         self.untrack(uid)

@@ -37,6 +37,9 @@ class KopfSink:
     def post_event(self, event: Event) -> None:
         kopf.event(self.body, type=event.type.value, reason=event.reason, message=event.message)
 
+    def note(self, status: BundleRenewalStatus) -> None:
+        self.runtime.noted(self.obj.owner, self.obj.bundle_sid, status)
+
 
 def status_patch(status: BundleRenewalStatus) -> dict[str, Any]:
     """A JSON merge patch that makes `.status` equal `status`: fields that are unset now become

@@ -48,6 +48,15 @@ _log = logging.getLogger("controller.webhook")
 
 TokenLoader = Callable[[BundleOwner], Awaitable[tuple[str, SecretStr]]]
 Wake = Callable[[BundleOwner], None]
+# Whether a verified callback about `bundle_sid` reporting `status` is worth waking the owner's
+# daemon for (a copy still in review, as already recorded, is not: it would cost a poll).
+Wanted = Callable[[BundleOwner, str, str | None], bool]
+
+
+def _always(owner: BundleOwner, bundle_sid: str, status: str | None) -> bool:
+    return True
+
+
 #: Called with each answer's HTTP status and reason keyword (OperatorMetrics.record_callback).
 AnswerRecorder = Callable[[int, str], None]
 
@@ -117,6 +126,7 @@ class CallbackReceiver:
         tokens: TokenLoader,
         wake: Wake,
         record: AnswerRecorder = _ignore_answer,
+        wanted: Wanted = _always,
     ):
         if settings.webhook_public_url is None:
             raise ValueError("the webhook needs WEBHOOK_PUBLIC_URL")
@@ -128,6 +138,7 @@ class CallbackReceiver:
         self.tokens = tokens
         self.wake = wake
         self.record = record
+        self.wanted = wanted
 
     def application(self) -> web.Application:
         app = web.Application(client_max_size=self.max_body_bytes)
@@ -152,8 +163,12 @@ class CallbackReceiver:
             _log.error("status callback refused (400): unexpected %s", type(exc).__name__)
             self.record(400, "unexpected_error")
             return web.Response(status=400)
-        _log.info("status callback for %s: woke %s", woken[0], ", ".join(woken[1]))
-        self.record(204, "woken")
+        if woken[1]:
+            _log.info("status callback for %s: woke %s", woken[0], ", ".join(woken[1]))
+            self.record(204, "woken")
+        else:
+            _log.info("status callback for %s: no news (still in review)", woken[0])
+            self.record(204, "noted")
         return web.Response(status=204)
 
     async def _handle(self, request: web.Request) -> tuple[str, list[str]]:
@@ -189,9 +204,10 @@ class CallbackReceiver:
             forwarded_host=request.headers.get("X-Forwarded-Host"),
         )
         verified = await self._verified_owners(request, callback, url, owners)
-        for owner in verified:
+        woken = [o for o in verified if self.wanted(o, callback.bundle_sid, callback.status)]
+        for owner in woken:
             self.wake(owner)
-        return callback.bundle_sid, [f"{o.namespace}/{o.name}" for o in verified]
+        return callback.bundle_sid, [f"{o.namespace}/{o.name}" for o in woken]
 
     async def _verified_owners(
         self,

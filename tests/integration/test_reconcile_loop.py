@@ -73,6 +73,9 @@ class RecordingSink:
         stats = await asyncio.to_thread(successful_writes, self.sim, self.account_sid)
         self.writes_seen_at_patch.append(stats)
 
+    def note(self, status: BundleRenewalStatus) -> None:
+        pass
+
     def post_event(self, event: Event) -> None:
         self.events.append(event)
 

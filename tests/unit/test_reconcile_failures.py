@@ -63,6 +63,9 @@ class Sink:
     async def write_status(self, status: BundleRenewalStatus) -> None:
         self.statuses.append(status)
 
+    def note(self, status: BundleRenewalStatus) -> None:
+        pass
+
     def post_event(self, event: Event) -> None:
         self.events.append(event)
 

@@ -20,7 +20,9 @@ from hypothesis import strategies as st
 
 from controller.bundle_owners import BundleOwner, BundleOwners
 from controller.cluster import ClusterAccessError, ClusterClient, ObjectNotFound
+from controller.models import BundleRenewalStatus, Phase
 from controller.original_callback import register_on_original
+from controller.runtime import Runtime
 from controller.settings import OperatorSettings
 from controller.twilio_models import Bundle, BundleStatus
 from controller.webhook import CallbackReceiver, CallbackTokens
@@ -478,3 +480,41 @@ async def test_original_gets_our_callback_only_when_it_has_none(
     done = await register_on_original(cast(Any, gateway), original, URL, logging.getLogger("t"))
     assert done is expected
     assert gateway.updates == ([(BUNDLE_A, URL)] if expected else [])
+
+
+async def test_a_callback_reporting_the_copy_still_in_review_wakes_nobody() -> None:
+    """Twilio calls back at pending-review and in-review before its decision: for a resource
+    whose written status already has that copy in review, waking it would only cost a poll.
+    The decision (and anything about another bundle, or a resource not in review) wakes it."""
+    runtime = Runtime(make_settings())
+    owners = runtime.owners
+    owners.track(OWNER_A, [BUNDLE_A, COPY_A])
+    secrets = Secrets()
+    woken: list[str] = []
+    answers: list[tuple[int, str]] = []
+    receiver = CallbackReceiver(
+        runtime.settings,
+        owners,
+        CallbackTokens(secrets, 30.0),
+        wake=lambda owner: woken.append(owner.uid),
+        record=lambda status, reason: answers.append((status, reason)),
+        wanted=runtime.callback_wanted,
+    )
+    reviewing = BundleRenewalStatus(phase=Phase.IN_REVIEW, copy_sid=COPY_A)
+    async with TestClient(TestServer(receiver.application())) as client:
+        hook = Harness(client, secrets, woken, answers)
+        runtime.statuses["uid-a"] = reviewing
+        for status in ("pending-review", "in-review"):
+            assert await hook.form({**callback(COPY_A), "status": status}) == 204
+        assert woken == []
+        assert answers == [(204, "noted")] * 2
+        # Submitting it (decided, not written yet: the callback can beat the status write).
+        runtime.decided["uid-a"] = reviewing.model_copy(update={"phase": Phase.IN_PROGRESS})
+        assert await hook.form({**callback(COPY_A), "status": "pending-review"}) == 204
+        assert woken == []
+        assert await hook.form(callback(COPY_A)) == 204  # twilio-approved: the decision
+        assert await hook.form({**callback(BUNDLE_A), "status": "in-review"}) == 204
+        assert await hook.form({**callback(COPY_A), "status": "twilio-rejected"}) == 204
+        # A forged one is still refused before any of this.
+        assert await hook.form({**callback(COPY_A), "status": "in-review"}, token="x" * 32) == 403
+    assert woken == ["uid-a"] * 3
