@@ -145,6 +145,7 @@ async def _clean_up_once(runtime: Runtime, body: kopf.Body, logger: AnyLogger) -
             decide=workflow.decide_cleanup,
             logger=logger,
             remembered_credentials=True,
+            resolve_values=False,
         )
     except ObjectNotFound:
         return None

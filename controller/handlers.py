@@ -20,6 +20,7 @@ import kopf
 
 from controller.cluster import GROUP, PLURAL, VERSION, ClusterClient, load_client_configuration
 from controller.daemon import AnyLogger, clean_up, run_daemon
+from controller.diffbase import ValueFreeDiffBaseStorage
 from controller.http_server import HttpServer, metrics_application
 from controller.runtime import Runtime, gateway_settings
 from controller.settings import OperatorSettings
@@ -42,7 +43,8 @@ def configure_kopf(kopf_settings: kopf.OperatorSettings) -> kopf.OperatorSetting
     """Kopf settings for this operator (returned for chaining)."""
     persistence = kopf_settings.persistence
     persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=ANNOTATION_PREFIX)
-    persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+    # The spec's attribute values are masked in it (diffbase.py says why and how).
+    persistence.diffbase_storage = ValueFreeDiffBaseStorage(
         prefix=ANNOTATION_PREFIX, key="last-handled-configuration"
     )
     persistence.finalizer = FINALIZER

@@ -107,7 +107,8 @@ class OperatorMetrics(Collector):
         reconciles = CounterMetricFamily(
             "bundle_renewal_reconciles_total",
             "Reconciles of BundleRenewals by outcome: ok, a workflow error kind"
-            " (transient, permanent, not_found, authentication, credentials), invalid_spec,"
+            " (transient, permanent, not_found, authentication, credentials, value_secret,"
+            " write_budget), invalid_spec,"
             " or exception (the daemon restarts).",
             labels=["outcome"],
         )

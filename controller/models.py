@@ -8,7 +8,8 @@ On the wire the fields are camelCase (Kubernetes style); in Python they are snak
 spellings are accepted when parsing (`populate_by_name`). Pure data: no I/O.
 
 Privacy rule: attribute values (names, registration numbers, addresses...) are personal data. They
-live in the spec only. The status records field names, document types and SIDs, never values.
+live in the spec (or in the Secrets the spec names) only. The status records field names, document
+types and SIDs, never values.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 BUNDLE_SID_PATTERN = r"^BU[0-9a-f]{32}$"
@@ -106,6 +107,51 @@ class DocumentMatch(_WireModel):
         return self
 
 
+class AttributeValueSource(_WireModel):
+    """Where an attribute value is read from instead of being written in the spec."""
+
+    secret_key_ref: KeySelector
+    """This key of a Secret in the BundleRenewal's namespace: its data, decoded as UTF-8, is the
+    value, always a string, exactly as stored (a trailing newline is part of it)."""
+
+
+class AttributeValueRef(_WireModel):
+    """An attribute value given by reference: `{valueFrom: {secretKeyRef: {name, key}}}`."""
+
+    value_from: AttributeValueSource
+    """Where the value is read from, at every reconcile that needs it."""
+
+
+class AttributesSource(_WireModel):
+    """A Secret whose every key is an attribute (like a container's envFrom)."""
+
+    secret_ref: LocalObjectReference
+    """Secret in this namespace: each key is a Twilio field name, its data (UTF-8) the value."""
+
+
+VALUE_FROM = "valueFrom"
+"""The key that makes an attribute value a reference (`AttributeValueRef`) instead of a literal."""
+
+
+def parse_value_references(attributes: dict[str, Any]) -> dict[str, Any]:
+    """`attributes` with each `{valueFrom: ...}` value parsed into an AttributeValueRef; any other
+    value is a literal and kept as it is. A malformed reference is refused naming the field and
+    what is wrong with it, never quoting the value."""
+    parsed: dict[str, Any] = {}
+    for name, value in attributes.items():
+        if isinstance(value, dict) and VALUE_FROM in value:
+            try:
+                value = AttributeValueRef.model_validate(value)
+            except ValidationError as exc:
+                problems = [
+                    ".".join(str(part) for part in error["loc"]) + ": " + error["msg"]
+                    for error in exc.errors(include_url=False, include_input=False)
+                ]
+                raise ValueError(f"{name}: " + "; ".join(problems)) from None
+        parsed[name] = value
+    return parsed
+
+
 class EndUserSpec(_WireModel):
     """The end-user (business or individual) of the bundle."""
 
@@ -113,7 +159,18 @@ class EndUserSpec(_WireModel):
     """End-user attributes to set on the renewal copy, by Twilio field name (e.g. business_name,
     first_name). Only the named fields are changed (a null value removes the field); the others
     keep the values the copy inherited from the original. Values are personal data: they never
-    appear in status, events or logs."""
+    appear in status, events or logs. A value may also be a reference instead of a literal,
+    {valueFrom: {secretKeyRef: {name, key}}}: the UTF-8 text of that key of a Secret in this
+    namespace."""
+    attributes_from: list[AttributesSource] = Field(default_factory=list)
+    """Secrets whose keys are end-user attributes (each key a field name), as a container's
+    envFrom: a later entry wins over an earlier one, and `attributes` over them all. Read at every
+    reconcile; a missing Secret stalls the resource (reason ValueSecretMissing)."""
+
+    @field_validator("attributes")
+    @classmethod
+    def _references(cls, attributes: dict[str, Any]) -> dict[str, Any]:
+        return parse_value_references(attributes)
 
 
 class SupportingDocumentSpec(_WireModel):
@@ -126,7 +183,11 @@ class SupportingDocumentSpec(_WireModel):
     attributes: dict[str, Any] = Field(default_factory=dict)
     """Document attributes to set, by Twilio field name (e.g. document_number, address_sids). Only
     the named fields are changed (a null value removes the field). Values never appear in status,
-    events or logs."""
+    events or logs. A value may also be a reference instead of a literal, {valueFrom:
+    {secretKeyRef: {name, key}}}: the UTF-8 text of that key of a Secret in this namespace."""
+    attributes_from: list[AttributesSource] = Field(default_factory=list)
+    """Secrets whose keys are document attributes (each key a field name), as a container's
+    envFrom: a later entry wins over an earlier one, and `attributes` over them all."""
     match: DocumentMatch | None = None
     """Picks one document when the copy holds several of this type. Without it, the type must be
     unambiguous."""
@@ -138,6 +199,11 @@ class SupportingDocumentSpec(_WireModel):
     for documents the copy already has."""
     remove: bool = False
     """Unassign this document from the copy (it will not be part of the renewed bundle)."""
+
+    @field_validator("attributes")
+    @classmethod
+    def _references(cls, attributes: dict[str, Any]) -> dict[str, Any]:
+        return parse_value_references(attributes)
 
 
 class BundleRenewalSpec(_WireModel):
@@ -244,6 +310,7 @@ class Reason(StrEnum):
     ORIGINAL_NOT_APPROVED = "OriginalNotApproved"
     AMBIGUOUS_DOCUMENT = "AmbiguousDocument"
     CREDENTIALS_INVALID = "CredentialsInvalid"
+    VALUE_SECRET_MISSING = "ValueSecretMissing"  # noqa: S105 - a reason, not a secret
     AUTHENTICATION_FAILED = "AuthenticationFailed"
     TRANSIENT_ERROR = "TransientError"
     PERMANENT_ERROR = "PermanentError"
@@ -426,9 +493,10 @@ class BundleRenewalStatus(_WireModel):
     listing of the whole account. None: not recorded (a status written by an older version);
     then the account's documents are listed."""
     last_failure_kind: str | None = None
-    """How it failed: transient, permanent, not_found, authentication, credentials or
-    write_budget. After a permanent or write_budget failure a retry only re-reads the original
-    bundle, and tries again in full once the spec, spec.renewalRequest or the original changed."""
+    """How it failed: transient, permanent, not_found, authentication, credentials,
+    value_secret or write_budget. After a permanent or write_budget failure a retry only re-reads
+    the original bundle, and tries again in full once the spec, spec.renewalRequest or the
+    original changed."""
     message: str | None = None
     """Human-readable summary of the current state."""
     conditions: list[Condition] = Field(default_factory=list)

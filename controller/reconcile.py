@@ -6,8 +6,11 @@ The loop the workflow's Decision asks for, with no Kopf in it (daemon.py runs it
   document requested but not yet known, the items ReplaceItems moves). A crash loses the rest,
   which the next reconcile re-observes at Twilio; so a renewal costs a few status writes, not
   one per step;
+- attribute values the spec reads from Secrets are resolved first, once per reconcile (not for a
+  suspended resource, nor for the clean-up, which needs none): the workflow sees plain values,
+  and a missing Secret or key fails the reconcile before any Twilio call (spec_values.py);
 - credentials are read (from the Secret) only when the first Twilio call is due, so a Ready or
-  suspended resource costs no Secret read; a clean-up whose Secret is gone (namespace deletion)
+  suspended resource costs no credentials read; a clean-up whose Secret is gone (namespace deletion)
   uses the ones the resource last loaded (`LastGoodCredentials`);
 - a failed action becomes the workflow's `on_error` decision (status + backoff), never a raise;
   so does an unexpected exception (a bug, a malformed answer), logged by type and code location
@@ -42,6 +45,7 @@ from controller.plan import (
     is_write,
 )
 from controller.settings import OperatorSettings
+from controller.spec_values import ValueSecretError, resolve_resource
 from controller.twilio_gateway.port import TwilioGatewayFactory
 from controller.write_budget import WriteBudget
 
@@ -122,10 +126,12 @@ async def reconcile(
     should_stop: Callable[[], bool] = lambda: False,
     logger: logging.Logger | logging.LoggerAdapter[Any] = _log,
     remembered_credentials: bool = False,
+    resolve_values: bool = True,
 ) -> Outcome:
     """Run the decision loop for `resource` (whose status is the latest one written). With
     `remembered_credentials` (clean-up), an unreadable Secret falls back to the credentials the
-    resource last loaded in this process."""
+    resource last loaded in this process. Without `resolve_values` (clean-up) the spec's
+    attribute values are not read: the decisions must not need them."""
     status = written = resource.status
     observation = Observation()
     runner: ActionRunner | None = None
@@ -151,6 +157,14 @@ async def reconcile(
         level = logging.INFO if kind is ErrorKind.TRANSIENT else logging.WARNING
         logger.log(level, "%s; next attempt in %ss", message, decision.requeue_after)
         return Outcome(decision, kind, actions, writes)
+
+    if resolve_values and not resource.spec.suspend:
+        try:
+            resource = await resolve_resource(resource, deps.objects)
+        except ValueSecretError as exc:
+            return await fail(ErrorKind.VALUE_SECRET, str(exc))
+        except ClusterAccessError as exc:
+            return await fail(cluster_error_kind(exc), str(exc))
 
     for _ in range(MAX_STEPS):
         current = resource.model_copy(update={"status": status})

@@ -10,8 +10,10 @@ What it does, in order (each step prints a line):
 4. runs the operator (`python -m controller`) as the manifests' ServiceAccount (a TokenRequest
    token, not admin) with the settings of manifests/operator.env, pointed at the simulator;
    the local control plane has no nodes, so the Deployment itself stays at 0/1;
-5. applies examples/ with each bundleSid replaced by its seeded bundle, and shows
-   `kubectl get bundlerenewals` until every example is in its intended state.
+5. applies examples/ (server-side, so that kubectl keeps no copy of a spec in an annotation)
+   with each bundleSid replaced by its seeded bundle, and shows `kubectl get bundlerenewals`
+   until every example is in its intended state. The individuals' examples read their personal
+   data from Secrets (valueFrom, attributesFrom).
 It prints how long the examples took to settle, then how to look around, and waits for Ctrl-C,
 stopping everything it started.
 
@@ -422,9 +424,9 @@ def run_local(workdir: Path, timeout: float, started: float) -> bool:
             )
         )
 
-        say(f"applying examples/ to namespace {NAMESPACE}")
+        say(f"applying examples/ to namespace {NAMESPACE} (kubectl apply --server-side)")
         rendered = render_examples(bundles, workdir)
-        kubectl("apply", "-n", NAMESPACE, "-f", str(rendered))
+        kubectl("apply", "--server-side", "-n", NAMESPACE, "-f", str(rendered))
         applied = time.monotonic()
 
         settled = watch_until_settled(kubectl, timeout)
@@ -458,6 +460,7 @@ Look around (in another terminal):
   {kubectl} get br -n {NAMESPACE} -o wide
   {kubectl} describe br -n {NAMESPACE} acme-fr-mobile      # events for every step
   {kubectl} get br -n {NAMESPACE} acme-fr-mobile -o jsonpath='{{.status}}'
+  {kubectl} get br -n {NAMESPACE} jane-doe-gb-mobile -o yaml   # personal data: Secret refs only
   {kubectl} patch br -n {NAMESPACE} acme-fr-landline-paused --type=merge \\
       -p '{{"spec":{{"suspend":false}}}}'                      # resume the suspended one
   curl -s {twilio_url}/_sim/state | python3 -m json.tool     # the simulated Twilio
@@ -559,7 +562,8 @@ def run_on_kind(timeout: float, started: float) -> bool:
         kubectl("apply", "-f", "-", input=credentials_secret(account_sid, auth_token))
         kubectl("apply", "-n", NAMESPACE, "-f", str(EXAMPLES / "rbac-credentials-reader.yaml"))
         with tempfile.TemporaryDirectory() as tmp:
-            kubectl("apply", "-n", NAMESPACE, "-f", str(render_examples(bundles, Path(tmp))))
+            rendered = render_examples(bundles, Path(tmp))
+            kubectl("apply", "--server-side", "-n", NAMESPACE, "-f", str(rendered))
         applied = time.monotonic()
         settled = watch_until_settled(kubectl, timeout)
         print()

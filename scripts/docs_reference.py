@@ -69,6 +69,12 @@ REASONS: dict[Reason, str] = {
     "its type; add match.friendlyName or match.originalSid.",
     Reason.CREDENTIALS_INVALID: "Stalled: the credentials Secret is missing, lacks a key, holds a "
     "malformed SID, or the operator may not read it (HTTP 403: bind the credentials reader).",
+    Reason.VALUE_SECRET_MISSING: "Stalled: a Secret that attribute values are read from "
+    "(valueFrom.secretKeyRef, attributesFrom) is missing, lacks the key, holds text that is not "
+    "UTF-8, or the operator may not read it (HTTP 403); the message names the spec field, the "
+    "Secret and the key. Nothing is sent to Twilio; retried with backoff (one read per Secret a "
+    "try, BACKOFF_MAX_SECONDS apart at most), so it resumes once the Secret is fixed, or at once "
+    "on a spec change.",
     Reason.AUTHENTICATION_FAILED: "Stalled: Twilio refused the credentials (401).",
     Reason.TRANSIENT_ERROR: "Twilio or the API server failed temporarily; retried with "
     "exponential backoff (status.failedAttempts).",

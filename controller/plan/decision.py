@@ -235,6 +235,8 @@ class ErrorKind(StrEnum):
     """TwilioAuthenticationError: the credentials were refused."""
     CREDENTIALS = "credentials"
     """The credentials Secret, one of its keys, or a document file source is missing/invalid."""
+    VALUE_SECRET = "value_secret"  # noqa: S105 - a kind of failure, not a secret
+    """A Secret or key that attribute values are read from is missing, unreadable or not UTF-8."""
     WRITE_BUDGET = "write_budget"
     """The resource made too many Twilio writes (per reconcile or per hour): a loop, stopped."""
 

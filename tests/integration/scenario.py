@@ -124,6 +124,42 @@ def renewal_spec(bundle_sid: str, secret_name: str = CREDENTIALS_SECRET) -> dict
     }
 
 
+# renewal_spec's values in Secrets: the end-user's every key an attribute (attributesFrom), the
+# document's read by key (valueFrom).
+END_USER_SECRET = "acme-end-user"  # every key an end-user attribute (attributesFrom)
+DOCUMENT_SECRET = "acme-documents"  # read key by key (valueFrom)
+DOCUMENT_KEY = "excerpt-issue-date"
+
+
+def values_spec(bundle_sid: str) -> dict[str, Any]:
+    """renewal_spec with every value in a Secret (`value_secrets` holds their data)."""
+    return {
+        "bundleSid": bundle_sid,
+        "credentialsSecretRef": {"name": CREDENTIALS_SECRET},
+        "endUser": {"attributesFrom": [{"secretRef": {"name": END_USER_SECRET}}]},
+        "supportingDocuments": [
+            {
+                "type": "commercial_registrar_excerpt",
+                "attributes": {
+                    "issue_date": {
+                        "valueFrom": {
+                            "secretKeyRef": {"name": DOCUMENT_SECRET, "key": DOCUMENT_KEY}
+                        }
+                    }
+                },
+            }
+        ],
+    }
+
+
+def value_secrets() -> dict[str, dict[str, str]]:
+    """The Secrets values_spec reads, by name: their data (renewal_spec's values)."""
+    return {
+        END_USER_SECRET: {"business_registration_authority": END_USER_VALUE},
+        DOCUMENT_SECRET: {DOCUMENT_KEY: DOCUMENT_VALUE},
+    }
+
+
 def missing_field_spec(bundle_sid: str, secret_name: str = CREDENTIALS_SECRET) -> dict[str, Any]:
     """The end-user field the regulation now requires is left out."""
     spec = renewal_spec(bundle_sid, secret_name)

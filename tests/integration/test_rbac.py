@@ -24,8 +24,11 @@ from tests.integration.scenario import (
     assert_renewed,
     copies_created,
     renewal_spec,
+    requests_by_route,
     seed_due_bundle,
     successful_writes,
+    value_secrets,
+    values_spec,
 )
 from tests.sim_fixtures import Sim
 
@@ -130,6 +133,38 @@ def test_the_service_account_can_do_everything_the_renewal_needs(
     # No permission was missing for this namespace, nor for Kopf's cluster-wide watching.
     assert "Not enough permissions" not in output
     assert lines_about(output, renewals.namespace, r"\b403\b|[Ff]orbidden") == []
+
+
+def test_values_from_secrets_are_read_with_the_credentials_reader_binding(
+    sim: Sim,
+    renewals: Renewals,
+    operator_factory: OperatorFactory,
+    service_account_kubeconfig: Path,
+) -> None:
+    # The same per-namespace binding as the credentials: without it the value Secrets (read
+    # first) are refused, the resource stalls untouched; bound, it resumes by itself.
+    case = seed_due_bundle(sim)
+    renewals.create_credentials(case.account)
+    for name, data in value_secrets().items():
+        renewals.create_secret(data, name)
+    renewals.create("from-secrets", values_spec(case.bundle_sid))
+    start_as_service_account(operator_factory, service_account_kubeconfig)
+
+    stalled = renewals.wait_for(
+        "from-secrets",
+        lambda s: any(
+            c["type"] == "Stalled" and c["status"] == "True" and c["reason"] == "ValueSecretMissing"
+            for c in s.get("conditions") or []
+        ),
+        "Stalled on its value Secrets",
+    )
+    assert "HTTP 403" in stalled["message"]
+    assert "may not read Secret acme-end-user" in stalled["message"]
+    assert sum(requests_by_route(sim, case.account.sid).values()) == 0
+
+    bind_credentials_reader(renewals)
+    renewals.wait_for_phase("from-secrets", "Completed", timeout=90)
+    assert_renewed(sim, case)
 
 
 def remove_status_patch(kube: KubeCluster) -> None:

@@ -690,9 +690,11 @@ def reconcile(
     cleanup: bool = False,
     log: list[Decision] | None = None,
     budget: WriteBudget | None = None,
+    objects: Objects | None = None,
 ) -> Run:
     """One reconcile as the handlers run it (`controller.reconcile.reconcile`, the clean-up one
-    with `cleanup`), at the fixed time `now`, against `twilio`."""
+    with `cleanup`), at the fixed time `now`, against `twilio`, with the cluster's Secrets and
+    ConfigMaps in `objects` (`default_secrets()` when not given)."""
     decisions: list[Decision] = [] if log is None else log
     sink = Sink()
     decider = decide_cleanup if cleanup else decide
@@ -717,7 +719,7 @@ def reconcile(
 
     deps = loop.Dependencies(
         gateways=Gateways(twilio),
-        objects=Objects(),
+        objects=objects if objects is not None else Objects(),
         policy=POLICY,
         clock=lambda: now,
         budget=budget or WriteBudget(),
@@ -726,7 +728,14 @@ def reconcile(
     twilio.crash = None if crash_after_write is None else CrashPoint(crash_after_write, persisted)
     try:
         outcome = asyncio.run(
-            loop.reconcile(res, deps, sink, decide=recording, remembered_credentials=cleanup)
+            loop.reconcile(
+                res,
+                deps,
+                sink,
+                decide=recording,
+                remembered_credentials=cleanup,
+                resolve_values=not cleanup,
+            )
         )
     finally:
         twilio.crash = None
