@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: install lint fmt test test-unit test-sim test-monitoring test-integration bench bench-sim bench-metrics prism prometheus envtest cluster-up cluster-down kind-up demo clean
+.PHONY: install lint fmt test test-unit test-sim test-monitoring test-integration bench bench-sim bench-metrics prism prometheus envtest image-tools image cluster-up cluster-down kind-up demo clean
 
 install: $(STAMP)
 
@@ -30,7 +30,7 @@ fmt: install
 	$(VENV)/bin/ruff check --fix .
 
 # The README's test command: lint, then every test tier. pytest's exit 5 (no tests) fails the run.
-test: lint prism prometheus
+test: lint prism prometheus image-tools
 	$(PY) -m pytest
 
 test-unit: install
@@ -45,8 +45,9 @@ test-monitoring: install prometheus
 
 # The operator against a real API server: each session starts its own local control plane on
 # free loopback ports (tests/integration/conftest.py; envtest builds kube-apiserver first), or
-# uses the cluster that BRO_TEST_KUBECONFIG (or pytest --kubeconfig) names.
-test-integration: install envtest
+# uses the cluster that BRO_TEST_KUBECONFIG (or pytest --kubeconfig) names. The image's test
+# builds and runs it with podman (image-tools).
+test-integration: install envtest image-tools
 	$(PY) -m pytest tests/integration
 
 # Stoplight Prism (validating proxy for the contract tests), installed once under .tools/;
@@ -89,6 +90,16 @@ cluster-up: envtest
 
 cluster-down:
 	@$(CONTROLPLANE) down
+
+# The operator image, built with podman from ./Dockerfile on a Debian bookworm base made with
+# debootstrap (cached under ~/.cache); README "Container image". IMAGE=... names the tag
+# (default localhost/bundle-renewal-operator:dev). image-tools installs Debian's podman, runc
+# and debootstrap when missing (tests/integration/test_image.py needs them too).
+image-tools:
+	@bash scripts/image/build.sh --packages
+
+image: image-tools
+	@bash scripts/image/build.sh $(IMAGE)
 
 # A kind cluster with the operator image loaded (needs Docker, so not on the build machines).
 kind-up:

@@ -45,14 +45,16 @@ class OperatorProcess:
 
     def __init__(self, env: Mapping[str, str], log_path: Path):
         self.port = free_port()
-        self.env = {
-            **os.environ,
+        # The operator's own settings, apart from the environment it inherits (an image run
+        # passes exactly these into its container).
+        self.settings = {
             "LIVENESS_ENDPOINT": f"http://127.0.0.1:{self.port}/healthz",
             "METRICS_HOST": "127.0.0.1",
             "METRICS_PORT": str(free_port()),
             "PYTHONUNBUFFERED": "1",
             **env,
         }
+        self.env = {**os.environ, **self.settings}
         self.log_path = log_path
         self.starts = 0
         self._process: subprocess.Popen[bytes] | None = None
@@ -76,6 +78,10 @@ class OperatorProcess:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
+    def command(self) -> list[str]:
+        """The operator, from this checkout with this interpreter."""
+        return [sys.executable, "-m", "controller"]
+
     def start(self, ready_timeout: float = 60.0) -> None:
         if self.running:
             raise RuntimeError("the operator is already running")
@@ -83,7 +89,7 @@ class OperatorProcess:
         self._log.write(f"\n=== operator start #{self.starts + 1} ===\n".encode())
         self._log.flush()
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "controller"],
+            self.command(),
             cwd=REPO_ROOT,
             env=self.env,
             stdout=self._log,

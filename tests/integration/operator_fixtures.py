@@ -4,7 +4,9 @@ A pytest plugin (listed in tests/conftest.py); the fixtures build on the control
 and `namespace` fixtures (tests/integration/conftest.py) and on the simulator's `sim`. The operator
 runs as a `python -m controller` subprocess watching the
 test's namespace, configured through environment variables as in production, with short polling
-intervals; its output goes to `<tmp_path>/operator.log`.
+intervals; its output goes to `<tmp_path>/operator.log`. For the operator as the install
+manifests run it: `installed` applies manifests/, `service_account_kubeconfig` authenticates as
+their ServiceAccount, `bind_credentials_reader` grants it a namespace's credentials Secret.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
+import yaml
 from kubernetes import client
 from operator_runner import REPO_ROOT, OperatorProcess
 
@@ -27,6 +30,11 @@ from tests.sim_fixtures import Sim, SimAccount
 KubeCluster = Any
 
 CRD_PATH = REPO_ROOT / "crds" / "bundlerenewals.yaml"
+MANIFESTS = REPO_ROOT / "manifests"
+CREDENTIALS_READER_BINDING = REPO_ROOT / "examples" / "rbac-credentials-reader.yaml"
+OPERATOR_NAMESPACE = "bundle-renewal-system"
+SERVICE_ACCOUNT = "bundle-renewal-operator"
+OPERATOR_ROLE = "bundle-renewal-operator"
 
 FAST_SETTINGS = {
     "POLL_INTERVAL_SECONDS": "0.2",
@@ -231,3 +239,54 @@ def operator(operator_factory: OperatorFactory) -> OperatorProcess:
     process = operator_factory()
     process.start()
     return process
+
+
+def apply_manifests(kube: KubeCluster) -> None:
+    kube.kubectl("apply", "--server-side", "-k", str(MANIFESTS))
+
+
+@pytest.fixture(scope="module")
+def installed(kube: KubeCluster, crd: str) -> None:
+    """manifests/ applied for real (tests that edit the ClusterRole re-apply them after)."""
+    apply_manifests(kube)
+
+
+@pytest.fixture
+def service_account_kubeconfig(
+    kube: KubeCluster, kube_api: client.ApiClient, installed: None, tmp_path: Path
+) -> Path:
+    """A kubeconfig for the cluster that authenticates as the manifests' ServiceAccount."""
+    request = client.CoreV1Api(kube_api).create_namespaced_service_account_token(
+        SERVICE_ACCOUNT,
+        OPERATOR_NAMESPACE,
+        client.AuthenticationV1TokenRequest(
+            spec=client.V1TokenRequestSpec(audiences=[], expiration_seconds=3600)
+        ),
+    )
+    assert request.status is not None
+    token = request.status.token
+    admin: dict[str, Any] = yaml.safe_load(Path(kube.kubeconfig_path).read_text())
+    current = admin["current-context"]
+    context = next(c["context"] for c in admin["contexts"] if c["name"] == current)
+    cluster = next(c for c in admin["clusters"] if c["name"] == context["cluster"])
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [cluster],
+        "users": [{"name": SERVICE_ACCOUNT, "user": {"token": token}}],
+        "contexts": [
+            {
+                "name": SERVICE_ACCOUNT,
+                "context": {"cluster": cluster["name"], "user": SERVICE_ACCOUNT},
+            }
+        ],
+        "current-context": SERVICE_ACCOUNT,
+    }
+    path = tmp_path / "service-account.kubeconfig"
+    path.touch(mode=0o600)
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def bind_credentials_reader(renewals: Renewals) -> None:
+    renewals.kubectl("apply", "-n", renewals.namespace, "-f", str(CREDENTIALS_READER_BINDING))

@@ -12,14 +12,20 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
-from kubernetes import client
-from operator_runner import REPO_ROOT, OperatorProcess
+from operator_runner import OperatorProcess
 
-from tests.integration.operator_fixtures import KubeCluster, OperatorFactory, Renewals
+from tests.integration.operator_fixtures import (
+    MANIFESTS,
+    OPERATOR_ROLE,
+    KubeCluster,
+    OperatorFactory,
+    Renewals,
+    apply_manifests,
+    bind_credentials_reader,
+)
 from tests.integration.scenario import (
     assert_renewed,
     copies_created,
@@ -31,63 +37,6 @@ from tests.integration.scenario import (
     values_spec,
 )
 from tests.sim_fixtures import Sim
-
-MANIFESTS = REPO_ROOT / "manifests"
-CREDENTIALS_READER_BINDING = REPO_ROOT / "examples" / "rbac-credentials-reader.yaml"
-OPERATOR_NAMESPACE = "bundle-renewal-system"
-SERVICE_ACCOUNT = "bundle-renewal-operator"
-OPERATOR_ROLE = "bundle-renewal-operator"
-
-
-def apply_manifests(kube: KubeCluster) -> None:
-    kube.kubectl("apply", "--server-side", "-k", str(MANIFESTS))
-
-
-@pytest.fixture(scope="module")
-def installed(kube: KubeCluster, crd: str) -> None:
-    """manifests/ applied for real (tests that edit the ClusterRole re-apply them after)."""
-    apply_manifests(kube)
-
-
-@pytest.fixture
-def service_account_kubeconfig(
-    kube: KubeCluster, kube_api: client.ApiClient, installed: None, tmp_path: Path
-) -> Path:
-    """A kubeconfig for the cluster that authenticates as the manifests' ServiceAccount."""
-    request = client.CoreV1Api(kube_api).create_namespaced_service_account_token(
-        SERVICE_ACCOUNT,
-        OPERATOR_NAMESPACE,
-        client.AuthenticationV1TokenRequest(
-            spec=client.V1TokenRequestSpec(audiences=[], expiration_seconds=3600)
-        ),
-    )
-    assert request.status is not None
-    token = request.status.token
-    admin: dict[str, Any] = yaml.safe_load(Path(kube.kubeconfig_path).read_text())
-    current = admin["current-context"]
-    context = next(c["context"] for c in admin["contexts"] if c["name"] == current)
-    cluster = next(c for c in admin["clusters"] if c["name"] == context["cluster"])
-    config = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [cluster],
-        "users": [{"name": SERVICE_ACCOUNT, "user": {"token": token}}],
-        "contexts": [
-            {
-                "name": SERVICE_ACCOUNT,
-                "context": {"cluster": cluster["name"], "user": SERVICE_ACCOUNT},
-            }
-        ],
-        "current-context": SERVICE_ACCOUNT,
-    }
-    path = tmp_path / "service-account.kubeconfig"
-    path.touch(mode=0o600)
-    path.write_text(yaml.safe_dump(config))
-    return path
-
-
-def bind_credentials_reader(renewals: Renewals) -> None:
-    renewals.kubectl("apply", "-n", renewals.namespace, "-f", str(CREDENTIALS_READER_BINDING))
 
 
 def start_as_service_account(factory: OperatorFactory, kubeconfig: Path) -> OperatorProcess:
