@@ -16,8 +16,10 @@ Netflix's concurrency-limits AIMD limiter a server's):
 - at most one decrease per generation: a signal from a request that got its slot before the last
   decrease describes the old limit, already acted on (TCP's once per window), so a burst of 429s
   halves the limit once instead of sending it to the floor;
-- always within [floor, ceiling]; no growth while fewer than half the limit are in flight, so an
-  account that is barely used does not drift to the ceiling without evidence.
+- always within [floor, ceiling]; growth only while the limit binds (as many in flight as it
+  allows, others waiting): an answer while the account is used below its limit says nothing
+  about a larger one, and an idle account must not drift to the ceiling without evidence (the
+  idea of TCP's congestion window validation, RFC 7661).
 
 Pure: no clock, no asyncio. Latencies come in with the samples (slots.py measures them on an
 injectable clock), so every rule here is tested deterministically.
@@ -126,7 +128,7 @@ class AimdLimit:
         elif signal is Signal.ANSWERED:
             if latency is not None and operation is not None and self._rising(operation, latency):
                 self._decrease(generation, self.policy.latency_factor)
-            elif in_flight * 2 >= self._limit:
+            elif in_flight >= self.limit:
                 self._increase()
 
     def _rising(self, operation: str, latency: float) -> bool:

@@ -49,12 +49,12 @@ def test_slow_start_adds_one_per_answer_while_the_limit_is_in_use() -> None:
     assert limit.limit == 16  # one round trip of 8 answers doubled it
 
 
-def test_an_account_barely_used_does_not_grow() -> None:
+def test_the_limit_grows_only_while_it_binds() -> None:
     limit = AimdLimit(AimdPolicy(initial=8))
     for _ in range(100):
-        answered(limit, in_flight=3)  # fewer than half of the 8 in flight
+        answered(limit, in_flight=7)  # room for one more: a larger limit is not needed yet
     assert limit.limit == 8
-    answered(limit, in_flight=4)
+    answered(limit, in_flight=8)
     assert limit.limit == 9
 
 
