@@ -11,8 +11,9 @@ Netflix's concurrency-limits AIMD limiter a server's):
   per round trip), until the first sign of congestion;
 - then congestion avoidance: +1/limit per answered request (about +1 per round trip);
 - on overload (429 / 20429, 503, no answer in time) the limit is multiplied by `overload_factor`;
-  on rising latency (the smoothed ratio of each answer's latency to its operation's smoothed
-  minimum above `latency_tolerance`: requests queueing at Twilio) by `latency_factor`;
+  on rising latency (the ratio of each answer's latency to its operation's smoothed minimum,
+  averaged over about one round trip of answers, above `latency_tolerance`: requests queueing
+  at Twilio) by `latency_factor`; halfway there, growth pauses (as in TCP Vegas);
 - at most one decrease per generation: a signal from a request that got its slot before the last
   decrease describes the old limit, already acted on (TCP's once per window), so a burst of 429s
   halves the limit once instead of sending it to the floor;
@@ -49,11 +50,13 @@ class AimdPolicy:
     overload_factor: float = 0.5
     latency_factor: float = 0.9
     latency_tolerance: float = 2.0
-    # Weight of a new sample in the smoothed latency ratio (an EWMA): one slow answer alone
-    # (a GC pause, a big page) does not count as congestion.
+    # Weight of a new sample in the smoothed latency ratio (an EWMA), at most; 1/limit when
+    # more is in flight, so that the ratio spans about one round trip of answers: a few slow
+    # answers together (a GC pause, a stalled event loop, a big page) are not congestion.
     latency_smoothing: float = 0.2
-    # How far an operation's minimum latency moves towards each slower answer: lets it follow a
-    # lasting change (another region, a slower network) instead of staying at a lucky minimum.
+    # How far an operation's minimum latency moves towards slower answers per round trip of
+    # answers (this/limit per answer): lets it follow a lasting change (another region, a slower
+    # network) over many round trips, much slower than the ratio reacts to queueing (one).
     baseline_drift: float = 0.01
 
     def __post_init__(self) -> None:
@@ -126,13 +129,20 @@ class AimdLimit:
         if signal is Signal.OVERLOAD:
             self._decrease(generation, self.policy.overload_factor)
         elif signal is Signal.ANSWERED:
-            if latency is not None and operation is not None and self._rising(operation, latency):
+            if latency is not None and operation is not None:
+                self._record_latency(operation, latency)
+            if self._latency_ratio > self.policy.latency_tolerance:
                 self._decrease(generation, self.policy.latency_factor)
-            elif in_flight >= self.limit:
+            elif in_flight >= self.limit and self._latency_ratio <= self._hold_above:
                 self._increase()
 
-    def _rising(self, operation: str, latency: float) -> bool:
-        """Records `latency`; whether answers are now markedly slower than their minimums.
+    @property
+    def _hold_above(self) -> float:
+        """Halfway to the tolerance: answers slowing down already, so no growth, no cut yet."""
+        return 1.0 + (self.policy.latency_tolerance - 1.0) / 2
+
+    def _record_latency(self, operation: str, latency: float) -> None:
+        """Folds `latency` into the ratio of answers' latencies to their operations' minimums.
 
         Each operation has its own minimum: a replace-items is slower than a fetch by nature,
         and a mix of both must not read as congestion.
@@ -144,12 +154,10 @@ class AimdLimit:
             ratio = 1.0
         else:
             ratio = latency / baseline
-            if latency < baseline:
-                self._baselines[operation] = latency
-            else:
-                self._baselines[operation] = baseline + (latency - baseline) * policy.baseline_drift
-        self._latency_ratio += (ratio - self._latency_ratio) * policy.latency_smoothing
-        return self._latency_ratio > policy.latency_tolerance
+            drift = policy.baseline_drift / self._limit
+            self._baselines[operation] = min(latency, baseline + (latency - baseline) * drift)
+        weight = min(policy.latency_smoothing, 1.0 / self._limit)
+        self._latency_ratio += (ratio - self._latency_ratio) * weight
 
     def _decrease(self, generation: int, factor: float) -> None:
         if generation != self._generation:
