@@ -57,3 +57,53 @@ async def test_the_limit_converges_below_twilios_cap_and_every_renewal_completes
     assert slots.limit <= TWILIO_CAP + 2
     assert statistics.mean(limits_after_first_cut) <= TWILIO_CAP
     assert (slots.in_flight, slots.waiting) == (0, 0)
+
+
+async def test_waiting_requests_reach_twilio_in_priority_order(
+    sim: Sim,
+    seeded: dict[str, Any],
+    token_credentials: TwilioCredentials,
+    make_factory: FactoryMaker,
+) -> None:
+    sim.admin.set_config(latency={"distribution": "constant", "mean_ms": 30})
+    factory = make_factory(max_concurrent_requests_per_account=1, adaptive_concurrency=False)
+    slots = factory.limiter_for(token_credentials.account_sid)
+    answered: list[str] = []
+
+    async def fetch(name: str, priority: float | None) -> None:
+        gateway = factory.for_credentials(token_credentials, priority=priority)
+        await gateway.fetch_bundle(seeded["bundle_sid"])
+        answered.append(name)
+
+    tasks = [asyncio.create_task(fetch("first come", None))]
+    await asyncio.sleep(0.01)  # it holds the only slot; the rest queue in this order
+    for name, priority in [("begun last", 30.0), ("no priority", None), ("begun first", 10.0)]:
+        tasks.append(asyncio.create_task(fetch(name, priority)))
+        await asyncio.sleep(0)
+    assert slots.waiting == 3
+    await asyncio.gather(*tasks)
+    assert answered == ["first come", "begun first", "begun last", "no priority"]
+
+
+async def test_cancelled_requests_give_their_slots_back(
+    sim: Sim,
+    seeded: dict[str, Any],
+    token_credentials: TwilioCredentials,
+    make_factory: FactoryMaker,
+) -> None:
+    sim.admin.set_config(latency={"distribution": "constant", "mean_ms": 500})
+    factory = make_factory(max_concurrent_requests_per_account=3, adaptive_concurrency=False)
+    slots = factory.limiter_for(token_credentials.account_sid)
+    gateway = factory.for_credentials(token_credentials)
+    tasks = [asyncio.create_task(gateway.fetch_bundle(seeded["bundle_sid"])) for _ in range(5)]
+    await asyncio.sleep(0.1)
+    assert (slots.in_flight, slots.waiting) == (3, 2)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    assert (slots.in_flight, slots.waiting) == (0, 0)
+    sim.admin.set_config(latency={"distribution": "none"})
+    bundles = await asyncio.wait_for(
+        asyncio.gather(*(gateway.fetch_bundle(seeded["bundle_sid"]) for _ in range(3))), 5
+    )
+    assert len(bundles) == 3
