@@ -35,9 +35,9 @@ from dataclasses import dataclass
 class Signal(enum.Enum):
     """What one finished request says about the account's load."""
 
-    ANSWERED = "answered"  # Twilio answered (an error answer too): grow, sample the latency
+    ANSWERED = "answered"  # Twilio answered (a 4xx too): grow, sample the latency
     OVERLOAD = "overload"  # 429 / 20429, 503, time-out: decrease
-    NEUTRAL = "neutral"  # cancelled, connection trouble, a bug: says nothing, changes nothing
+    NEUTRAL = "neutral"  # cancelled, no answer, a 500, a bug: says nothing, changes nothing
 
 
 @dataclass(frozen=True)
