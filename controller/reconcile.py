@@ -222,6 +222,15 @@ async def _callback_on_original(
         )
 
 
+def _priority(resource: RenewalResource, deps: Dependencies) -> float:
+    """Where this reconcile's requests queue for the account's slots (lower first): a renewal
+    submitted earlier goes first, then reconciles in the order they started, so renewals that are
+    further along finish first instead of every renewal advancing in lockstep."""
+    review = resource.status.review
+    started = review.submitted_at if review is not None and review.submitted_at else deps.clock()
+    return started.timestamp()
+
+
 async def _runner(
     resource: RenewalResource,
     deps: Dependencies,
@@ -237,7 +246,7 @@ async def _runner(
             "Secret %s cannot be read; cleaning up with the credentials last read from it",
             secret_name,
         )
-    gateway = deps.gateways.for_credentials(credentials)
+    gateway = deps.gateways.for_credentials(credentials, priority=_priority(resource, deps))
     return ActionRunner(
         gateway, resource, deps.objects, deps.status_callback, deps.budget, deps.clock
     )

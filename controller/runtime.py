@@ -32,6 +32,8 @@ def gateway_settings(settings: OperatorSettings) -> GatewaySettings:
         base_url=settings.twilio_base(),
         upload_base_url=settings.twilio_upload_base(),
         max_concurrent_requests_per_account=settings.twilio_concurrency_per_account,
+        initial_concurrent_requests_per_account=settings.twilio_concurrency_initial,
+        adaptive_concurrency=settings.twilio_concurrency_adaptive,
         request_timeout_seconds=settings.twilio_timeout_seconds,
         retry=RetryPolicy(max_attempts=settings.twilio_max_attempts),
     )

@@ -83,9 +83,27 @@ class OperatorSettings(BaseSettings):
         description="At most this many Twilio writes for one resource within an hour.",
     )
     twilio_concurrency_per_account: int = Field(
-        4,
+        100,
         ge=1,
-        description="At most this many requests in flight to Twilio per account at any time.",
+        description=(
+            "At most this many requests in flight to Twilio per account at any time: the ceiling"
+            " of the adaptive limit, which starts at TWILIO_CONCURRENCY_INITIAL, grows while"
+            " Twilio answers promptly and shrinks on 429s or slowing answers."
+        ),
+    )
+    twilio_concurrency_initial: int = Field(
+        8,
+        ge=1,
+        description=(
+            "Where each account's adaptive limit starts (capped at TWILIO_CONCURRENCY_PER_ACCOUNT)."
+        ),
+    )
+    twilio_concurrency_adaptive: bool = Field(
+        True,
+        description=(
+            "false: no adaptation, exactly TWILIO_CONCURRENCY_PER_ACCOUNT requests in flight at"
+            " most per account (the behaviour before the adaptive limit)."
+        ),
     )
     twilio_max_attempts: int = Field(
         4,

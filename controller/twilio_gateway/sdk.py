@@ -1,7 +1,9 @@
 """The TwilioGateway implemented on the official twilio SDK's async client.
 
-Every request goes through `_send`: it holds the account's concurrency slot for the duration of
-one HTTP attempt (never during backoff), counts the call and logs the operation with SIDs only.
+Every request goes through `_send`: it holds one of the account's slots (slots.py: an adaptive
+limit, waiters served by the gateway's priority) for the duration of one HTTP attempt (never
+during backoff), tells the limit how the attempt went, counts the call and logs the operation
+with SIDs only.
 Every operation goes through the Retrier with the repeat rule that fits it:
 - reads, deletes, absolute updates and evaluations are safe to repeat; a list is read page by
   page, each page its own repeatable request, so a 429/5xx on page n repeats page n only;
@@ -14,7 +16,6 @@ Every operation goes through the Retrier with the repeat rule that fits it:
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -26,10 +27,11 @@ from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from controller.twilio_gateway.config import GatewaySettings
 from controller.twilio_gateway.connection import AccountConnection
 from controller.twilio_gateway.convert import from_instance, from_payload
-from controller.twilio_gateway.errors import classify
+from controller.twilio_gateway.errors import classify, load_signal
 from controller.twilio_gateway.metrics import OK, CallCounter, outcome_of
 from controller.twilio_gateway.port import BundleQuery, PageProgress
 from controller.twilio_gateway.retry import Retrier
+from controller.twilio_gateway.slots import AccountSlots
 from controller.twilio_gateway.upload import upload_supporting_document
 from controller.twilio_models import (
     Bundle,
@@ -66,13 +68,15 @@ class SdkTwilioGateway:
     def __init__(
         self,
         connection: AccountConnection,
-        limiter: asyncio.Semaphore,
+        limiter: AccountSlots,
         settings: GatewaySettings,
         retrier: Retrier,
         counter: CallCounter,
+        priority: float | None = None,
     ) -> None:
         self._connection = connection
         self._limiter = limiter
+        self._priority = priority
         self._settings = settings
         self._retrier = retrier
         self._counter = counter
@@ -89,34 +93,39 @@ class SdkTwilioGateway:
         request: Callable[[Any], Awaitable[T]],
         *,
         counted: bool = True,
+        timed: bool = True,
     ) -> T:
-        """One HTTP attempt under the account's concurrency cap (`counted`: in the call count),
-        timed by outcome once it is answered or has failed (time waiting for the cap excluded)."""
-        async with self._limiter:
+        """One HTTP attempt in one of the account's slots (`counted`: in the call count;
+        `timed`: its latency feeds the adaptive limit, not for uploads sized by their file),
+        timed by outcome in the metrics once answered or failed (waiting for a slot excluded)."""
+        slot = await self._limiter.acquire(self._priority)
+        outcome: BaseException | None = None
+        started = time.monotonic()
+        try:
             if counted:
                 self._counter.record_call(operation)
             _log.debug("twilio %s %s", operation, sids)
-            started = time.monotonic()
-            try:
-                result = await request(self._connection.compliance())
-            except Exception as exc:
-                failure = classify(operation, exc)
-                self._counter.record_attempt(
-                    operation, outcome_of(failure), time.monotonic() - started
+            result = await request(self._connection.compliance())
+        except BaseException as exc:
+            outcome = exc
+            failure = classify(operation, exc)
+            self._counter.record_attempt(operation, outcome_of(failure), time.monotonic() - started)
+            if failure is not None:
+                self._counter.record_failure(operation, type(failure.error).__name__)
+                _log.debug(
+                    "twilio %s %s failed: %s status=%s code=%s",
+                    operation,
+                    sids,
+                    type(failure.error).__name__,
+                    failure.error.status,
+                    failure.error.code,
                 )
-                if failure is not None:
-                    self._counter.record_failure(operation, type(failure.error).__name__)
-                    _log.debug(
-                        "twilio %s %s failed: %s status=%s code=%s",
-                        operation,
-                        sids,
-                        type(failure.error).__name__,
-                        failure.error.status,
-                        failure.error.code,
-                    )
-                raise
-            self._counter.record_attempt(operation, OK, time.monotonic() - started)
-            return result
+            raise
+        finally:
+            signal = load_signal(operation, outcome)
+            self._limiter.release(slot, signal, operation if timed else None)
+        self._counter.record_attempt(operation, OK, time.monotonic() - started)
+        return result
 
     async def _one(
         self,
@@ -436,6 +445,7 @@ class SdkTwilioGateway:
                     attributes,
                     file,
                 ),
+                timed=False,
             ),
             repeatable=False,
         )

@@ -620,9 +620,13 @@ class Gateways:
 
     twilio: FakeTwilio
     credentials: list[TwilioCredentials] = field(default_factory=list)
+    priorities: list[float | None] = field(default_factory=list)
 
-    def for_credentials(self, credentials: TwilioCredentials) -> TwilioGateway:
+    def for_credentials(
+        self, credentials: TwilioCredentials, *, priority: float | None = None
+    ) -> TwilioGateway:
         self.credentials.append(credentials)
+        self.priorities.append(priority)
         return self.twilio
 
 

@@ -51,7 +51,9 @@ class Factory:
     def __init__(self, error: BaseException) -> None:
         self.error = error
 
-    def for_credentials(self, credentials: TwilioCredentials) -> Any:
+    def for_credentials(
+        self, credentials: TwilioCredentials, *, priority: float | None = None
+    ) -> Any:
         return FailingGateway(self.error)
 
 
@@ -168,7 +170,9 @@ class RecordingFactory:
         self.log: list[str] = []
         self.credentials: list[TwilioCredentials] = []
 
-    def for_credentials(self, credentials: TwilioCredentials) -> Any:
+    def for_credentials(
+        self, credentials: TwilioCredentials, *, priority: float | None = None
+    ) -> Any:
         self.credentials.append(credentials)
         return CopyHoldingGateway(self.log)
 
