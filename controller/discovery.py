@@ -5,9 +5,12 @@ re-reads a group only when one of its CRDs changes. An API server that is coming
 upgrade, a restart) can answer discovery before it lists the CRD-defined groups; a Kopf scanning
 then logs "Unresolved resources cannot be served" and never watches BundleRenewals, though it
 stays up. The startup handler therefore waits here, however long it takes, until discovery
-lists BundleRenewals (and, with peering, the peering kind and its object exist), so that Kopf's
-one scan finds them. What this cannot cover (the API server going away again between this check
-and Kopf's scan) is caught by the liveness probe (liveness.py).
+lists BundleRenewals (and, with peering, the peering kind), so that Kopf's one scan finds them.
+With peering it also creates the peering object when it is missing: Kopf expects it to exist
+(without it a replica stays paused, silently), and installing it with the CRD in one
+`kubectl apply -k` cannot work (its kind is unknown until the CRD is established). What this
+cannot cover (the API server going away again between this check and Kopf's scan) is caught by
+the liveness probe (liveness.py).
 """
 
 from __future__ import annotations
@@ -94,7 +97,8 @@ def why_not_served(resources: Sequence[Any] | None, kind: ServedKind) -> str | N
 
 
 class KubernetesDiscovery:
-    """Asks the API server (through the official client, in a worker thread) what is missing."""
+    """Asks the API server (through the official client, in a worker thread) what is missing,
+    creating the peering objects that are."""
 
     def __init__(self, configuration: kubernetes.client.Configuration):
         # No urllib3 retries (each logs a warning): the caller polls again a second later anyway.
@@ -114,18 +118,20 @@ class KubernetesDiscovery:
                 problems = [
                     problem
                     for kind in [*kinds, *(o.kind for o in objects)]
-                    if (problem := why_not_served(_resources(custom, kind), kind)) is not None
+                    if (problem := why_not_served(served_resources(custom, kind), kind)) is not None
                 ]
                 if problems:
                     return problems
-                return [str(o) + ": does not exist" for o in objects if not _exists(custom, o)]
+                return [p for o in objects if (p := ensure_exists(custom, o)) is not None]
             except ApiException as exc:
                 return [f"the API server answered HTTP {exc.status} {exc.reason or ''}".rstrip()]
             except (urllib3.exceptions.HTTPError, OSError) as exc:
                 return [f"no answer from the API server ({type(exc).__name__})"]
 
 
-def _resources(custom: kubernetes.client.CustomObjectsApi, kind: ServedKind) -> list[Any] | None:
+def served_resources(
+    custom: kubernetes.client.CustomObjectsApi, kind: ServedKind
+) -> list[Any] | None:
     try:
         answer = custom.get_api_resources(
             kind.group, kind.version, _request_timeout=_REQUEST_TIMEOUT_SECONDS
@@ -137,28 +143,38 @@ def _resources(custom: kubernetes.client.CustomObjectsApi, kind: ServedKind) -> 
     return list(answer.resources or [])
 
 
-def _exists(custom: kubernetes.client.CustomObjectsApi, peering: PeeringObject) -> bool:
+def ensure_exists(custom: kubernetes.client.CustomObjectsApi, peering: PeeringObject) -> str | None:
+    """Create the peering object unless it exists (another replica may create it first); why
+    it cannot be, or None."""
     kind = peering.kind
-    selector = f"metadata.name={peering.name}"
-    found: Any
-    if peering.namespace is None:
-        found = custom.list_cluster_custom_object(
-            kind.group,
-            kind.version,
-            kind.plural,
-            field_selector=selector,
-            _request_timeout=_REQUEST_TIMEOUT_SECONDS,
-        )
-    else:
-        found = custom.list_namespaced_custom_object(
-            kind.group,
-            kind.version,
-            peering.namespace,
-            kind.plural,
-            field_selector=selector,
-            _request_timeout=_REQUEST_TIMEOUT_SECONDS,
-        )
-    return bool(found.get("items"))
+    body = {
+        "apiVersion": f"{kind.group}/{kind.version}",
+        "kind": "ClusterKopfPeering" if peering.namespace is None else "KopfPeering",
+        "metadata": {"name": peering.name},
+    }
+    try:
+        if peering.namespace is None:
+            custom.create_cluster_custom_object(
+                kind.group,
+                kind.version,
+                kind.plural,
+                body,
+                _request_timeout=_REQUEST_TIMEOUT_SECONDS,
+            )
+        else:
+            custom.create_namespaced_custom_object(
+                kind.group,
+                kind.version,
+                peering.namespace,
+                kind.plural,
+                body,
+                _request_timeout=_REQUEST_TIMEOUT_SECONDS,
+            )
+    except ApiException as exc:
+        if exc.status == 409:
+            return None  # it exists
+        return f"{peering} does not exist and creating it failed: HTTP {exc.status}"
+    return None
 
 
 async def wait_until_served(

@@ -165,7 +165,7 @@ async def _start(runtime: Runtime, logger: AnyLogger) -> None:
 async def _wait_until_served(
     settings: OperatorSettings, peering: Peering, logger: AnyLogger
 ) -> None:
-    """Until discovery serves BundleRenewals (and the peering kind and objects exist)."""
+    """Until discovery serves BundleRenewals (with peering: its kind, and its objects, created)."""
     discovery = KubernetesDiscovery(load_client_configuration())
     objects = peering_objects(peering.name, settings.clusterwide, settings.watch_namespaces)
     await wait_until_served(lambda: discovery.missing([BUNDLE_RENEWALS], objects), logger)

@@ -42,6 +42,7 @@ class Peering:
     priority: int
     lifetime: int
     clusterwide: bool
+    identity: str = ""  # empty: Kopf's own (user@host/start time/random)
 
     @classmethod
     def from_settings(cls, settings: OperatorSettings, started_ns: int | None = None) -> Peering:
@@ -54,6 +55,7 @@ class Peering:
             priority=priority,
             lifetime=settings.peering_lifetime_seconds,
             clusterwide=settings.clusterwide,
+            identity=settings.pod_name,
         )
 
     @property
@@ -72,7 +74,14 @@ class Peering:
         its peering object stays paused rather than working alone next to others)."""
         if not self.enabled:
             return {"standalone": True}
-        return {"standalone": False, "peering_name": self.name, "priority": self.priority}
+        arguments: dict[str, Any] = {
+            "standalone": False,
+            "peering_name": self.name,
+            "priority": self.priority,
+        }
+        if self.identity:
+            arguments["identity"] = self.identity
+        return arguments
 
     def configure(self, kopf_settings: kopf.OperatorSettings) -> None:
         kopf_settings.peering.lifetime = self.lifetime

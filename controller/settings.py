@@ -197,6 +197,14 @@ class OperatorSettings(BaseSettings):
             " before it expires): a killed working replica is replaced within this time."
         ),
     )
+    pod_name: str = Field(
+        "",
+        description=(
+            "The pod's name (the Deployment sets it from metadata.name): the replica's peering"
+            " identity, so that a container restarted in its pod takes its own keep-alive entry"
+            " over instead of waiting for it to expire. Empty: user@host/start time."
+        ),
+    )
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR.")
     log_format: LogFormat = Field(LogFormat.PLAIN, description="plain, full or json.")
 

@@ -2,9 +2,10 @@
 
 manifests/ is applied to the cluster with server-side apply (`kubectl apply --server-side -k`),
 a token for the ServiceAccount is minted with the TokenRequest API, and `python -m controller`
-runs with a kubeconfig holding only that token (not admin), cluster-wide as the Deployment runs
-it. The seed's renewal completes; with one needed permission taken away it does not, with a
-clear 403 in the status or the log, and nothing is written to Twilio.
+runs with a kubeconfig holding only that token (not admin), cluster-wide and peering through the
+ClusterKopfPeering as the Deployment runs it. The seed's renewal completes (the operator created
+the peering object and keeps its entry alive in it); with one needed permission taken away it
+does not, with a clear 403 in the status or the log, and nothing is written to Twilio.
 """
 
 from __future__ import annotations
@@ -34,16 +35,48 @@ CREDENTIALS_READER_BINDING = REPO_ROOT / "examples" / "rbac-credentials-reader.y
 OPERATOR_NAMESPACE = "bundle-renewal-system"
 SERVICE_ACCOUNT = "bundle-renewal-operator"
 OPERATOR_ROLE = "bundle-renewal-operator"
+POD = "bundle-renewal-operator-rbac-test"
 
 
 def apply_manifests(kube: KubeCluster) -> None:
     kube.kubectl("apply", "--server-side", "-k", str(MANIFESTS))
 
 
+def deployment_peering() -> dict[str, str]:
+    """The PEERING_* settings manifests/operator.env gives the Deployment's replicas."""
+    settings = {}
+    for line in (MANIFESTS / "operator.env").read_text().splitlines():
+        key, _, value = line.partition("=")
+        if key.startswith("PEERING_"):
+            settings[key] = value
+    assert settings["PEERING_NAME"]
+    return settings
+
+
 @pytest.fixture(scope="module")
 def installed(kube: KubeCluster, crd: str) -> None:
     """manifests/ applied for real (tests that edit the ClusterRole re-apply them after)."""
     apply_manifests(kube)
+
+
+@pytest.fixture(autouse=True)
+def no_peering_object(kube_api: client.ApiClient, installed: None) -> None:
+    """Each test starts without the ClusterKopfPeering (nor the entries of earlier operators):
+    the operator must create it."""
+    try:
+        client.CustomObjectsApi(kube_api).delete_cluster_custom_object(
+            "kopf.dev", "v1", "clusterkopfpeerings", deployment_peering()["PEERING_NAME"]
+        )
+    except client.ApiException as exc:
+        if exc.status != 404:
+            raise
+
+
+def peering_entries(kube_api: client.ApiClient) -> dict[str, Any]:
+    peering = client.CustomObjectsApi(kube_api).get_cluster_custom_object(
+        "kopf.dev", "v1", "clusterkopfpeerings", deployment_peering()["PEERING_NAME"]
+    )
+    return dict(peering.get("status") or {})
 
 
 @pytest.fixture
@@ -88,8 +121,11 @@ def bind_credentials_reader(renewals: Renewals) -> None:
 
 
 def start_as_service_account(factory: OperatorFactory, kubeconfig: Path) -> OperatorProcess:
-    # WATCH_NAMESPACES empty: cluster-wide, as manifests/operator.env configures it.
-    operator = factory(KUBECONFIG=str(kubeconfig), WATCH_NAMESPACES="")
+    # WATCH_NAMESPACES empty: cluster-wide, as manifests/operator.env configures it; peering
+    # and POD_NAME as the Deployment sets them.
+    operator = factory(
+        KUBECONFIG=str(kubeconfig), WATCH_NAMESPACES="", POD_NAME=POD, **deployment_peering()
+    )
     operator.start()
     return operator
 
@@ -103,6 +139,7 @@ def test_the_service_account_can_do_everything_the_renewal_needs(
     renewals: Renewals,
     operator_factory: OperatorFactory,
     service_account_kubeconfig: Path,
+    kube_api: client.ApiClient,
 ) -> None:
     # The token is the ServiceAccount's, and it is not an admin.
     whoami = renewals.kubectl(
@@ -130,6 +167,12 @@ def test_the_service_account_can_do_everything_the_renewal_needs(
     # No permission was missing for this namespace, nor for Kopf's cluster-wide watching.
     assert "Not enough permissions" not in output
     assert lines_about(output, renewals.namespace, r"403|[Ff]orbidden") == []
+    # Peering: the operator created the ClusterKopfPeering and keeps its entry in it (patch).
+    assert "Resuming operations after the pause" in output
+    entries = peering_entries(kube_api)
+    assert list(entries) == [POD]
+    assert entries[POD]["lifetime"] == int(deployment_peering()["PEERING_LIFETIME_SECONDS"])
+    assert lines_about(output, "peering", r"403|[Ff]orbidden") == []
 
 
 def remove_status_patch(kube: KubeCluster) -> None:

@@ -1,4 +1,5 @@
-"""The start-up gate (controller/discovery.py): what counts as served, and how it waits."""
+"""The start-up gate (controller/discovery.py): what counts as served, how it waits, and the
+peering object it creates."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from kubernetes.client.exceptions import ApiException
 
 from controller.discovery import (
     BUNDLE_RENEWALS,
     PeeringObject,
     ServedKind,
+    ensure_exists,
     peering_objects,
+    served_resources,
     wait_until_served,
     why_not_served,
 )
@@ -112,3 +116,64 @@ async def test_nothing_is_logged_when_everything_is_served_at_once(
         waited = await wait_until_served(missing, logging.getLogger("test.discovery"), interval=0)
     assert waited < 1.0
     assert caplog.records == []
+
+
+class FakeCustomObjects:
+    """The two CustomObjectsApi calls the gate makes, answering as told."""
+
+    def __init__(self, *, discovery: Any = None, create_status: int | None = None) -> None:
+        self.discovery = discovery
+        self.create_status = create_status
+        self.created: list[tuple[Any, ...]] = []
+
+    def get_api_resources(self, group: str, version: str, **_: Any) -> Any:
+        if isinstance(self.discovery, int):
+            raise ApiException(status=self.discovery)
+        return SimpleNamespace(resources=self.discovery)
+
+    def create_cluster_custom_object(self, *args: Any, **_: Any) -> None:
+        self.created.append(args)
+        if self.create_status is not None:
+            raise ApiException(status=self.create_status)
+
+    def create_namespaced_custom_object(self, *args: Any, **_: Any) -> None:
+        self.create_cluster_custom_object(*args)
+
+
+def test_a_group_version_the_server_does_not_know_is_not_served() -> None:
+    custom: Any = FakeCustomObjects(discovery=404)
+    assert served_resources(custom, BUNDLE_RENEWALS) is None
+    with pytest.raises(ApiException):
+        served_resources(FakeCustomObjects(discovery=503), BUNDLE_RENEWALS)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("status", "problem"),
+    [
+        (None, None),  # created
+        (409, None),  # another replica created it first
+        (
+            403,
+            "ClusterKopfPeering 'bro' cluster-wide does not exist and creating it failed: HTTP 403",
+        ),
+    ],
+)
+def test_the_peering_object_is_created_when_missing(
+    status: int | None, problem: str | None
+) -> None:
+    custom: Any = FakeCustomObjects(create_status=status)
+    assert ensure_exists(custom, PeeringObject("bro", None)) == problem
+    group, version, plural, body = custom.created[0]
+    assert (group, version, plural) == ("kopf.dev", "v1", "clusterkopfpeerings")
+    assert body == {
+        "apiVersion": "kopf.dev/v1",
+        "kind": "ClusterKopfPeering",
+        "metadata": {"name": "bro"},
+    }
+
+
+def test_a_namespaced_peering_object_is_a_kopfpeering_in_its_namespace() -> None:
+    custom: Any = FakeCustomObjects()
+    assert ensure_exists(custom, PeeringObject("bro", "telecom")) is None
+    _, _, namespace, plural, body = custom.created[0]
+    assert (namespace, plural, body["kind"]) == ("telecom", "kopfpeerings", "KopfPeering")

@@ -80,3 +80,11 @@ def test_bad_peering_settings_are_refused(
 def test_an_empty_priority_means_derived(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PEERING_PRIORITY", "")
     assert OperatorSettings().peering_priority is None
+
+
+def test_the_pod_name_is_the_peering_identity(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PEERING_NAME", "bro")
+    assert "identity" not in Peering.from_settings(OperatorSettings()).run_arguments()
+    monkeypatch.setenv("POD_NAME", "bundle-renewal-operator-5d9c7b8f6-x2x7q")
+    arguments = Peering.from_settings(OperatorSettings()).run_arguments()
+    assert arguments["identity"] == "bundle-renewal-operator-5d9c7b8f6-x2x7q"
