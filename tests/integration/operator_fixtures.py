@@ -27,6 +27,7 @@ from tests.sim_fixtures import Sim, SimAccount
 KubeCluster = Any
 
 CRD_PATH = REPO_ROOT / "crds" / "bundlerenewals.yaml"
+PEERING_CRDS_PATH = REPO_ROOT / "crds" / "kopfpeerings.yaml"
 
 FAST_SETTINGS = {
     "POLL_INTERVAL_SECONDS": "0.2",
@@ -50,6 +51,19 @@ def crd(kube: KubeCluster) -> str:
         f"crd/{PLURAL}.{API_GROUP}",
     )
     return f"{PLURAL}.{API_GROUP}"
+
+
+@pytest.fixture(scope="session")
+def peering_crds(kube: KubeCluster) -> None:
+    """Kopf's peering CRDs (ClusterKopfPeering, KopfPeering), applied once per session."""
+    kube.kubectl("apply", "-f", str(PEERING_CRDS_PATH))
+    kube.kubectl(
+        "wait",
+        "--for=condition=Established",
+        "--timeout=60s",
+        "crd/clusterkopfpeerings.kopf.dev",
+        "crd/kopfpeerings.kopf.dev",
+    )
 
 
 class Renewals:
@@ -203,11 +217,13 @@ def operator_factory(
     kube: KubeCluster, crd: str, sim: Sim, namespace: str, operator_log: Path
 ) -> Iterator[OperatorFactory]:
     """Makes (unstarted) operator processes for the test's namespace and simulator, with extra
-    environment settings; every one is stopped after the test."""
+    environment settings (and a log file of their own if given); every one is stopped after the
+    test."""
     made: list[OperatorProcess] = []
 
-    def make(**extra_env: str) -> OperatorProcess:
-        process = OperatorProcess(operator_env(kube, sim, namespace, **extra_env), operator_log)
+    def make(log_path: Path | None = None, **extra_env: str) -> OperatorProcess:
+        env = operator_env(kube, sim, namespace, **extra_env)
+        process = OperatorProcess(env, log_path or operator_log)
         made.append(process)
         return process
 
