@@ -30,7 +30,7 @@ from controller.discovery import (
     wait_until_served,
 )
 from controller.http_server import HttpServer, metrics_application
-from controller.liveness import Insights, watch_problems
+from controller.liveness import Insights, probe_problems
 from controller.peering import Peering
 from controller.runtime import Runtime, gateway_settings
 from controller.settings import OperatorSettings
@@ -89,8 +89,8 @@ def build_registry(
 
     # PERMANENT: a failure answers the probe at once (HTTP 500) instead of being retried.
     @kopf.on.probe(registry=registry, id="watching", errors=kopf.ErrorsMode.PERMANENT)
-    def watching(**_: Any) -> str:
-        problems = watch_problems(insights, peering.plural)
+    async def watching(**_: Any) -> str:
+        problems = await probe_problems(insights, peering.plural)
         if problems:
             raise kopf.PermanentError("; ".join(problems))
         return f"watching {BUNDLE_RENEWALS}"

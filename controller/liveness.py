@@ -11,13 +11,30 @@ kind as far as Insights go, so it stays alive.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 # Kopf keeps the class in a private module, but `kopf.run(insights=...)` takes an instance; the
 # integration tests (tests/integration/test_operator_api_outage.py) pin the behaviour relied on.
 from kopf._cogs.structs.references import Insights
 
 from controller.discovery import BUNDLE_RENEWALS, PEERING_GROUP
 
-__all__ = ["Insights", "watch_problems"]
+__all__ = ["Insights", "probe_problems", "watch_problems"]
+
+# Kopf's first scan starts with the probe endpoint and takes well under a second; a probe that
+# comes first waits for it (less than the kubelet's 5 s time-out) instead of failing.
+FIRST_SCAN_WAIT_SECONDS = 3.0
+
+
+async def probe_problems(
+    insights: Insights, peering_plural: str | None, first_scan_wait: float = FIRST_SCAN_WAIT_SECONDS
+) -> list[str]:
+    """`watch_problems`, once Kopf's first scan is over or `first_scan_wait` seconds passed."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(first_scan_wait):
+            await insights.ready_resources.wait()
+    return watch_problems(insights, peering_plural)
 
 
 def watch_problems(insights: Insights, peering_plural: str | None) -> list[str]:

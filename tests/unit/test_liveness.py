@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import kopf
 import pytest
 
-from controller.liveness import Insights, watch_problems
+from controller.liveness import Insights, probe_problems, watch_problems
 
 RENEWALS = kopf.Resource("twilio-compliance.io", "v1alpha1", "bundlerenewals", namespaced=True)
 OTHER = kopf.Resource("example.com", "v1", "bundlerenewals", namespaced=True)
@@ -50,3 +52,23 @@ async def test_with_peering_kopf_must_know_the_peering_kind() -> None:
     await insights.backbone.fill(resources=[CLUSTER_PEERINGS])
     assert watch_problems(insights, "clusterkopfpeerings") == []
     assert watch_problems(insights, "kopfpeerings") != []
+
+
+async def test_a_probe_during_kopf_s_first_scan_waits_for_it() -> None:
+    insights = Insights()
+
+    async def scan() -> None:
+        await asyncio.sleep(0.05)
+        insights.watched_resources.add(RENEWALS)
+        insights.ready_resources.set()
+
+    scanning = asyncio.create_task(scan())
+    assert await probe_problems(insights, None, first_scan_wait=5.0) == []
+    await scanning
+
+
+async def test_a_probe_does_not_wait_for_a_scan_that_does_not_end() -> None:
+    started = asyncio.get_running_loop().time()
+    problems = await probe_problems(Insights(), None, first_scan_wait=0.1)
+    assert asyncio.get_running_loop().time() - started < 1.0
+    assert problems == ["Kopf has not finished its first scan of the API server's discovery"]
