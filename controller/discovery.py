@@ -72,6 +72,13 @@ class PeeringObject:
 BUNDLE_RENEWALS = ServedKind(API_GROUP, API_VERSION, PLURAL)
 
 
+def needed_kinds(peering_plural: str | None) -> list[ServedKind]:
+    """BundleRenewals, and the peering kind when the operator peers."""
+    if peering_plural is None:
+        return [BUNDLE_RENEWALS]
+    return [BUNDLE_RENEWALS, ServedKind(PEERING_GROUP, PEERING_VERSION, peering_plural)]
+
+
 def peering_objects(name: str, clusterwide: bool, namespaces: Sequence[str]) -> list[PeeringObject]:
     """The peering objects Kopf will keep alive: one cluster-wide, or one per watched namespace
     (namespace globs are skipped: which namespaces they match is Kopf's business)."""
@@ -117,7 +124,7 @@ class KubernetesDiscovery:
             try:
                 problems = [
                     problem
-                    for kind in [*kinds, *(o.kind for o in objects)]
+                    for kind in dict.fromkeys([*kinds, *(o.kind for o in objects)])
                     if (problem := why_not_served(served_resources(custom, kind), kind)) is not None
                 ]
                 if problems:

@@ -26,6 +26,7 @@ from controller.daemon import AnyLogger, clean_up, run_daemon
 from controller.discovery import (
     BUNDLE_RENEWALS,
     KubernetesDiscovery,
+    needed_kinds,
     peering_objects,
     wait_until_served,
 )
@@ -168,4 +169,5 @@ async def _wait_until_served(
     """Until discovery serves BundleRenewals (with peering: its kind, and its objects, created)."""
     discovery = KubernetesDiscovery(load_client_configuration())
     objects = peering_objects(peering.name, settings.clusterwide, settings.watch_namespaces)
-    await wait_until_served(lambda: discovery.missing([BUNDLE_RENEWALS], objects), logger)
+    kinds = needed_kinds(peering.plural)
+    await wait_until_served(lambda: discovery.missing(kinds, objects), logger)

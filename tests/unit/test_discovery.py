@@ -15,6 +15,7 @@ from controller.discovery import (
     PeeringObject,
     ServedKind,
     ensure_exists,
+    needed_kinds,
     peering_objects,
     served_resources,
     wait_until_served,
@@ -52,6 +53,14 @@ def test_why_the_kind_is_not_served(listed: list[Any] | None, reason: str) -> No
     problem = why_not_served(listed, BUNDLE_RENEWALS)
     assert problem is not None
     assert problem == f"bundlerenewals.twilio-compliance.io/v1alpha1: {reason}"
+
+
+def test_with_peering_the_peering_kind_is_needed_too() -> None:
+    assert needed_kinds(None) == [BUNDLE_RENEWALS]
+    assert needed_kinds("kopfpeerings") == [
+        BUNDLE_RENEWALS,
+        ServedKind("kopf.dev", "v1", "kopfpeerings"),
+    ]
 
 
 def test_peering_objects_follow_the_operator_s_scope() -> None:
