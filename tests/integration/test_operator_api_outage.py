@@ -7,6 +7,9 @@ served", never watched the kind, and its liveness probe answered 200 forever. Th
 kube-apiserver answers discovery cold is too short to hit on cue, so a TLS proxy in front of the
 session's API server (apiserver_proxy.py) stages it. Restarts are real: the session's own etcd
 and kube-apiserver are stopped and started again (same data, same ports).
+
+The first and third tests fail on the code before the fix (the renewal never starts; the probe
+answers 200); the second, a restart under a running operator, passed before too and guards it.
 """
 
 from __future__ import annotations
