@@ -195,7 +195,44 @@ class OperatorSettings(BaseSettings):
     )
     liveness_endpoint: str | None = Field(
         None,
-        description="Where Kopf serves its liveness probe, e.g. http://0.0.0.0:8080/healthz.",
+        description=(
+            "Where Kopf serves the liveness probe, e.g. http://0.0.0.0:8080/healthz; it answers"
+            " 500 while Kopf does not watch BundleRenewals, so that Kubernetes restarts the pod."
+        ),
+    )
+    peering_name: str = Field(
+        "",
+        pattern=r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?)?$",
+        description=(
+            "Name of the ClusterKopfPeering (cluster-wide operator) or of the KopfPeering in each"
+            " watched namespace that the replicas share: one replica works, the others wait"
+            ' paused (README "Replicas and fail-over"). Empty: standalone, run one replica.'
+        ),
+    )
+    peering_priority: int | None = Field(
+        None,
+        description=(
+            "This replica's peering priority (the highest live one works). Empty: derived from"
+            " the start time, so the longest-running replica keeps working and a restarted one"
+            " never preempts it."
+        ),
+    )
+    peering_lifetime_seconds: int = Field(
+        60,
+        ge=10,
+        le=3600,
+        description=(
+            "How long a replica's peering keep-alive counts as alive (Kopf renews it 5-10 s"
+            " before it expires): a killed working replica is replaced within this time."
+        ),
+    )
+    pod_name: str = Field(
+        "",
+        description=(
+            "The pod's name (the Deployment sets it from metadata.name): the replica's peering"
+            " identity, so that a container restarted in its pod takes its own keep-alive entry"
+            " over instead of waiting for it to expire. Empty: user@host/start time."
+        ),
     )
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR.")
     log_format: LogFormat = Field(LogFormat.PLAIN, description="plain, full or json.")
@@ -220,7 +257,7 @@ class OperatorSettings(BaseSettings):
     def _empty_port_is_off(cls, value: object) -> object:
         return 0 if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("webhook_public_url", mode="before")
+    @field_validator("webhook_public_url", "peering_priority", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -251,6 +288,10 @@ class OperatorSettings(BaseSettings):
     def twilio_base(self) -> str:
         """The Numbers API base URL without a trailing slash, as the SDK's `base_url` wants it."""
         return str(self.twilio_base_url).rstrip("/")
+
+    @property
+    def peering_enabled(self) -> bool:
+        return bool(self.peering_name)
 
     @property
     def webhook_enabled(self) -> bool:

@@ -201,7 +201,7 @@ def settings_reference() -> str:
         default = info.default
         if isinstance(default, Enum):
             default = default.value
-        shown = "(unset)" if default in (None, ()) else f"`{default}`"
+        shown = "(unset)" if default in (None, (), "") else f"`{default}`"
         rows.append((f"`{name.upper()}`", shown, _one_line(info.description)))
     return _table(("Variable", "Default", "Meaning"), rows)
 

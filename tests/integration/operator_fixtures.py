@@ -35,6 +35,7 @@ CREDENTIALS_READER_BINDING = REPO_ROOT / "examples" / "rbac-credentials-reader.y
 OPERATOR_NAMESPACE = "bundle-renewal-system"
 SERVICE_ACCOUNT = "bundle-renewal-operator"
 OPERATOR_ROLE = "bundle-renewal-operator"
+PEERING_CRDS_PATH = REPO_ROOT / "crds" / "kopfpeerings.yaml"
 
 FAST_SETTINGS = {
     "POLL_INTERVAL_SECONDS": "0.2",
@@ -65,6 +66,19 @@ def crd(kube: KubeCluster) -> str:
         assert time.monotonic() < deadline, f"{definition} never appeared in /openapi/v2"
         time.sleep(0.5)
     return f"{PLURAL}.{API_GROUP}"
+
+
+@pytest.fixture(scope="session")
+def peering_crds(kube: KubeCluster) -> None:
+    """Kopf's peering CRDs (ClusterKopfPeering, KopfPeering), applied once per session."""
+    kube.kubectl("apply", "-f", str(PEERING_CRDS_PATH))
+    kube.kubectl(
+        "wait",
+        "--for=condition=Established",
+        "--timeout=60s",
+        "crd/clusterkopfpeerings.kopf.dev",
+        "crd/kopfpeerings.kopf.dev",
+    )
 
 
 class Renewals:
@@ -218,11 +232,13 @@ def operator_factory(
     kube: KubeCluster, crd: str, sim: Sim, namespace: str, operator_log: Path
 ) -> Iterator[OperatorFactory]:
     """Makes (unstarted) operator processes for the test's namespace and simulator, with extra
-    environment settings; every one is stopped after the test."""
+    environment settings (and a log file of their own if given); every one is stopped after the
+    test."""
     made: list[OperatorProcess] = []
 
-    def make(**extra_env: str) -> OperatorProcess:
-        process = OperatorProcess(operator_env(kube, sim, namespace, **extra_env), operator_log)
+    def make(log_path: Path | None = None, **extra_env: str) -> OperatorProcess:
+        env = operator_env(kube, sim, namespace, **extra_env)
+        process = OperatorProcess(env, log_path or operator_log)
         made.append(process)
         return process
 
