@@ -196,6 +196,18 @@ class Renewals:
                 raise AssertionError(f"{name} still exists after {timeout}s: {self.get(name)}")
             time.sleep(0.1)
 
+    def wait_for_event(self, name: str, reason: str, timeout: float = 10.0) -> list[str]:
+        """The reasons of the object's events once one has `reason` (Kopf posts events in the
+        background, so the last one may trail the status it goes with by a moment)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            reasons = [e.reason for e in self.events(name)]
+            if reason in reasons:
+                return reasons
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{name}: no {reason} event within {timeout}s: {reasons}")
+            time.sleep(0.1)
+
     def events(self, name: str) -> list[client.CoreV1Event]:
         events = self.core.list_namespaced_event(
             self.namespace, field_selector=f"involvedObject.name={name}"

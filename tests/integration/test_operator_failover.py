@@ -126,7 +126,10 @@ def test_the_standby_finishes_the_renewal_within_the_lifetime_when_the_worker_is
 
     renewals.create("failover", renewal_spec(case.bundle_sid))
     killed = kill_mid_renewal(sim, case.account.sid, first)
-    assert twilio_calls(first.output()) == ["copy bundle", "update end-user"]
+    # Its two writes answered; a third may have been logged and sent, unanswered, at the kill.
+    written = twilio_calls(first.output())
+    assert written[:2] == ["copy bundle", "update end-user"]
+    assert len(written) <= 3, written
     assert twilio_calls(second.output()) == []  # the standby did nothing while the first lived
 
     # The pod is gone for good (e.g. its node): the standby resumes when the keep-alive expires.

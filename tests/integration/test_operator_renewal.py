@@ -54,8 +54,7 @@ def test_happy_path_completes_and_kubectl_wait_returns(
     # Kopf's bookkeeping stays out of status: only our schema's fields are there.
     assert "kopf" not in status
 
-    reasons = [e.reason for e in renewals.events("acme-fr-mobile")]
-    assert "Completed" in reasons, reasons
+    renewals.wait_for_event("acme-fr-mobile", "Completed")
 
     # `kubectl get br` shows the bundle, phase and Ready columns.
     listing = renewals.kubectl("get", "br", "-n", renewals.namespace).stdout

@@ -117,7 +117,7 @@ def test_the_service_account_can_do_everything_the_renewal_needs(
     assert status.get("copySid") is None
     assert_renewed(sim, case)
     # Events are created by the ServiceAccount (Kopf's event posting for our decisions).
-    assert "Completed" in [e.reason for e in renewals.events("acme-fr-mobile")]
+    renewals.wait_for_event("acme-fr-mobile", "Completed")
     output = operator.output()
     # No permission was missing for this namespace, nor for Kopf's cluster-wide watching.
     assert "Not enough permissions" not in output
