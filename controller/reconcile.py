@@ -114,6 +114,7 @@ def policy_from_settings(settings: OperatorSettings) -> Policy:
         review_poll_max=settings.poll_interval_max_seconds,
         backoff_base=settings.backoff_base_seconds,
         backoff_max=settings.backoff_max_seconds,
+        history_limit=settings.history_limit,
     )
 
 
