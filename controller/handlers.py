@@ -14,6 +14,7 @@ in a registry built here, closing over the settings, not in Kopf's global regist
 from __future__ import annotations
 
 import logging
+import socket
 from typing import Any
 
 import kopf
@@ -29,6 +30,8 @@ from controller.webhook import CallbackReceiver, CallbackTokens
 
 ANNOTATION_PREFIX = "bundle-renewal.twilio-compliance.io"
 FINALIZER = "twilio-compliance.io/bundle-renewal-cleanup"
+# Who posts our events (`kubectl describe`'s From column, reportingComponent): not "kopf".
+EVENT_COMPONENT = "bundle-renewal-operator"
 
 # How long the deletion clean-up keeps retrying transient failures (among them a copy Twilio is
 # still reviewing, which it refuses to delete) before the finalizer is released anyway.
@@ -50,6 +53,8 @@ def configure_kopf(kopf_settings: kopf.OperatorSettings) -> kopf.OperatorSetting
     persistence.finalizer = FINALIZER
     # Our decisions post their own events; Kopf's chatter ("Handler succeeded") stays in logs.
     kopf_settings.posting.level = logging.ERROR
+    kopf_settings.posting.reporting_component = EVENT_COMPONENT
+    kopf_settings.posting.reporting_instance = socket.gethostname()  # the pod's name in a pod
     kopf_settings.watching.server_timeout = 300
     kopf_settings.watching.client_timeout = 330
     return kopf_settings
