@@ -8,7 +8,8 @@ with the phase and with each other, by rules GitOps tools read right (README, He
   Flux `wait: true` Kustomization;
 - Stalled True (kstatus Failed) is for what only a person can fix; Ready is False then;
 - otherwise, whenever Ready is False the operator is working towards it: Reconciling is True
-  (kstatus InProgress), never all three False (Suspended aside, which does nothing);
+  (kstatus InProgress), never all three False (Suspended aside, which does nothing: its Ready
+  is Unknown unless it was Ready);
 - Renewing is True while a renewal is in flight, with the step in its reason and message.
 `finish` keeps events to writes and visible transitions (no event storm while polling);
 `scheduled` records when the resource is looked at next.
@@ -20,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from controller.conditions import get_condition, is_true, set_condition
-from controller.models import BundleRenewalStatus, ConditionType, Phase, Reason
+from controller.models import BundleRenewalStatus, ConditionStatus, ConditionType, Phase, Reason
 from controller.plan import Action, Decision, Event, EventType, is_write
 from controller.twilio_models import BundleStatus
 
@@ -54,9 +55,14 @@ def state(
     if not ready and not stalled and invalid is not None:
         ready_message = f"{message} ({invalid})"
     renewing = status.copy_sid is not None or phase == Phase.IN_PROGRESS
+    # Suspended makes no claim it cannot check: Ready Unknown unless it was Ready (kstatus reads
+    # Unknown as Current, where a False would hold a Flux wait on a paused resource).
+    ready_value: bool | ConditionStatus = ready
+    if phase == Phase.SUSPENDED and not ready:
+        ready_value = ConditionStatus.UNKNOWN
     for type_, value, text in (
-        (ConditionType.READY, ready, ready_message),
-        (ConditionType.RECONCILING, reconciling, message),
+        (ConditionType.READY, ready_value, ready_message),
+        (ConditionType.RECONCILING, reconciling, ready_message),
         (ConditionType.STALLED, stalled, message),
         (ConditionType.RENEWING, renewing, message),
     ):
