@@ -182,8 +182,8 @@ class ResourceMetrics:
 
         yield histogram_family(
             "bundle_renewal_renewal_duration_seconds",
-            "Completed renewals, from the resource turning not Ready (the renewal became due)"
-            " to status.completedAt.",
+            "Completed renewals, from their start (status.history's startedAt: the copy's"
+            " creation) to status.completedAt.",
             [],
             self._renewals.snapshot(always=[()]),
         )
