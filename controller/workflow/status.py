@@ -91,7 +91,9 @@ def scheduled(decision: Decision, now: datetime) -> Decision:
     after = decision.requeue_after
     next_check = None
     if decision.action is None and after is not None:
-        next_check = (now + timedelta(seconds=after)).replace(microsecond=0)
+        # To the nearest second: a backoff waited out in two reconciles keeps the same time.
+        at = now + timedelta(seconds=after, milliseconds=500)
+        next_check = at.replace(microsecond=0)
     if decision.status.next_check_time == next_check:
         return decision
     status = decision.status.model_copy(update={"next_check_time": next_check})

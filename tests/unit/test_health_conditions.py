@@ -20,10 +20,11 @@ from controller.models import (
     RenewalOutcome,
     RenewalTrigger,
 )
-from controller.plan import Observation, Policy
+from controller.plan import ErrorKind, Observation, Policy
 from controller.workflow import decide, history
 from controller.workflow.context import Context
 from tests.unit.fake_twilio import T0, FakeTwilio, reconcile, resource, with_spec
+from tests.unit.test_workflow_loops import DownTwilio
 from tests.unit.test_workflow_scenarios import complete, seed_spec
 from tests.unit.test_workflow_table import ROWS
 
@@ -229,7 +230,19 @@ def test_conditions_agree_on_every_row_of_the_decision_table(row: object) -> Non
         status.copy_sid is not None or status.phase == Phase.IN_PROGRESS
     )
     if decision.action is None and decision.requeue_after is not None:
-        expected = T0 + timedelta(seconds=decision.requeue_after)
+        expected = T0 + timedelta(seconds=decision.requeue_after, milliseconds=500)
         assert status.next_check_time == expected.replace(microsecond=0)
     elif decision.action is not None:
         assert status.next_check_time is None
+
+
+def test_waiting_out_a_backoff_writes_no_new_next_check() -> None:
+    """The time written with the failure is still when the retry comes: no write meanwhile."""
+    twilio = DownTwilio.seed()
+    at = T0 + timedelta(microseconds=654321)
+    run = reconcile(resource(seed_spec(), twilio), twilio, at)
+    assert run.error is ErrorKind.TRANSIENT
+    retry = run.resource.status.next_check_time
+    assert retry == T0 + timedelta(seconds=6)  # 5 s of backoff, to the nearest second
+    again = reconcile(run.resource, twilio, at + timedelta(seconds=1.7))
+    assert again.statuses == []
