@@ -87,8 +87,12 @@ def model_schema(model: type[Any], mode: str = "validation") -> dict[str, Any]:
     return _structural(schema, schema.get("$defs", {}))
 
 
+def _condition(type_: str, field: str) -> str:
+    return f'.status.conditions[?(@.type=="{type_}")].{field}'
+
+
 def _ready(field: str) -> str:
-    return f'.status.conditions[?(@.type=="Ready")].{field}'
+    return _condition("Ready", field)
 
 
 def build_crd() -> dict[str, Any]:
@@ -102,7 +106,8 @@ def build_crd() -> dict[str, Any]:
             "name": "Copy-Status",
             "type": "string",
             "jsonPath": ".status.review.status",
-            "description": "Twilio status of the renewal copy since submission",
+            "description": "Twilio status of the renewal copy since submission (empty once the "
+            "copy is gone: status.history keeps its record)",
         },
         {
             "name": "Valid-Until",
@@ -117,7 +122,20 @@ def build_crd() -> dict[str, Any]:
             "jsonPath": _ready("reason"),
             "description": "Why the resource is (not) Ready, e.g. NeedsInput, Rejected, InReview",
         },
+        {
+            "name": "Next-Check",
+            "type": "string",
+            "jsonPath": ".status.nextCheckTime",
+            "description": "When the operator looks next (review poll, light check or retry)",
+        },
         {"name": "Copy", "type": "string", "jsonPath": ".status.copySid", "priority": 1},
+        {
+            "name": "Renewing",
+            "type": "string",
+            "jsonPath": _condition("Renewing", "status"),
+            "description": "True while a renewal is in flight",
+            "priority": 1,
+        },
         {"name": "Message", "type": "string", "jsonPath": ".status.message", "priority": 1},
         {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
     ]

@@ -17,6 +17,7 @@ in a registry built here, closing over the settings, not in Kopf's global regist
 from __future__ import annotations
 
 import logging
+import socket
 from typing import Any
 
 import kopf
@@ -41,6 +42,8 @@ from controller.webhook import CallbackReceiver, CallbackTokens
 
 ANNOTATION_PREFIX = "bundle-renewal.twilio-compliance.io"
 FINALIZER = "twilio-compliance.io/bundle-renewal-cleanup"
+# Who posts our events (`kubectl describe`'s From column, reportingComponent): not "kopf".
+EVENT_COMPONENT = "bundle-renewal-operator"
 
 # How long the deletion clean-up keeps retrying transient failures (among them a copy Twilio is
 # still reviewing, which it refuses to delete) before the finalizer is released anyway.
@@ -66,6 +69,8 @@ def configure_kopf(
     persistence.finalizer = FINALIZER
     # Our decisions post their own events; Kopf's chatter ("Handler succeeded") stays in logs.
     kopf_settings.posting.level = logging.ERROR
+    kopf_settings.posting.reporting_component = EVENT_COMPONENT
+    kopf_settings.posting.reporting_instance = socket.gethostname()  # the pod's name in a pod
     kopf_settings.watching.server_timeout = 300
     kopf_settings.watching.client_timeout = 330
     return kopf_settings

@@ -247,7 +247,8 @@ def document_key(spec: BundleRenewalSpec, index: int) -> str:
 
 
 class Phase(StrEnum):
-    """Where the renewal stands. `Completed` is the only phase in which the resource is Ready."""
+    """Where the renewal stands. The conditions say what it means for health: see the Health
+    table in the README (phase -> conditions -> kstatus -> Argo CD)."""
 
     PENDING = "Pending"
     """Accepted, nothing observed yet."""
@@ -274,11 +275,19 @@ class ConditionType(StrEnum):
     """Condition types, per kstatus."""
 
     READY = "Ready"
-    """True when the renewal is complete and nothing is due."""
+    """True while the original bundle is valid (twilio-approved, its valid_until not passed) and
+    nothing needs a person: a renewal in flight (see Renewing) keeps it True, as cert-manager's
+    Ready stays True while a still-valid certificate is renewed."""
     RECONCILING = "Reconciling"
-    """True while the operator is working towards Ready (including waiting on Twilio's review)."""
+    """True while the operator is working: a write to Twilio is due, a failure is retried, or a
+    renewal is under way for a bundle that is no longer valid. Not while Twilio reviews the copy
+    of a still-valid bundle (days): that is in Renewing."""
     STALLED = "Stalled"
     """True when progress needs someone: missing input, a rejection, or a permanent error."""
+    RENEWING = "Renewing"
+    """True while a renewal is in flight (from the copy's creation until its items are in the
+    original), whatever else holds; its reason and message say which step (like cert-manager's
+    Issuing). kstatus and Argo CD ignore it."""
 
 
 class ConditionStatus(StrEnum):
@@ -325,7 +334,7 @@ class Condition(_WireModel):
     """A kstatus condition."""
 
     type: ConditionType
-    """Ready, Reconciling or Stalled."""
+    """Ready, Reconciling, Stalled or Renewing."""
     status: ConditionStatus
     """True, False or Unknown."""
     reason: str
@@ -446,6 +455,57 @@ class AppliedSummary(_WireModel):
     """Supporting documents touched."""
 
 
+class RenewalTrigger(StrEnum):
+    """What started a renewal."""
+
+    VALID_UNTIL = "validUntil"
+    """Twilio set a valid_until on the original bundle."""
+    SPEC_CHANGE = "specChange"
+    """A spec generation that alters the bundle."""
+    RENEWAL_REQUEST = "renewalRequest"
+    """A new spec.renewalRequest."""
+    ADOPTED = "adopted"
+    """A copy of this resource was found with no record of its start (a status lost in a
+    crash, or written by an older version)."""
+
+
+class RenewalOutcome(StrEnum):
+    IN_PROGRESS = "InProgress"
+    COMPLETED = "Completed"
+    VALID_UNTIL_NOT_CLEARED = "ValidUntilNotCleared"
+
+
+class RenewalRecord(_WireModel):
+    """One renewal, as status.history keeps it: SIDs, times, counts and Twilio's texts only."""
+
+    outcome: RenewalOutcome = RenewalOutcome.IN_PROGRESS
+    """InProgress, Completed, or ValidUntilNotCleared (items replaced, valid_until kept)."""
+    triggers: list[RenewalTrigger] = Field(default_factory=list)
+    """What started it: validUntil, specChange, renewalRequest (or adopted)."""
+    valid_until: datetime | None = None
+    """The original's valid_until when it started."""
+    generation: int | None = None
+    """metadata.generation of the spec when it started (then of the spec last submitted)."""
+    copy_sid: str | None = Field(default=None, pattern=BUNDLE_SID_PATTERN)
+    """The copy (BU...) it went through; kept after the copy is deleted."""
+    evaluation_sid: str | None = Field(default=None, pattern=EVALUATION_SID_PATTERN)
+    """The copy's last evaluation (EL...)."""
+    started_at: datetime | None = None
+    """When the operator decided to renew (the copy's creation)."""
+    submitted_at: datetime | None = None
+    """When the copy was last submitted for review."""
+    review_rounds: int = Field(default=0, ge=0)
+    """How many times the copy was submitted (1, plus one per resubmission after a rejection)."""
+    rejected_at: datetime | None = None
+    """When the operator last saw Twilio reject the copy."""
+    rejections: list[DocumentFailure] = Field(default_factory=list)
+    """Twilio's reasons for each rejection (document type, SID, failure_reason), oldest first."""
+    approved_at: datetime | None = None
+    """When the operator saw Twilio approve the copy."""
+    completed_at: datetime | None = None
+    """When its items were in the original and the copy was deleted."""
+
+
 class BundleRenewalStatus(_WireModel):
     """Observed state of the renewal. A record of what the operator saw and did; Twilio stays the
     source of truth and is re-read on every reconcile."""
@@ -499,5 +559,12 @@ class BundleRenewalStatus(_WireModel):
     original changed."""
     message: str | None = None
     """Human-readable summary of the current state."""
+    next_check_time: datetime | None = None
+    """When the operator looks at this resource next (a review poll, the light check, or a
+    retry after a failure), unless a spec change or a status callback wakes it earlier. Unset:
+    only a change of the resource wakes it."""
+    history: list[RenewalRecord] = Field(default_factory=list)
+    """The last renewals, newest first (the one in flight, if any, is the first); at most
+    HISTORY_LIMIT of them."""
     conditions: list[Condition] = Field(default_factory=list)
-    """Ready, Reconciling and Stalled, per kstatus."""
+    """Ready, Reconciling and Stalled (per kstatus), and Renewing."""

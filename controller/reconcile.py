@@ -5,7 +5,8 @@ The loop the workflow's Decision asks for, with no Kopf in it (daemon.py runs it
   decision's `checkpoint`: where it records what a restart could not learn from Twilio (a
   document requested but not yet known, the items ReplaceItems moves). A crash loses the rest,
   which the next reconcile re-observes at Twilio; so a renewal costs a few status writes, not
-  one per step;
+  one per step. The last decision carries status.nextCheckTime (when the daemon wakes next),
+  so a timed reconcile that changes nothing else still writes that one field;
 - attribute values the spec reads from Secrets are resolved first, once per reconcile (not for a
   suspended resource, nor for the clean-up, which needs none): the workflow sees plain values,
   and a missing Secret or key fails the reconcile before any Twilio call (spec_values.py);
@@ -114,6 +115,7 @@ def policy_from_settings(settings: OperatorSettings) -> Policy:
         review_poll_max=settings.poll_interval_max_seconds,
         backoff_base=settings.backoff_base_seconds,
         backoff_max=settings.backoff_max_seconds,
+        history_limit=settings.history_limit,
     )
 
 

@@ -71,6 +71,12 @@ class OperatorSettings(BaseSettings):
         gt=0,
         description="Upper bound of the delay between retries after transient failures.",
     )
+    history_limit: int = Field(
+        5,
+        ge=0,
+        description="How many renewals each resource's status.history keeps, newest first (like "
+        "cert-manager's revisionHistoryLimit); 0 keeps none.",
+    )
     write_budget_per_reconcile: int = Field(
         40,
         ge=1,

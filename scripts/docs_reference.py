@@ -7,8 +7,9 @@ Spec and status fields come from controller/models.py (their docstrings, the sam
 `kubectl explain` shows), phases and condition types from the enum members' docstrings, condition
 reasons from `REASONS` below (a unit test requires one entry per `Reason` member), the
 configuration from controller/settings.py's field descriptions and defaults, the metrics from
-what OperatorMetrics serves (scripts/metrics_size.py), and the runbooks from the alert rules'
-source (scripts/alert_rules.py).
+what OperatorMetrics serves (scripts/metrics_size.py), the runbooks from the alert rules'
+source (scripts/alert_rules.py), and the Health table and the Argo CD snippet from the statuses
+captured in integration runs and manifests/argocd/health.lua (scripts/health_checks.py).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 import alert_rules  # noqa: E402
+import health_checks  # noqa: E402
 import metrics_size  # noqa: E402
 
 from controller import models  # noqa: E402
@@ -258,6 +260,8 @@ SECTIONS = {
     "metrics-size": metrics_size_reference,
     "alerts": alerts_reference,
     "runbooks": runbooks_reference,
+    "health": health_checks.health_table,
+    "argocd-health": health_checks.argocd_cm_snippet,
 }
 
 

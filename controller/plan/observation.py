@@ -55,6 +55,8 @@ class Policy(Frozen):
     """Delay after the first failure; doubled for each further consecutive failure."""
     backoff_max: float = Field(default=600.0, gt=0)
     """Longest delay between retries after failures."""
+    history_limit: int = Field(default=5, ge=0)
+    """How many renewals status.history keeps (the one in flight included)."""
 
 
 class ObservationPart(StrEnum):

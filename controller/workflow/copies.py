@@ -17,6 +17,7 @@ from controller.plan import (
     copy_owner,
 )
 from controller.twilio_models import Bundle, BundleStatus
+from controller.workflow import history
 from controller.workflow.at_rest import at_rest, original_not_approved, spec_changes
 from controller.workflow.context import Context
 from controller.workflow.documents import conflicting_entries, may_clash
@@ -127,6 +128,7 @@ def no_copy(
             "created_documents": [],
         }
     )
+    status = history.start(ctx, status, original)
     action = CreateCopy(original_sid=original.sid, friendly_name=copy_marker(ctx.resource.uid))
     return in_progress(
         ctx,

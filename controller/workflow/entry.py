@@ -29,6 +29,7 @@ from controller.plan import (
     utc,
 )
 from controller.twilio_models import Bundle, BundleStatus
+from controller.workflow import history
 from controller.workflow.at_rest import (
     at_rest,
     original_not_approved,
@@ -42,7 +43,7 @@ from controller.workflow.edit import edit
 from controller.workflow.failures import QUIET_KINDS, backoff_delay
 from controller.workflow.replace import approved
 from controller.workflow.review import IN_REVIEW, in_review, rejected, resubmission_wanted
-from controller.workflow.status import failed, finish, normal, was_ready
+from controller.workflow.status import failed, finish, normal, scheduled, was_ready
 
 Part = ObservationPart
 
@@ -50,8 +51,13 @@ Part = ObservationPart
 def decide(
     resource: RenewalResource, observation: Observation, now: datetime, policy: Policy
 ) -> Decision:
-    """The next step of the renewal of `resource`, given what has been observed so far."""
-    ctx = Context(resource, observation, utc(now), policy)
+    """The next step of the renewal of `resource`, given what has been observed so far (with
+    status.nextCheckTime for the decision that ends the reconcile)."""
+    return scheduled(_decide(Context(resource, observation, utc(now), policy)), utc(now))
+
+
+def _decide(ctx: Context) -> Decision:
+    resource = ctx.resource
     status = resource.status.model_copy(update={"observed_generation": resource.generation})
     if ctx.spec.suspend:
         return _suspended(ctx, status)
@@ -112,6 +118,7 @@ def _through_copy(
         if status.renewing_valid_until is None and copy.status != BundleStatus.TWILIO_APPROVED:
             # Made before a crash lost the status recording it: this is the date it is for.
             status = status.model_copy(update={"renewing_valid_until": original.valid_until})
+    status = history.update(ctx, status, copy_sid=copy.sid)
 
     if copy.status == BundleStatus.TWILIO_APPROVED:
         return approved(ctx, status, original, copy)

@@ -20,6 +20,7 @@ from controller.models import (
 from controller.plan import Decision, Evaluate, Event, Submit
 from controller.twilio_models import Bundle, Evaluation
 from controller.twilio_models import EvaluationStatus as TwilioEvaluationStatus
+from controller.workflow import history
 from controller.workflow.context import Context, Write
 from controller.workflow.status import in_progress, stalled
 
@@ -42,6 +43,7 @@ def evaluate_or_submit(
     original_valid_until = status.original.valid_until if status.original else None
     record = _evaluation_status(ctx, evaluation, original_valid_until)
     status = status.model_copy(update={"evaluation": record})
+    status = history.update(ctx, status, evaluation_sid=evaluation.sid)
     if evaluation.status != TwilioEvaluationStatus.COMPLIANT:
         return needs_input(ctx, status, copy)
     message = f"copy {copy.sid} is compliant; submitting it for review"

@@ -33,14 +33,17 @@ def test_happy_path_completes_and_kubectl_wait_returns(
     renewals.create_credentials(case.account)
     renewals.create("acme-fr-mobile", renewal_spec(case.bundle_sid))
 
-    renewals.kubectl(
-        "wait",
-        "--for=condition=Ready",
-        "--timeout=90s",
-        "-n",
-        renewals.namespace,
-        "bundlerenewals/acme-fr-mobile",
-    )
+    # Ready says the bundle is valid, which it is all along (issue 12): the renewal itself is
+    # done when Renewing turns False; then the resource is Ready.
+    for condition in ("Renewing=false", "Ready"):
+        renewals.kubectl(
+            "wait",
+            f"--for=condition={condition}",
+            "--timeout=90s",
+            "-n",
+            renewals.namespace,
+            "bundlerenewals/acme-fr-mobile",
+        )
 
     status = renewals.status("acme-fr-mobile")
     assert status["phase"] == "Completed"

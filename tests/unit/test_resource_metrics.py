@@ -21,6 +21,8 @@ from controller.models import (
     EvaluationStatus,
     OriginalBundleStatus,
     Phase,
+    RenewalOutcome,
+    RenewalRecord,
     ReviewStatus,
 )
 from tests.metrics_scrape import scrape, value
@@ -229,3 +231,30 @@ def test_histogram_buckets_are_cumulative_and_count_bounds_in() -> None:
     with pytest.raises(ValueError, match="increasing"):
         Histogram((10.0, 1.0))
     assert list(LONG_BUCKETS) == sorted(LONG_BUCKETS)
+
+
+def test_a_renewal_approved_and_completed_at_once_is_timed_from_its_history() -> None:
+    """Ready stays True through a renewal of a still-valid bundle (issue 12) and the completed
+    status no longer holds the copy's review: the start and the approval come from its record
+    in status.history."""
+    m = metrics()
+    previous = ready(in_review(T0 + timedelta(hours=1)), True, T0)
+    record = RenewalRecord(
+        outcome=RenewalOutcome.COMPLETED,
+        started_at=T0 + timedelta(hours=1),
+        approved_at=T0 + timedelta(hours=3),
+        completed_at=T0 + timedelta(hours=3),
+    )
+    done = ready(
+        BundleRenewalStatus(
+            phase=Phase.COMPLETED, completed_at=T0 + timedelta(hours=3), history=[record]
+        ),
+        True,
+        T0 + timedelta(hours=3),
+    )
+    m.status_written("uid-1", "telecom", "acme", previous, done)
+    renewals = families(m)["bundle_renewal_renewal_duration_seconds"]
+    assert next(s.value for s in renewals.samples if s.name.endswith("_sum")) == 2 * 3600
+    reviews = families(m)["bundle_renewal_review_duration_seconds"]
+    counts = {s.labels["outcome"]: s.value for s in reviews.samples if s.name.endswith("_count")}
+    assert counts["approved"] == 1

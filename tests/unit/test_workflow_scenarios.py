@@ -93,6 +93,7 @@ def test_seed_happy_path_renews_the_original_in_place() -> None:
         ("Ready", "True"),
         ("Reconciling", "False"),
         ("Stalled", "False"),
+        ("Renewing", "False"),
     ]
     assert status.applied_generation == 1
     assert status.copy_sid is None
