@@ -44,6 +44,7 @@ from controller.plan import (
     RenewalResource,
     is_write,
 )
+from controller.regulation_cache import RegulationCache
 from controller.settings import OperatorSettings
 from controller.spec_values import ValueSecretError, resolve_resource
 from controller.twilio_gateway.port import TwilioGatewayFactory
@@ -84,6 +85,8 @@ class Dependencies:
     """Shared by every reconcile of the process (pass the same object each time)."""
     budget: WriteBudget = field(default_factory=WriteBudget)
     """Each resource's Twilio write budget, shared likewise."""
+    regulations: RegulationCache = field(default_factory=RegulationCache)
+    """What regulations accept, per account, shared likewise (the preflight's reads)."""
 
 
 @dataclass(frozen=True)
@@ -239,5 +242,11 @@ async def _runner(
         )
     gateway = deps.gateways.for_credentials(credentials)
     return ActionRunner(
-        gateway, resource, deps.objects, deps.status_callback, deps.budget, deps.clock
+        gateway,
+        resource,
+        deps.objects,
+        deps.status_callback,
+        deps.budget,
+        deps.clock,
+        deps.regulations.for_account(gateway, credentials.account_sid),
     )
