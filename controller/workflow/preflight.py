@@ -41,7 +41,7 @@ class Refusal:
     spec.supportingDocuments[i].attributes.<name>."""
     name: str
     what: str
-    """What the name was taken for, e.g. "a field of a business end-user"."""
+    """What the name was taken for, e.g. "business end-user field"."""
     accepted: frozenset[str]
 
     def describe(self, terms: RegulationTerms) -> str:
@@ -50,7 +50,7 @@ class Refusal:
         names = sorted(self.accepted)
         listed = ", ".join(names[:_LISTED]) + (", ..." if len(names) > _LISTED else "")
         return (
-            f"{self.path}: {self.name} is not {self.what} {terms.describe()} accepts{hint}; "
+            f"{self.path}: {terms.describe()} accepts no {self.what} named {self.name}{hint}; "
             f"accepted: {listed or 'none'}"
         )
 
@@ -61,7 +61,7 @@ def refusals(spec: BundleRenewalSpec, terms: RegulationTerms) -> list[Refusal]:
     to refuse with."""
     found: list[Refusal] = []
     if spec.end_user is not None and terms.end_user_fields:
-        who = f"a field of a {terms.end_user_type} end-user" if terms.end_user_type else "a field"
+        who = f"{terms.end_user_type} end-user field" if terms.end_user_type else "end-user field"
         found += _unknown(
             "spec.endUser.attributes", spec.end_user.attributes, terms.end_user_fields, who
         )
@@ -73,9 +73,9 @@ def refusals(spec: BundleRenewalSpec, terms: RegulationTerms) -> list[Refusal]:
             continue
         at = f"spec.supportingDocuments[{index}]"
         if entry.type not in types:
-            found.append(Refusal(f"{at}.type", entry.type, "a document type", types))
+            found.append(Refusal(f"{at}.type", entry.type, "document type", types))
             continue
-        what = f"a field of a {entry.type} document"
+        what = f"{entry.type} document field"
         fields = terms.document_fields[entry.type]
         found += _unknown(f"{at}.attributes", entry.attributes, fields, what)
     return found

@@ -65,11 +65,15 @@ def test_a_document_type_the_regulation_does_not_take_is_refused_with_the_accept
     message = run.resource.status.message or ""
     assert twilio.write_count() == 0
     assert stalled_reason(run.resource.status) == Reason.SPEC_NOT_ACCEPTED
-    refused = "spec.supportingDocuments[0].type: commercial_registar_excerpt is not a document"
+    refused = (
+        "spec.supportingDocuments[0].type: regulation RN11111111111111111111111111111111 "
+        "(Fakeland: Mobile - Business) accepts no document type named commercial_registar_excerpt"
+    )
     assert refused in message
     assert "did you mean commercial_registrar_excerpt?" in message
     # utility_bill is a type the account knows, yet not one this regulation accepts.
-    assert "spec.supportingDocuments[4].type: utility_bill" in message
+    assert "spec.supportingDocuments[4].type: regulation" in message
+    assert "accepts no document type named utility_bill;" in message
     assert (
         "accepted: commercial_registrar_excerpt, government_issued_document, power_of_attorney"
         in message
@@ -86,7 +90,7 @@ def test_a_typod_document_field_is_refused_but_removals_are_not_checked() -> Non
     message = run.resource.status.message or ""
     assert twilio.write_count() == 0
     assert "spec.supportingDocuments[0].attributes.document_numbr" in message
-    assert "a field of a commercial_registrar_excerpt document" in message
+    assert "accepts no commercial_registrar_excerpt document field named document_numbr" in message
     assert "old_field" not in message
     assert "passport" not in message
 
