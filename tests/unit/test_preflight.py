@@ -6,8 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from controller.models import ConditionType, Phase, Reason
+from controller.models import BundleRenewalSpec, ConditionType, Phase, Reason
+from controller.plan import RegulationTerms
 from controller.regulation_cache import RegulationCache
+from controller.workflow.preflight import refusals
 from tests.unit.fake_regulations import RegulatedFakeTwilio
 from tests.unit.fake_twilio import T0, reconcile, resource, with_spec
 from tests.unit.test_workflow_scenarios import seed_spec
@@ -163,3 +165,23 @@ def test_a_resource_at_rest_never_reads_the_regulation() -> None:
     light = reconcile(done, twilio, T0 + timedelta(hours=2))
     assert light.resource.status.phase == Phase.COMPLETED
     assert twilio.calls["read:fetch_regulation"] == reads
+
+
+def test_what_a_regulation_names_nothing_about_is_not_checked() -> None:
+    """No end-user fields or no document types known: nothing to refuse with, so those parts of
+    the spec pass (Twilio's evaluation stays the authority); what is known is still checked."""
+    spec = BundleRenewalSpec.model_validate(
+        {
+            "bundleSid": "BU" + "a" * 32,
+            "credentialsSecretRef": {"name": "c"},
+            "endUser": {"attributes": {"anything": "x", "gone": None}},
+            "supportingDocuments": [{"type": "whatever", "attributes": {"f": "y"}}],
+        }
+    )
+    assert refusals(spec, RegulationTerms(sid="RN" + "1" * 32)) == []
+    documents_only = RegulationTerms(
+        sid="RN" + "1" * 32, document_fields={"passport": frozenset({"document_number"})}
+    )
+    assert [r.path for r in refusals(spec, documents_only)] == ["spec.supportingDocuments[0].type"]
+    end_user_only = RegulationTerms(sid="RN" + "1" * 32, end_user_fields=frozenset({"first_name"}))
+    assert [r.path for r in refusals(spec, end_user_only)] == ["spec.endUser.attributes.anything"]
