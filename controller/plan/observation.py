@@ -116,6 +116,8 @@ class Observation(Frozen):
     """An evaluation of the copy made after the latest write to it in this reconcile (only ever
     the result of an Evaluate action folded in; never an older one read from Twilio)."""
     regulation: RegulationTerms | None = None
+    """What the original's regulation accepts (REGULATION, or REGULATION_REFRESHED when read
+    past the cache); None: nothing to check against."""
     original_evaluation: Evaluation | None = None
     """An evaluation of the original made in this reconcile (a dry run's EvaluateOriginal)."""
 
