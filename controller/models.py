@@ -226,6 +226,12 @@ class BundleRenewalSpec(_WireModel):
     example a date or a ticket number)."""
     suspend: bool = False
     """Pause the operator for this resource: no Twilio call is made while true."""
+    dry_run: bool = False
+    """Report what a renewal would do, without doing it: status.dryRun lists what it would change
+    (field names per object, documents to create or remove) and what would still be missing,
+    re-checked at every light check. No copy is made and nothing is submitted; the one request
+    that is not a read is an evaluation of the original bundle, which changes nothing at Twilio.
+    Set to false to renew."""
 
 
 def document_key(spec: BundleRenewalSpec, index: int) -> str:
@@ -248,7 +254,8 @@ def document_key(spec: BundleRenewalSpec, index: int) -> str:
 
 class Phase(StrEnum):
     """Where the renewal stands. The conditions say what it means for health: see the Health
-    table in the README (phase -> conditions -> kstatus -> Argo CD)."""
+    table in the README (phase -> conditions -> kstatus -> Argo CD). `DryRun`: a dry run's
+    report is current."""
 
     PENDING = "Pending"
     """Accepted, nothing observed yet."""
@@ -269,6 +276,9 @@ class Phase(StrEnum):
     see the Stalled condition. Retried slowly, and at once on a spec change."""
     SUSPENDED = "Suspended"
     """spec.suspend is true: nothing is done."""
+    DRY_RUN = "DryRun"
+    """spec.dryRun is true: status.dryRun says what a renewal would change and what would still
+    be missing; nothing is written to Twilio but an evaluation of the original. Ready."""
 
 
 class ConditionType(StrEnum):
@@ -328,6 +338,8 @@ class Reason(StrEnum):
     VALID_UNTIL_NOT_CLEARED = "ValidUntilNotCleared"
     BUNDLE_CLAIMED = "BundleClaimed"
     WRITE_BUDGET_EXCEEDED = "WriteBudgetExceeded"
+    SPEC_NOT_ACCEPTED = "SpecNotAccepted"
+    DRY_RUN = "DryRun"
 
 
 class Condition(_WireModel):
@@ -506,12 +518,54 @@ class RenewalRecord(_WireModel):
     """When its items were in the original and the copy was deleted."""
 
 
+class PlannedChange(_WireModel):
+    """What a renewal would do to one object of the bundle (names only, never values)."""
+
+    object: str
+    """endUser, or the supportingDocuments entry's key (its type, with .n when repeated)."""
+    type: str | None = None
+    """The supporting-document type (absent for the end-user)."""
+    action: str
+    """update (fields change), create (the bundle lacks it) or remove."""
+    fields: list[str] = Field(default_factory=list)
+    """Attribute names that would be set or removed."""
+
+
+class DryRunStatus(_WireModel):
+    """What a renewal would do now, as spec.dryRun found it (names only, never values)."""
+
+    checked_at: datetime | None = None
+    """When it was last checked (every light check, and on every spec change)."""
+    generation: int | None = None
+    """metadata.generation of the spec checked."""
+    regulation_sid: str | None = None
+    """The regulation (RN...) the spec was checked against."""
+    renewal_due: bool = False
+    """Whether turning dryRun off would start a renewal now."""
+    reasons: list[str] = Field(default_factory=list)
+    """Why a renewal would start (valid_until on the original, spec.renewalRequest, the spec's
+    changes)."""
+    changes: list[PlannedChange] = Field(default_factory=list)
+    """What the renewal would change, compared with the original bundle's end-user and documents."""
+    missing: list[EvaluationFailure] = Field(default_factory=list)
+    """What an evaluation of the original bundle finds missing and the spec does not provide:
+    what would still be missing after the renewal (Twilio's review would refuse it)."""
+    not_accepted: list[str] = Field(default_factory=list)
+    """Spec names the regulation does not accept (unknown fields, document types), e.g.
+    spec.endUser.attributes.busines_name; the Stalled condition lists the accepted names."""
+    evaluation_sid: str | None = None
+    """The evaluation of the original (EL...) the missing list comes from."""
+    original_compliant: bool | None = None
+    """Whether that evaluation found the original compliant."""
+
+
 class BundleRenewalStatus(_WireModel):
     """Observed state of the renewal. A record of what the operator saw and did; Twilio stays the
     source of truth and is re-read on every reconcile."""
 
     phase: Phase | None = None
-    """Pending, InProgress, NeedsInput, InReview, Rejected, Completed, Failed or Suspended."""
+    """Pending, InProgress, NeedsInput, InReview, Rejected, Completed, Failed, Suspended or
+    DryRun."""
     observed_generation: int | None = None
     """metadata.generation last reconciled."""
     applied_generation: int | None = None
@@ -557,6 +611,8 @@ class BundleRenewalStatus(_WireModel):
     value_secret or write_budget. After a permanent or write_budget failure a retry only re-reads
     the original bundle, and tries again in full once the spec, spec.renewalRequest or the
     original changed."""
+    dry_run: DryRunStatus | None = None
+    """While spec.dryRun is true: what a renewal would do (cleared when it is turned off)."""
     message: str | None = None
     """Human-readable summary of the current state."""
     next_check_time: datetime | None = None

@@ -45,6 +45,7 @@ from controller.plan import (
     RenewalResource,
     is_write,
 )
+from controller.regulation_cache import RegulationCache
 from controller.settings import OperatorSettings
 from controller.spec_values import ValueSecretError, resolve_resource
 from controller.twilio_gateway.port import TwilioGatewayFactory
@@ -85,6 +86,8 @@ class Dependencies:
     """Shared by every reconcile of the process (pass the same object each time)."""
     budget: WriteBudget = field(default_factory=WriteBudget)
     """Each resource's Twilio write budget, shared likewise."""
+    regulations: RegulationCache = field(default_factory=RegulationCache)
+    """What regulations accept, per account, shared likewise (the preflight's reads)."""
 
 
 @dataclass(frozen=True)
@@ -250,5 +253,11 @@ async def _runner(
         )
     gateway = deps.gateways.for_credentials(credentials, priority=_priority(resource, deps))
     return ActionRunner(
-        gateway, resource, deps.objects, deps.status_callback, deps.budget, deps.clock
+        gateway,
+        resource,
+        deps.objects,
+        deps.status_callback,
+        deps.budget,
+        deps.clock,
+        deps.regulations.for_account(gateway, credentials.account_sid),
     )

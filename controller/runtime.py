@@ -17,6 +17,7 @@ from controller.http_server import HttpServer
 from controller.metrics import OperatorMetrics
 from controller.models import BundleRenewalStatus
 from controller.reconcile import Dependencies, budget_from_settings, policy_from_settings
+from controller.regulation_cache import RegulationCache
 from controller.settings import OperatorSettings
 from controller.twilio_gateway.config import GatewaySettings
 from controller.twilio_gateway.factory import SdkTwilioGatewayFactory
@@ -57,9 +58,12 @@ class Runtime:
     credentials: LastGoodCredentials = field(default_factory=LastGoodCredentials)
     metrics: OperatorMetrics = field(default_factory=OperatorMetrics)
     budget: WriteBudget = field(init=False)
+    regulations: RegulationCache = field(init=False)
+    """What regulations accept, per account, for the preflight: read once per TTL."""
 
     def __post_init__(self) -> None:
         self.budget = budget_from_settings(self.settings)
+        self.regulations = RegulationCache(ttl_seconds=self.settings.regulation_cache_seconds)
 
     def dependencies(self) -> Dependencies:
         if self.cluster is None or self.gateways is None:
@@ -72,6 +76,7 @@ class Runtime:
             callback_on_original=self.settings.webhook_set_callback_on_originals,
             credentials=self.credentials,
             budget=self.budget,
+            regulations=self.regulations,
         )
 
     def track(

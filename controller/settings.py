@@ -88,6 +88,12 @@ class OperatorSettings(BaseSettings):
         ge=1,
         description="At most this many Twilio writes for one resource within an hour.",
     )
+    regulation_cache_seconds: float = Field(
+        3600.0,
+        gt=0,
+        description="How long what a regulation accepts (read for the preflight and dry runs) is "
+        "kept per account before it is read again; a refusal is always checked with a fresh read.",
+    )
     twilio_concurrency_per_account: int = Field(
         100,
         ge=1,

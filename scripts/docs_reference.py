@@ -96,6 +96,16 @@ REASONS: dict[Reason, str] = {
     "allows (WRITE_BUDGET_PER_RECONCILE, WRITE_BUDGET_PER_HOUR) without settling, so it stopped "
     "rather than loop. Nothing resumes it but a spec change or a change of the original bundle; "
     "please report the spec that caused it.",
+    Reason.SPEC_NOT_ACCEPTED: "Stalled, before any copy exists: the spec names an attribute "
+    "the bundle's regulation does not accept (a typo, say) or a document type it does not take. "
+    "The message names each refused spec path and lists the accepted names (from the regulation "
+    "with IncludeConstraints, EndUserTypes and SupportingDocumentTypes; a refusal is always "
+    "confirmed with a fresh read of the regulation). Fix the spec; it is checked again at once, "
+    "and at every light check.",
+    Reason.DRY_RUN: "Ready: spec.dryRun is true; status.dryRun says what a renewal would change "
+    "and what would still be missing. No copy, no submission: the only request that is not a "
+    "read is an evaluation of the original, which changes nothing at Twilio. Set spec.dryRun "
+    "to false to renew.",
 }
 
 _GENERATED = re.compile(

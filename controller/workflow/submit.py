@@ -75,6 +75,19 @@ def _still_noncompliant(ctx: Context, status: BundleRenewalStatus, copy: Bundle)
 def _evaluation_status(
     ctx: Context, evaluation: Evaluation, original_valid_until: datetime | None
 ) -> EvaluationStatus:
+    return EvaluationStatus(
+        sid=evaluation.sid,
+        status=evaluation.status,
+        evaluated_at=ctx.now,
+        generation=ctx.generation,
+        original_valid_until=original_valid_until,
+        failures=evaluation_failures(evaluation),
+    )
+
+
+def evaluation_failures(evaluation: Evaluation) -> list[EvaluationFailure]:
+    """Every failing requirement field of `evaluation` (a requirement failing as a whole, with
+    no field listed, counts once)."""
     failures: list[EvaluationFailure] = []
     for result in evaluation.results:
         if result.passed:
@@ -100,14 +113,7 @@ def _evaluation_status(
                     **common, failure_reason=result.failure_reason, error_code=result.error_code
                 )
             )
-    return EvaluationStatus(
-        sid=evaluation.sid,
-        status=evaluation.status,
-        evaluated_at=ctx.now,
-        generation=ctx.generation,
-        original_valid_until=original_valid_until,
-        failures=failures,
-    )
+    return failures
 
 
 def needs_input(ctx: Context, status: BundleRenewalStatus, copy: Bundle) -> Decision:

@@ -273,3 +273,14 @@ def test_suspended_deleted_and_valid_until_not_cleared(
     renewals.wait_for("kept", has("Stalled", "True", "ValidUntilNotCleared"), "stalled", 90)
     obj = capture(renewals, "kept", "valid-until-not-cleared")
     assert obj["status"]["history"][0]["outcome"] == "ValidUntilNotCleared"
+
+
+def test_a_dry_run_is_current_and_healthy(
+    sim: Sim, renewals: Renewals, operator: OperatorProcess
+) -> None:
+    """Its report is what was asked for: a GitOps wait on it passes (nothing is renewing)."""
+    case = seed_due_bundle(sim)
+    renewals.create_credentials(case.account)
+    renewals.create("rehearsal", {**renewal_spec(case.bundle_sid), "dryRun": True})
+    renewals.wait_for_phase("rehearsal", "DryRun")
+    capture(renewals, "rehearsal", "dry-run")

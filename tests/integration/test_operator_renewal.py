@@ -24,6 +24,13 @@ from tests.sim_fixtures import Sim
 # fetch its three documents and its end-user, update one document and the end-user, evaluate
 # again, submit, replace items, delete the copy. Waiting for the review is polling on top.
 SEED_SEQUENCE_CALLS = 14
+# The preflight's reads, kept per process by account and regulation (an hour): once per process
+# here, once an hour for a whole fleet under the regulation in production.
+PREFLIGHT_READS = (
+    "GET /v2/RegulatoryCompliance/Regulations/{Sid}",
+    "GET /v2/RegulatoryCompliance/EndUserTypes",
+    "GET /v2/RegulatoryCompliance/SupportingDocumentTypes",
+)
 
 
 def test_happy_path_completes_and_kubectl_wait_returns(
@@ -85,7 +92,8 @@ def test_happy_path_completes_and_kubectl_wait_returns(
         "POST /v2/RegulatoryCompliance/Bundles/{BundleSid}/ReplaceItems": 1,
         "DELETE /v2/RegulatoryCompliance/Bundles/{Sid}": 1,
     }
-    assert total - polls <= SEED_SEQUENCE_CALLS, calls
+    assert [calls[route] for route in PREFLIGHT_READS] == [1, 1, 1], calls
+    assert total - polls - len(PREFLIGHT_READS) <= SEED_SEQUENCE_CALLS, calls
 
 
 def test_needs_input_lists_the_missing_field_then_a_fix_completes(

@@ -129,8 +129,8 @@ def test_series_per_resource_stay_within_the_stated_cardinality() -> None:
     m.reconciling("uid-max", "telecom", "max", busiest)
 
     least, most = series_of(m, "telecom", "min"), series_of(m, "telecom", "max")
-    assert len(least) == len(ConditionStatus) + len(Phase) + 1 == 12
-    assert len(most) == sum(PER_RESOURCE.values()) == 15
+    assert len(least) == len(ConditionStatus) + len(Phase) + 1 == 13
+    assert len(most) == sum(PER_RESOURCE.values()) == 16
     assert {name for name, _ in most} == set(PER_RESOURCE)
 
 
@@ -154,7 +154,7 @@ def test_a_forgotten_resource_loses_every_series_and_the_others_keep_theirs() ->
     m.reconciling("uid-2", "billing", "other", in_review(NOW - timedelta(hours=1)))
     m.forget("uid-1")
     assert series_of(m, "telecom", "acme") == []
-    assert len(series_of(m, "billing", "other")) == 14
+    assert len(series_of(m, "billing", "other")) == 15
     phases = families(m)["bundle_renewal_resources"]
     assert value(phases, phase="InReview") == 1
 
