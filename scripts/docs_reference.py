@@ -3,7 +3,7 @@
     .venv/bin/python scripts/docs_reference.py          # rewrite README.md's generated blocks
     .venv/bin/python scripts/docs_reference.py --check  # exit 1 if README.md is stale
 
-Spec and status fields come from controller/models.py (their docstrings, the same text
+Spec and status fields come from controller/models/ (their docstrings, the same text
 `kubectl explain` shows), phases and condition types from the enum members' docstrings, condition
 reasons from `REASONS` below (a unit test requires one entry per `Reason` member), the
 configuration from controller/settings.py's field descriptions and defaults, the metrics from
