@@ -98,12 +98,14 @@ class AdminApi:
         callbacks: CallbackDispatcher,
         stats: Counter[StatsKey],
         preload: list[tuple[str, str]],
+        polls: Counter[str] | None = None,
     ) -> None:
         self.store = store
         self.scheduler = scheduler
         self.callbacks = callbacks
         self.stats = stats
         self.preload = preload
+        self.polls: Counter[str] = Counter() if polls is None else polls
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -347,7 +349,12 @@ class AdminApi:
         for (_, m, r, _), n in self.stats.items():
             by_route[f"{m} {r}"] += n
         return _json(
-            {"total": sum(self.stats.values()), "by_route": dict(by_route), "requests": rows}
+            {
+                "total": sum(self.stats.values()),
+                "by_route": dict(by_route),
+                "requests": rows,
+                "review_polls": dict(self.polls),
+            }
         )
 
     async def get_state(self, request: web.Request) -> web.Response:
@@ -400,6 +407,7 @@ class AdminApi:
         self.scheduler.cancel_all()
         self.store.reset()
         self.stats.clear()
+        self.polls.clear()
         self.callbacks.deliveries.clear()
         for sid, token in self.preload:
             self.store.create_account(sid, token)

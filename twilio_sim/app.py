@@ -1,9 +1,11 @@
 """The aiohttp application: Twilio's routes and the admin routes behind one middleware.
 
 The middleware authenticates Twilio API requests, enforces the per-account concurrency cap
-(429 / 20429), injects the configured latency and faults, counts requests for ``/_sim/stats``,
-and turns every error into Twilio's JSON error body; nothing escapes as an HTML page or a bare
-500. ``create_app`` is the in-process entry point; ``twilio_sim.server`` runs it in a thread.
+(429 / 20429), injects the configured latency and faults, counts requests for ``/_sim/stats``
+(and, apart, the fetches of a bundle under review: polls, which a route count cannot tell from
+other fetches), and turns every error into Twilio's JSON error body; nothing escapes as an HTML
+page or a bare 500. ``create_app`` is the in-process entry point; ``twilio_sim.server`` runs it
+in a thread.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from aiohttp import web
 
 from twilio_sim import errors
 from twilio_sim.admin import AdminApi, StatsKey
-from twilio_sim.api import ACCOUNT, TwilioApi, json_response
+from twilio_sim.api import ACCOUNT, RC, TwilioApi, json_response
 from twilio_sim.auth import authenticate
 from twilio_sim.callbacks import CallbackDispatcher
 from twilio_sim.config import SimConfig
@@ -34,6 +36,8 @@ SCHEDULER: web.AppKey[ReviewScheduler] = web.AppKey("scheduler", ReviewScheduler
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+BUNDLE_ROUTE = f"{RC}/Bundles/{{Sid}}"
+UNDER_REVIEW = frozenset({"pending-review", "in-review"})
 
 
 class _Dropped(Exception):
@@ -60,6 +64,7 @@ def create_app(
     for sid, token in preload:
         store.create_account(sid, token)
     stats: Counter[StatsKey] = Counter()
+    polls: Counter[str] = Counter()  # account sid -> fetches of its bundles under review
     inflight: Counter[str] = Counter()
     rng = random.Random(seed)
 
@@ -67,7 +72,7 @@ def create_app(
     scheduler = ReviewScheduler(store)
     callbacks = CallbackDispatcher(store)
     api = TwilioApi(store, scheduler)
-    admin = AdminApi(store, scheduler, callbacks, stats, preload)
+    admin = AdminApi(store, scheduler, callbacks, stats, preload, polls)
 
     async def twilio_request(request: web.Request, handler: Handler) -> web.StreamResponse:
         account_sid: str | None = None
@@ -93,7 +98,13 @@ def create_app(
                     raise TwilioError(429, errors.TOO_MANY_REQUESTS, "Too Many Requests")
                 if faults.error_rate and rng.random() < faults.error_rate:
                     raise TwilioError(500, errors.INTERNAL_ERROR, "Internal Server Error")
+                poll = request.method == "GET" and route_name == BUNDLE_ROUTE
+                if poll:
+                    bundle = account.bundles.get(request.match_info.get("Sid", ""))
+                    poll = bundle is not None and bundle.status in UNDER_REVIEW
                 response = await handler(request)
+                if poll and response.status == 200:
+                    polls[account.sid] += 1
             finally:
                 inflight[account.sid] -= 1
         except TwilioError as exc:

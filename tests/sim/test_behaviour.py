@@ -257,6 +257,26 @@ def test_stats_count_requests_by_account_method_route_and_status(sim: Sim) -> No
     assert sim.state()["accounts"] == []
 
 
+def test_stats_count_fetches_of_a_bundle_under_review_as_polls(sim: Sim) -> None:
+    account, other = sim.new_account(), sim.new_account()
+    seeded = sim.seed_approved_bundle(account.sid)
+    sim.set_config(review={"mode": "manual", "in_review_after_seconds": 0})
+    rc = sim.client(account).numbers.v2.regulatory_compliance
+    copy = rc.bundles(seeded["bundle_sid"]).bundle_copies.create()
+    get(sim, account, f"{RC}/Bundles/{copy.sid}")  # draft: not a poll
+    rc.bundles(copy.sid).update(status="pending-review")
+    get(sim, account, f"{RC}/Bundles/{copy.sid}")
+    sim.wait_for_status(copy.sid, "in-review")
+    get(sim, account, f"{RC}/Bundles/{copy.sid}")
+    get(sim, account, f"{RC}/Bundles/{seeded['bundle_sid']}")  # approved: not a poll
+    assert get(sim, other, f"{RC}/Bundles/{copy.sid}").status_code == 404  # not its bundle
+    sim.review(copy.sid, "approve")
+    get(sim, account, f"{RC}/Bundles/{copy.sid}")  # decided: not a poll
+    assert sim.stats()["review_polls"] == {account.sid: 2}
+    requests.post(f"{sim.base_url}/_sim/reset", timeout=10)
+    assert sim.stats()["review_polls"] == {}
+
+
 def test_end_users_and_documents_fetch_update_and_delete_alike(sim: Sim) -> None:
     """One set of handlers serves both kinds: attributes replace, an assigned object cannot be
     deleted, a deleted one is gone; only a rejected document goes back to draft on an edit."""
