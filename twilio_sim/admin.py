@@ -20,6 +20,7 @@ from twilio_sim import regulations, render, sids
 from twilio_sim.api import date_time
 from twilio_sim.callbacks import CallbackDispatcher
 from twilio_sim.errors import TwilioError
+from twilio_sim.polls import PollCounter
 from twilio_sim.review import ReviewScheduler, apply_decision, evaluate_bundle
 from twilio_sim.store import Account, EndUser, Store, SupportingDocument, utcnow
 
@@ -98,14 +99,14 @@ class AdminApi:
         callbacks: CallbackDispatcher,
         stats: Counter[StatsKey],
         preload: list[tuple[str, str]],
-        polls: Counter[str] | None = None,
+        polls: PollCounter,
     ) -> None:
         self.store = store
         self.scheduler = scheduler
         self.callbacks = callbacks
         self.stats = stats
         self.preload = preload
-        self.polls: Counter[str] = Counter() if polls is None else polls
+        self.polls = polls
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -353,7 +354,7 @@ class AdminApi:
                 "total": sum(self.stats.values()),
                 "by_route": dict(by_route),
                 "requests": rows,
-                "review_polls": dict(self.polls),
+                "review_polls": dict(self.polls.counts),
             }
         )
 

@@ -2,10 +2,9 @@
 
 The middleware authenticates Twilio API requests, enforces the per-account concurrency cap
 (429 / 20429), injects the configured latency and faults, counts requests for ``/_sim/stats``
-(and, apart, the fetches of a bundle under review: polls, which a route count cannot tell from
-other fetches), and turns every error into Twilio's JSON error body; nothing escapes as an HTML
-page or a bare 500. ``create_app`` is the in-process entry point; ``twilio_sim.server`` runs it
-in a thread.
+(and, apart, the reads that are polls of a review: ``twilio_sim.polls``), and turns every error
+into Twilio's JSON error body; nothing escapes as an HTML page or a bare 500. ``create_app`` is
+the in-process entry point; ``twilio_sim.server`` runs it in a thread.
 """
 
 from __future__ import annotations
@@ -20,11 +19,12 @@ from aiohttp import web
 
 from twilio_sim import errors
 from twilio_sim.admin import AdminApi, StatsKey
-from twilio_sim.api import ACCOUNT, RC, TwilioApi, json_response
+from twilio_sim.api import ACCOUNT, TwilioApi, json_response
 from twilio_sim.auth import authenticate
 from twilio_sim.callbacks import CallbackDispatcher
 from twilio_sim.config import SimConfig
 from twilio_sim.errors import TwilioError
+from twilio_sim.polls import PollCounter
 from twilio_sim.review import ReviewScheduler
 from twilio_sim.store import Store
 
@@ -36,8 +36,6 @@ SCHEDULER: web.AppKey[ReviewScheduler] = web.AppKey("scheduler", ReviewScheduler
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
-BUNDLE_ROUTE = f"{RC}/Bundles/{{Sid}}"
-UNDER_REVIEW = frozenset({"pending-review", "in-review"})
 
 
 class _Dropped(Exception):
@@ -64,13 +62,13 @@ def create_app(
     for sid, token in preload:
         store.create_account(sid, token)
     stats: Counter[StatsKey] = Counter()
-    polls: Counter[str] = Counter()  # account sid -> fetches of its bundles under review
     inflight: Counter[str] = Counter()
     rng = random.Random(seed)
 
     app = web.Application(client_max_size=MAX_UPLOAD_BYTES)
     scheduler = ReviewScheduler(store)
     callbacks = CallbackDispatcher(store)
+    polls = PollCounter(store)
     api = TwilioApi(store, scheduler)
     admin = AdminApi(store, scheduler, callbacks, stats, preload, polls)
 
@@ -98,13 +96,9 @@ def create_app(
                     raise TwilioError(429, errors.TOO_MANY_REQUESTS, "Too Many Requests")
                 if faults.error_rate and rng.random() < faults.error_rate:
                     raise TwilioError(500, errors.INTERNAL_ERROR, "Internal Server Error")
-                poll = request.method == "GET" and route_name == BUNDLE_ROUTE
-                if poll:
-                    bundle = account.bundles.get(request.match_info.get("Sid", ""))
-                    poll = bundle is not None and bundle.status in UNDER_REVIEW
                 response = await handler(request)
-                if poll and response.status == 200:
-                    polls[account.sid] += 1
+                if response.status == 200:
+                    polls.read(account, request.method, route_name, request.match_info)
             finally:
                 inflight[account.sid] -= 1
         except TwilioError as exc:
