@@ -259,7 +259,11 @@ def run(options: Options, command: str) -> dict[str, Any]:
             for n in options.sizes:
                 for mode in options.modes:
                     ops.append(bench.run_operator(mode, accounts[(mode, n)]))
-                    progress(f"operator {mode} {n}: {ops[-1]['seconds']:.1f} s")
+                    done = ops[-1]
+                    progress(
+                        f"operator {mode} {n}: {done['seconds']:.1f} s; deleting"
+                        f" {done['deletion']['deleted']}: {done['deletion']['seconds']:.1f} s"
+                    )
                 guides.append(bench.run_guide(accounts[("seq", n)], 1, n))
                 guides.append(bench.run_guide(accounts[("threads", n)], options.guide_threads, n))
                 progress(
@@ -271,8 +275,7 @@ def run(options: Options, command: str) -> dict[str, Any]:
             sim.stop()
     return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": f"{os.cpu_count()} cores, {platform.machine()},"
-        f" Python {platform.python_version()}",
+        "machine": machine(),
         "command": command,
         "profile": asdict(options.profile),
         "sizes": options.sizes,
@@ -283,6 +286,18 @@ def run(options: Options, command: str) -> dict[str, Any]:
         "workdir": str(options.workdir),
         "wall_seconds": time.monotonic() - began,
     }
+
+
+def machine() -> str:
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.machine(),
+    )
+    return f"{os.cpu_count()} cores ({model}), Python {platform.python_version()}"
 
 
 def progress(message: str) -> None:
