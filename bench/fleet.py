@@ -34,8 +34,17 @@ from bench import fleet_kube, guide_script
 from bench.fleet_kube import Fleet, describe, scrape_requests, writes_by_kind
 from bench.fleet_procs import CpuMeter, memory
 from bench.fleet_report import bound_seconds, render
-from bench.fleet_sim import FleetAccount, Profile, SimProcess, calls, make_due, renewal_problems
+from bench.fleet_sim import (
+    CallSnapshot,
+    FleetAccount,
+    Profile,
+    SimProcess,
+    calls,
+    make_due,
+    renewal_problems,
+)
 from bench.fleet_sim import seed_account as seed
+from controller.settings import OperatorSettings
 from twilio_sim.server import free_port
 
 MODES = ("webhook", "polling")
@@ -228,7 +237,7 @@ class Bench:
         }
 
 
-def per_renewal(made: Any, n: int) -> dict[str, Any]:
+def per_renewal(made: CallSnapshot, n: int) -> dict[str, Any]:
     return {
         "calls_per_renewal": {k: v / n for k, v in sorted(made.by_route.items())},
         "calls_total_per_renewal": made.total / n,
@@ -355,6 +364,10 @@ def main(argv: list[str] | None = None) -> int:
     options = parse(argv)
     command = "python -m bench.fleet " + " ".join(sys.argv[1:] if argv is None else argv)
     progress(f"logs in {options.workdir}")
+    # The operators inherit this environment: a setting left in it would void "defaults".
+    for name in OperatorSettings.model_fields:
+        if os.environ.pop(name.upper(), None) is not None:
+            progress(f"ignoring {name.upper()} from the environment: operators run on defaults")
     results = run(options, command.strip())
     print(render(results))
     if options.json_path is not None:
