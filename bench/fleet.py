@@ -66,6 +66,7 @@ class Options:
     profile: Profile
     workdir: Path
     json_path: Path | None
+    render_path: Path | None
 
 
 class Bench:
@@ -334,6 +335,8 @@ def parse(argv: list[str] | None) -> Options:
                    help="larger fleets delete only this many of their resources")  # fmt: skip
     p.add_argument("--workdir", type=Path, default=None, help="logs (default: a new temp dir)")
     p.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    p.add_argument("--render", type=Path, default=None, metavar="JSON",
+                   help="run nothing: print the report of a run saved with --json")  # fmt: skip
     a = p.parse_args(argv)
     if a.short:
         a.sizes, a.idle, a.guide_sample_sequential, a.guide_sample_threads = "10", 100, 3, 10
@@ -341,8 +344,10 @@ def parse(argv: list[str] | None) -> Options:
     modes = [m for m in a.modes.split(",") if m]
     if not set(modes) <= set(MODES):
         p.error(f"--modes: choose from {', '.join(MODES)}")
-    workdir = a.workdir or Path(tempfile.mkdtemp(prefix="bench-fleet-"))
-    workdir.mkdir(parents=True, exist_ok=True)
+    workdir = Path(".")  # --render writes nothing
+    if a.render is None:
+        workdir = a.workdir or Path(tempfile.mkdtemp(prefix="bench-fleet-"))
+        workdir.mkdir(parents=True, exist_ok=True)
     return Options(
         sizes=[int(s) for s in a.sizes.split(",") if s],
         modes=modes,
@@ -357,11 +362,15 @@ def parse(argv: list[str] | None) -> Options:
         profile=Profile(a.latency_ms, a.concurrency, a.review_seconds),
         workdir=workdir,
         json_path=a.json,
+        render_path=a.render,
     )
 
 
 def main(argv: list[str] | None = None) -> int:
     options = parse(argv)
+    if options.render_path is not None:
+        print(render(json.loads(options.render_path.read_text())))
+        return 0
     command = "python -m bench.fleet " + " ".join(sys.argv[1:] if argv is None else argv)
     progress(f"logs in {options.workdir}")
     # The operators inherit this environment: a setting left in it would void "defaults".

@@ -67,6 +67,34 @@ def _name(run: dict[str, Any]) -> str:
     return f"{run['mode']} {run['renewals']}"
 
 
+PER_RENEWAL = (
+    "calls_total_per_renewal",
+    "calls_429_per_renewal",
+    "polls_per_renewal",
+)
+
+
+def pool_guides(guides: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The guide script's per-renewal figures pooled over its runs, one entry per thread count
+    (they do not depend on N: each renewal is the same sequence), weighted by renewals run."""
+    pooled = []
+    for threads in dict.fromkeys(g["threads"] for g in guides):
+        runs = [g for g in guides if g["threads"] == threads]
+        ran = sum(g["sampled"] for g in runs)
+        routes = {route for g in runs for route in g["calls_per_renewal"]}
+        entry: dict[str, Any] = {
+            "name": "guide seq" if threads == 1 else f"guide {threads}t",
+            "calls_per_renewal": {
+                r: sum(g["calls_per_renewal"].get(r, 0.0) * g["sampled"] for g in runs) / ran
+                for r in routes
+            },
+        }
+        for key in PER_RENEWAL:
+            entry[key] = sum(g[key] * g["sampled"] for g in runs) / ran
+        pooled.append(entry)
+    return pooled
+
+
 def render(results: dict[str, Any]) -> str:
     """The whole report, as printed at the end of ``make bench-fleet``."""
     profile = Profile(**results["profile"])
@@ -120,11 +148,9 @@ def render(results: dict[str, Any]) -> str:
             rows.append((f"guide ({label}) / operator ({mode})", values))
     out += [table("Time", columns, rows), ""]
 
-    names = [_name(r) for r in ops] + [
-        f"guide {'seq' if g['threads'] == 1 else str(g['threads']) + 't'} {g['renewals']}"
-        for g in guides
-    ]
-    every = [*ops, *guides]
+    pooled = pool_guides(guides)
+    names = [_name(r) for r in ops] + [g["name"] for g in pooled]
+    every = [*ops, *pooled]
     routes = sorted({route for r in every for route in r["calls_per_renewal"]})
     rows = [
         (route.replace(RC, ""), [r["calls_per_renewal"].get(route, 0.0) for r in every])

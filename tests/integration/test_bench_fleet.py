@@ -25,17 +25,23 @@ N = 10  # --short
 IDLE = 100
 
 
-def run_short(tmp_path: Path) -> tuple[dict[str, Any], str]:
-    """The make target's command (without make's install step), its JSON and its report."""
-    out = tmp_path / "fleet.json"
+def bench_fleet(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": "scripts"}
     env.pop("KUBECONFIG", None)
     result = subprocess.run(
-        [sys.executable, "-m", "bench.fleet", "--short",
-         "--json", str(out), "--workdir", str(tmp_path / "logs")],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600, check=False,
+        [sys.executable, "-m", "bench.fleet", *args],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+def run_short(tmp_path: Path) -> tuple[dict[str, Any], str]:
+    """The make target's command (without make's install step), its JSON and its report."""
+    out = tmp_path / "fleet.json"
+    result = bench_fleet("--short", "--json", str(out), "--workdir", str(tmp_path / "logs"))
+    # The JSON holds every figure of the report: --render prints the very same report from it.
+    assert bench_fleet("--render", str(out), timeout=60).stdout == result.stdout
     return json.loads(out.read_text()), result.stdout
 
 
