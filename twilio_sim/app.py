@@ -1,9 +1,10 @@
 """The aiohttp application: Twilio's routes and the admin routes behind one middleware.
 
 The middleware authenticates Twilio API requests, enforces the per-account concurrency cap
-(429 / 20429), injects the configured latency and faults, counts requests for ``/_sim/stats``,
-and turns every error into Twilio's JSON error body; nothing escapes as an HTML page or a bare
-500. ``create_app`` is the in-process entry point; ``twilio_sim.server`` runs it in a thread.
+(429 / 20429), injects the configured latency and faults, counts requests for ``/_sim/stats``
+(and, apart, the reads that are polls of a review: ``twilio_sim.polls``), and turns every error
+into Twilio's JSON error body; nothing escapes as an HTML page or a bare 500. ``create_app`` is
+the in-process entry point; ``twilio_sim.server`` runs it in a thread.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from twilio_sim.auth import authenticate
 from twilio_sim.callbacks import CallbackDispatcher
 from twilio_sim.config import SimConfig
 from twilio_sim.errors import TwilioError
+from twilio_sim.polls import PollCounter
 from twilio_sim.review import ReviewScheduler
 from twilio_sim.store import Store
 
@@ -66,8 +68,9 @@ def create_app(
     app = web.Application(client_max_size=MAX_UPLOAD_BYTES)
     scheduler = ReviewScheduler(store)
     callbacks = CallbackDispatcher(store)
+    polls = PollCounter(store)
     api = TwilioApi(store, scheduler)
-    admin = AdminApi(store, scheduler, callbacks, stats, preload)
+    admin = AdminApi(store, scheduler, callbacks, stats, preload, polls)
 
     async def twilio_request(request: web.Request, handler: Handler) -> web.StreamResponse:
         account_sid: str | None = None
@@ -94,6 +97,8 @@ def create_app(
                 if faults.error_rate and rng.random() < faults.error_rate:
                     raise TwilioError(500, errors.INTERNAL_ERROR, "Internal Server Error")
                 response = await handler(request)
+                if response.status == 200:
+                    polls.read(account, request.method, route_name, request.match_info)
             finally:
                 inflight[account.sid] -= 1
         except TwilioError as exc:
