@@ -152,8 +152,9 @@ def test_happy_path_api_economy() -> None:
 
 def test_happy_path_cluster_writes() -> None:
     """Status is written where a restart could not learn it from Twilio (the renewal's start,
-    before creating a document) and when the reconcile ends (waiting for review, completed); one
-    event per phase. Was 13 + 4 status writes and 13 events for this renewal."""
+    before creating a document) and when the reconcile ends (waiting for review, completed); an
+    event when it starts, is submitted and completes (the approval is in the last one's message).
+    Was 13 + 4 status writes and 13 events for this renewal."""
     twilio = FakeTwilio.seed()
     first = reconcile(resource(seed_spec(), twilio), twilio, T0)
     twilio.review(approve=True)
@@ -170,9 +171,9 @@ def test_happy_path_cluster_writes() -> None:
     assert [e.reason for e in first.events + done.events] == [
         "RenewalDue",
         "InReview",
-        "Approved",
         "Completed",
     ]
+    assert "approved by Twilio" in done.events[-1].message
 
 
 def test_up_to_date_resource_costs_one_get_per_check() -> None:
