@@ -23,7 +23,10 @@ from twilio_sim.errors import TwilioError
 from twilio_sim.review import ReviewScheduler, apply_decision, evaluate_bundle
 from twilio_sim.store import Account, EndUser, Store, SupportingDocument, utcnow
 
-StatsKey = tuple[str | None, str, str, int]
+StatsKey = tuple[str | None, str, str, int]  # account, method, route, status
+WritesKey = tuple[str, str | None, str, str, int]  # SID in the path, account, method, route, status
+#: The status recorded for a request whose connection was dropped (the drop fault): no answer.
+DROPPED = 0
 
 
 class AdminError(Exception):
@@ -97,12 +100,14 @@ class AdminApi:
         scheduler: ReviewScheduler,
         callbacks: CallbackDispatcher,
         stats: Counter[StatsKey],
+        writes: Counter[WritesKey],
         preload: list[tuple[str, str]],
     ) -> None:
         self.store = store
         self.scheduler = scheduler
         self.callbacks = callbacks
         self.stats = stats
+        self.writes = writes
         self.preload = preload
 
     def routes(self) -> list[web.RouteDef]:
@@ -117,6 +122,7 @@ class AdminApi:
             web.get("/_sim/config", self.get_config),
             web.put("/_sim/config", self.put_config),
             web.get("/_sim/stats", self.get_stats),
+            web.get("/_sim/writes", self.get_writes),
             web.get("/_sim/state", self.get_state),
             web.get("/_sim/callbacks", self.get_callbacks),
             web.post("/_sim/reset", self.reset),
@@ -350,6 +356,17 @@ class AdminApi:
             {"total": sum(self.stats.values()), "by_route": dict(by_route), "requests": rows}
         )
 
+    async def get_writes(self, request: web.Request) -> web.Response:
+        """Every write (non-GET Twilio request) by a SID in its path: what was done to one
+        object, e.g. that an original bundle saw nothing but ReplaceItems. ``?sid=`` filters."""
+        only = request.query.get("sid")
+        rows = [
+            {"sid": sid, "account_sid": a, "method": m, "route": r, "status": st, "count": n}
+            for (sid, a, m, r, st), n in sorted(self.writes.items(), key=lambda kv: str(kv[0]))
+            if only is None or sid == only
+        ]
+        return _json({"writes": rows})
+
     async def get_state(self, request: web.Request) -> web.Response:
         base = f"{request.scheme}://{request.host}"
         accounts = []
@@ -400,6 +417,7 @@ class AdminApi:
         self.scheduler.cancel_all()
         self.store.reset()
         self.stats.clear()
+        self.writes.clear()
         self.callbacks.deliveries.clear()
         for sid, token in self.preload:
             self.store.create_account(sid, token)

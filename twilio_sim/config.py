@@ -31,6 +31,9 @@ class ReviewConfig(_Strict):
     # auto: approve when the evaluation is compliant and no rule refuses a document;
     # manual: stay in-review until POST /_sim/bundles/{sid}/review; approve / reject: always.
     mode: Literal["auto", "manual", "approve", "reject"] = "auto"
+    # Bundles of these accounts wait for a decision by hand, as in manual, whatever mode says:
+    # a rehearsal can review a few renewals itself while the rest are decided automatically.
+    manual_accounts: list[str] = Field(default_factory=list)
     in_review_after_seconds: float = Field(0.05, ge=0)
     decision_after_seconds: float = Field(0.1, ge=0)
     rejection_rules: list[RejectionRule] = Field(default_factory=list)
