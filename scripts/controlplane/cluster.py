@@ -124,7 +124,7 @@ class LocalControlPlane:
     """etcd + kube-apiserver in ``root_dir`` (a fresh temporary directory by default).
 
     Use as a context manager, or call ``start()`` and ``stop()``. ``stop()`` removes
-    ``root_dir``.
+    ``root_dir``; ``restart()`` stops both servers and starts them again with the same data.
     """
 
     def __init__(
@@ -141,6 +141,9 @@ class LocalControlPlane:
         self._binaries = binaries
         self._root: Path | None = None
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
+        # How each server was started and how to tell it is ready, for restart().
+        self._argv: dict[str, list[str]] = {}
+        self._ready: dict[str, Callable[[], bool]] = {}
         self._logs: list[IO[bytes]] = []
         self._endpoints: ClusterEndpoints | None = None
         self.ports: list[int] = []
@@ -195,6 +198,27 @@ class LocalControlPlane:
         self._endpoints = None
         if errors:
             raise ControlPlaneError("; ".join(errors))
+
+    def restart(self, *, down_seconds: float = 0.0) -> float:
+        """Stop kube-apiserver and etcd (gracefully, in that order), wait ``down_seconds``, and
+        start both again on the same ports with the same data, keys and token: an outage of the
+        whole control plane, after which clients keep their kubeconfig and find their objects
+        (the chaos suite's API-server restart). Returns the seconds from the stop to /readyz."""
+        root = self.root_dir
+        if set(self._procs) != {"etcd", "kube-apiserver"}:
+            raise ControlPlaneError("the control plane is not running")
+        started = time.monotonic()
+        for name in ("kube-apiserver", "etcd"):
+            proc = self._procs.pop(name)
+            if not _stop_child(proc):
+                raise ControlPlaneError(f"{name} (pid {proc.pid}) did not exit")
+        time.sleep(down_seconds)
+        for name in ("etcd", "kube-apiserver"):
+            self._spawn(name, self._argv[name], root)
+            self._wait_for(name, self._ready[name])
+        if self._detach:
+            self._write_state()
+        return time.monotonic() - started
 
     def __enter__(self) -> Self:
         self.start()
@@ -278,7 +302,8 @@ class LocalControlPlane:
             ],
             root,
         )
-        self._wait_for("etcd", lambda: _http_ok(f"{etcd_url}/health"))
+        self._ready["etcd"] = lambda: _http_ok(f"{etcd_url}/health")
+        self._wait_for("etcd", self._ready["etcd"])
 
         server = f"https://127.0.0.1:{secure_port}"
         self._spawn(
@@ -287,9 +312,10 @@ class LocalControlPlane:
             root,
         )
         context = ssl.create_default_context(cafile=str(pki.ca_cert))
-        self._wait_for(
-            "kube-apiserver", lambda: _http_ok(f"{server}/readyz", token=token, context=context)
+        self._ready["kube-apiserver"] = lambda: _http_ok(
+            f"{server}/readyz", token=token, context=context
         )
+        self._wait_for("kube-apiserver", self._ready["kube-apiserver"])
         kubeconfig = root / KUBECONFIG_FILE
         _write_kubeconfig(kubeconfig, server, pki.ca_cert, token)
         return ClusterEndpoints(
@@ -303,6 +329,7 @@ class LocalControlPlane:
     def _spawn(self, name: str, argv: list[str], root: Path) -> None:
         log = (root / f"{name}.log").open("ab")
         self._logs.append(log)
+        self._argv[name] = argv
         prefix = [] if self._detach else _die_with_parent_prefix()
         self._procs[name] = subprocess.Popen(
             [*prefix, *argv],
