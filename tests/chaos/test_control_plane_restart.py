@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from controlplane import LocalControlPlane
 from controlplane.cluster import port_is_listening
 from controlplane.testing import KubeCluster
@@ -15,12 +16,14 @@ from kubernetes import client
 from tests.measurements import report
 
 
+@pytest.mark.parametrize("hard", [False, True], ids=["sigterm", "sigkill"])
 def test_restart_keeps_endpoints_and_data_and_is_an_outage(
-    chaos_plane: LocalControlPlane, chaos_kube: KubeCluster
+    chaos_plane: LocalControlPlane, chaos_kube: KubeCluster, hard: bool
 ) -> None:
+    namespace = f"before-restart-{'hard' if hard else 'soft'}"
     with chaos_kube.api_client() as api:
         client.CoreV1Api(api).create_namespace(
-            client.V1Namespace(metadata=client.V1ObjectMeta(name="before-restart"))
+            client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace))
         )
     pids, ports = chaos_plane.pids, list(chaos_plane.ports)
     apiserver_port = ports[2]
@@ -35,7 +38,7 @@ def test_restart_keeps_endpoints_and_data_and_is_an_outage(
     watcher = threading.Thread(target=watch)
     watcher.start()
     try:
-        outage = chaos_plane.restart(down_seconds=0.5)
+        outage = chaos_plane.restart(down_seconds=0.5, hard=hard)
     finally:
         stop.set()
         watcher.join()
@@ -46,6 +49,9 @@ def test_restart_keeps_endpoints_and_data_and_is_an_outage(
     assert set(chaos_plane.pids) == {"etcd", "kube-apiserver"}
     assert all(chaos_plane.pids[name] != pid for name, pid in pids.items())
     with chaos_kube.api_client() as api:
-        names = [n.metadata.name for n in client.CoreV1Api(api).list_namespace().items]
-    assert "before-restart" in names
-    report("chaos: control plane restart (stop, 0.5 s down, start to ready)", f"{outage:.2f} s")
+        names = [
+            n.metadata and n.metadata.name for n in client.CoreV1Api(api).list_namespace().items
+        ]
+    assert namespace in names
+    how = "SIGKILL" if hard else "SIGTERM"
+    report(f"chaos: control plane restart ({how}, 0.5 s down, start to ready)", f"{outage:.2f} s")
