@@ -1,7 +1,8 @@
 """Entry point: `python -m controller`, or the `bundle-renewal-operator` console script.
 
 Reads the settings from the environment, sets up logging, registers the handlers in a registry of
-their own, and runs Kopf on the watched namespaces (or the whole cluster). Bad settings stop the
+their own, and runs Kopf on the watched namespaces (or the whole cluster), standalone or peering
+with the other replicas (peering.py). Bad settings stop the
 process with a message and exit status 2 before anything connects anywhere.
 """
 
@@ -16,6 +17,8 @@ from pydantic import ValidationError
 
 from controller import redaction
 from controller.handlers import build_registry, configure_kopf
+from controller.liveness import Insights
+from controller.peering import Peering
 from controller.settings import LogFormat, OperatorSettings, replaced_variables_in
 
 _KOPF_LOG_FORMATS = {
@@ -51,13 +54,18 @@ def main() -> int:
     configure_logging(settings)
     for warning in replaced_variables_in(os.environ):
         logger.warning(warning)
+    peering = Peering.from_settings(settings)
+    if peering.enabled:
+        logger.info("peering %r with priority %d", peering.name, peering.priority)
+    insights = Insights()  # what Kopf watches, shared with the liveness probe
     kopf.run(
-        registry=build_registry(settings),
-        settings=configure_kopf(kopf.OperatorSettings()),
-        standalone=True,
+        registry=build_registry(settings, insights, peering),
+        settings=configure_kopf(kopf.OperatorSettings(), peering),
+        insights=insights,
         clusterwide=settings.clusterwide,
         namespaces=settings.watch_namespaces,
         liveness_endpoint=settings.liveness_endpoint,
+        **peering.run_arguments(),
     )
     return 0
 

@@ -6,7 +6,8 @@ original may only be the destination of ReplaceItems, never deleted, submitted, 
 assigned or unassigned directly; items are only assigned to or unassigned from this resource's
 copy; only end-users and documents that are items of that copy (read this reconcile) and not of
 the original are updated; a document is only deleted if this resource created it and neither
-the copy nor the original holds it; and a copy is only created under this resource's marker.
+the copy nor the original holds it; a copy is only created under this resource's marker; and
+the original is only evaluated for a dry run.
 A document created with a file gets the file from a Secret or ConfigMap key in the resource's
 namespace. Failures come out as `ActionFailed` with the workflow's ErrorKind, and a message that
 carries SIDs and Twilio's reason/code, never an attribute value or a secret.
@@ -32,6 +33,7 @@ from controller.plan import (
     DeleteDocument,
     ErrorKind,
     Evaluate,
+    EvaluateOriginal,
     Observation,
     ObservationPart,
     Observe,
@@ -45,6 +47,7 @@ from controller.plan import (
     created_document_key,
     fold,
 )
+from controller.regulation_cache import AccountRegulations
 from controller.twilio_gateway.port import (
     TwilioAuthenticationError,
     TwilioError,
@@ -125,6 +128,11 @@ def check_safe(resource: RenewalResource, action: Action, observation: Observati
             if created_document_key(resource.uid, action.friendly_name) != action.key:
                 raise UnsafeActionRefused(
                     f"refusing to create document {action.key} without this resource's marker"
+                )
+        case EvaluateOriginal():
+            if action.bundle_sid != original or not resource.spec.dry_run:
+                raise UnsafeActionRefused(
+                    f"refusing to {action.describe()}: only the original of a dry run is evaluated"
                 )
         case Evaluate() | Observe():
             pass
@@ -216,7 +224,8 @@ async def read_document_file(
 
 class ActionRunner:
     """Runs actions for one resource with one gateway (one reconcile). With a `budget`, every
-    write spends from it first, and a write beyond it is refused (ErrorKind.WRITE_BUDGET)."""
+    write spends from it first, and a write beyond it is refused (ErrorKind.WRITE_BUDGET).
+    `regulations` (the process's cache, bound to this account) serves the regulation parts."""
 
     def __init__(
         self,
@@ -226,8 +235,10 @@ class ActionRunner:
         status_callback: str | None,
         budget: WriteBudget | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        regulations: AccountRegulations | None = None,
     ):
         self.gateway = gateway
+        self.regulations = regulations
         self.resource = resource
         self.objects = objects
         self.status_callback = status_callback
@@ -240,7 +251,9 @@ class ActionRunner:
         try:
             check_safe(self.resource, action, observation)
             if isinstance(action, Observe):
-                return await gather(self.gateway, self.resource, observation, action.parts)
+                return await gather(
+                    self.gateway, self.resource, observation, action.parts, self.regulations
+                )
             if self.budget is not None:
                 self.budget.spend(self.resource.uid, self.clock(), self.writes)
             self.writes += 1
@@ -288,7 +301,7 @@ class ActionRunner:
             case UnassignItem():
                 await gateway.delete_item_assignment(action.bundle_sid, action.assignment_sid)
                 return None
-            case Evaluate():
+            case Evaluate() | EvaluateOriginal():
                 return await gateway.create_evaluation(action.bundle_sid)
             case Submit():
                 return await gateway.submit_bundle(action.bundle_sid, self.status_callback)

@@ -110,6 +110,11 @@ class ClusterClient:
             raise ClusterAccessError(
                 f"patching status of {namespace}/{name}", exc.status, exc.reason
             ) from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            # The API server is down (a restart, an upgrade): said in one line, like a 5xx.
+            raise ClusterAccessError(
+                f"patching status of {namespace}/{name}", None, type(exc).__name__
+            ) from None
 
     async def _call(self, kind: str, namespace: str, name: str, read: Any) -> Any:
         try:

@@ -17,6 +17,8 @@ copy (with its personal data) at Twilio.
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable
 from typing import Protocol
 
 from pydantic import SecretStr
@@ -133,10 +135,17 @@ async def load_credentials(
 
 
 class LastGoodCredentials:
-    """The credentials each resource (by UID) last loaded, to clean up after its Secret is gone."""
+    """The credentials each resource (by UID) last loaded, to clean up after its Secret is gone;
+    and each Secret's credentials for `fresh_seconds`, so a fleet sharing one Secret reads it
+    once per interval, not once per reconcile (a rotation is seen within that interval)."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, fresh_seconds: float = 30.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._by_uid: dict[str, TwilioCredentials] = {}
+        self._fresh: dict[tuple[str, str], tuple[float, TwilioCredentials]] = {}
+        self._fresh_seconds = fresh_seconds
+        self._clock = clock
 
     async def load(
         self,
@@ -149,13 +158,21 @@ class LastGoodCredentials:
     ) -> tuple[TwilioCredentials, bool]:
         """The Secret's credentials (remembered for `uid`), or with `fallback` the remembered ones
         when the Secret cannot be read. The flag says whether the remembered ones were used."""
+        key = (namespace, secret_name)
+        now = self._clock()
+        cached = self._fresh.get(key)
+        if cached is not None and now - cached[0] < self._fresh_seconds:
+            self._by_uid[uid] = cached[1]
+            return cached[1], False
         try:
             credentials = await load_credentials(source, namespace, secret_name)
         except (CredentialsError, ClusterAccessError):
+            self._fresh.pop(key, None)
             remembered = self._by_uid.get(uid) if fallback else None
             if remembered is None:
                 raise
             return remembered, True
+        self._fresh[key] = (now, credentials)
         self._by_uid[uid] = credentials
         return credentials, False
 

@@ -1,7 +1,10 @@
 """Thin Kopf wiring: which Kopf handlers exist and what each one delegates to.
 
 - startup: builds the cluster client and the Twilio gateways, starts the status-callback
-  receiver (webhook.py, when WEBHOOK_PUBLIC_URL is set) and the Prometheus endpoint.
+  receiver (webhook.py, when WEBHOOK_PUBLIC_URL is set) and the Prometheus endpoint, then waits
+  until the API server serves what Kopf is about to watch (discovery.py): Kopf scans once,
+  right after the startup handlers.
+- a liveness probe that fails while Kopf does not watch BundleRenewals (liveness.py);
 - a daemon per BundleRenewal: its reconcile loop (daemon.run_daemon);
 - an update handler on `spec`, and a verified status callback, wake that daemon at once;
 - a deletion handler (Kopf's finalizer): the clean-up (daemon.clean_up);
@@ -14,6 +17,7 @@ in a registry built here, closing over the settings, not in Kopf's global regist
 from __future__ import annotations
 
 import logging
+import socket
 from typing import Any
 
 import kopf
@@ -21,7 +25,16 @@ import kopf
 from controller.cluster import GROUP, PLURAL, VERSION, ClusterClient, load_client_configuration
 from controller.daemon import AnyLogger, clean_up, run_daemon
 from controller.diffbase import ValueFreeDiffBaseStorage
+from controller.discovery import (
+    BUNDLE_RENEWALS,
+    KubernetesDiscovery,
+    needed_kinds,
+    peering_objects,
+    wait_until_served,
+)
 from controller.http_server import HttpServer, metrics_application
+from controller.liveness import Insights, probe_problems
+from controller.peering import Peering
 from controller.runtime import Runtime, gateway_settings
 from controller.settings import OperatorSettings
 from controller.twilio_gateway.factory import SdkTwilioGatewayFactory
@@ -29,6 +42,8 @@ from controller.webhook import CallbackReceiver, CallbackTokens
 
 ANNOTATION_PREFIX = "bundle-renewal.twilio-compliance.io"
 FINALIZER = "twilio-compliance.io/bundle-renewal-cleanup"
+# Who posts our events (`kubectl describe`'s From column, reportingComponent): not "kopf".
+EVENT_COMPONENT = "bundle-renewal-operator"
 
 # How long the deletion clean-up keeps retrying transient failures (among them a copy Twilio is
 # still reviewing, which it refuses to delete) before the finalizer is released anyway.
@@ -39,8 +54,12 @@ DAEMON_RESTART_DELAY = 10.0
 DAEMON_STOP_TIMEOUT = 60.0
 
 
-def configure_kopf(kopf_settings: kopf.OperatorSettings) -> kopf.OperatorSettings:
+def configure_kopf(
+    kopf_settings: kopf.OperatorSettings, peering: Peering | None = None
+) -> kopf.OperatorSettings:
     """Kopf settings for this operator (returned for chaining)."""
+    if peering is not None:
+        peering.configure(kopf_settings)
     persistence = kopf_settings.persistence
     persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=ANNOTATION_PREFIX)
     # The spec's attribute values are masked in it (diffbase.py says why and how).
@@ -50,13 +69,18 @@ def configure_kopf(kopf_settings: kopf.OperatorSettings) -> kopf.OperatorSetting
     persistence.finalizer = FINALIZER
     # Our decisions post their own events; Kopf's chatter ("Handler succeeded") stays in logs.
     kopf_settings.posting.level = logging.ERROR
+    kopf_settings.posting.reporting_component = EVENT_COMPONENT
+    kopf_settings.posting.reporting_instance = socket.gethostname()  # the pod's name in a pod
     kopf_settings.watching.server_timeout = 300
     kopf_settings.watching.client_timeout = 330
     return kopf_settings
 
 
-def build_registry(settings: OperatorSettings) -> kopf.OperatorRegistry:
-    """A Kopf registry with this operator's handlers, bound to `settings`."""
+def build_registry(
+    settings: OperatorSettings, insights: Insights, peering: Peering
+) -> kopf.OperatorRegistry:
+    """A Kopf registry with this operator's handlers, bound to `settings`; the liveness probe
+    reads `insights`, the instance given to `kopf.run`."""
     registry = kopf.OperatorRegistry()
     runtime = Runtime(settings)
 
@@ -69,6 +93,15 @@ def build_registry(settings: OperatorSettings) -> kopf.OperatorRegistry:
     @kopf.on.startup(registry=registry)
     async def start(logger: AnyLogger, **_: Any) -> None:
         await _start(runtime, logger)
+        await _wait_until_served(settings, peering, logger)
+
+    # PERMANENT: a failure answers the probe at once (HTTP 500) instead of being retried.
+    @kopf.on.probe(registry=registry, id="watching", errors=kopf.ErrorsMode.PERMANENT)
+    async def watching(**_: Any) -> str:
+        problems = await probe_problems(insights, peering.plural)
+        if problems:
+            raise kopf.PermanentError("; ".join(problems))
+        return f"watching {BUNDLE_RENEWALS}"
 
     @kopf.on.cleanup(registry=registry)
     async def stop(**_: Any) -> None:
@@ -136,3 +169,13 @@ async def _start(runtime: Runtime, logger: AnyLogger) -> None:
                 "Prometheus metrics (GET /metrics)",
             )
         )
+
+
+async def _wait_until_served(
+    settings: OperatorSettings, peering: Peering, logger: AnyLogger
+) -> None:
+    """Until discovery serves BundleRenewals (with peering: its kind, and its objects, created)."""
+    discovery = KubernetesDiscovery(load_client_configuration())
+    objects = peering_objects(peering.name, settings.clusterwide, settings.watch_namespaces)
+    kinds = needed_kinds(peering.plural)
+    await wait_until_served(lambda: discovery.missing(kinds, objects), logger)

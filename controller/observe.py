@@ -6,7 +6,8 @@ independent objects (the copy's documents) go out together; the gateway's per-ac
 that polite. A 404 on the original leaves `original` None (the workflow reports it). A 404 on the
 copy's item list means the copy is gone (it is dropped from `copies`, never taken for an empty
 copy, which would look like one whose items were replaced); a 404 on one object read through the
-copy leaves that object out.
+copy leaves that object out. What the original's regulation accepts comes through the process's
+regulation cache (regulation_cache.py), not from Twilio on every reconcile.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from controller.plan import (
     created_document_key,
     rank_our_copies,
 )
+from controller.regulation_cache import AccountRegulations
 from controller.twilio_gateway.port import TwilioGateway, TwilioNotFoundError
 from controller.twilio_models import EndUser, ItemAssignment, SupportingDocument
 
@@ -36,6 +38,8 @@ _NEEDS: dict[ObservationPart, tuple[ObservationPart, ...]] = {
     ObservationPart.STRAY_DOCUMENTS: (ObservationPart.COPIES, ObservationPart.COPY_ITEMS),
     ObservationPart.ORIGINAL_END_USER: (ObservationPart.ORIGINAL_ITEMS,),
     ObservationPart.ORIGINAL_DOCUMENTS: (ObservationPart.ORIGINAL_ITEMS,),
+    ObservationPart.REGULATION: (ObservationPart.ORIGINAL,),
+    ObservationPart.REGULATION_REFRESHED: (ObservationPart.ORIGINAL,),
 }
 
 # Reading order: a part is read after the parts it depends on.
@@ -66,13 +70,15 @@ async def gather(
     resource: RenewalResource,
     observation: Observation,
     parts: Iterable[ObservationPart],
+    regulations: AccountRegulations | None = None,
 ) -> Observation:
-    """`observation` with `parts` (and what they depend on, unless already read) read afresh."""
+    """`observation` with `parts` (and what they depend on, unless already read) read afresh;
+    the regulation parts through `regulations` (None: left empty)."""
     requested = set(parts)
     for part in expand(parts):
         if part in observation.read and part not in requested:
             continue
-        observation = await _read(gateway, resource, observation, part)
+        observation = await _read(gateway, resource, observation, part, regulations)
     return observation
 
 
@@ -81,10 +87,23 @@ async def _read(
     resource: RenewalResource,
     observation: Observation,
     part: ObservationPart,
+    regulations: AccountRegulations | None,
 ) -> Observation:
     bundle_sid = resource.spec.bundle_sid
     update: dict[str, object] = {}
     match part:
+        case ObservationPart.REGULATION | ObservationPart.REGULATION_REFRESHED:
+            original = observation.original
+            sid = original.regulation_sid if original is not None else None
+            terms = None
+            if regulations is not None and sid:
+                refresh = part is ObservationPart.REGULATION_REFRESHED
+                terms = await regulations.terms(sid, refresh=refresh)
+            update["regulation"] = terms
+            # A fresh answer is also the cached one: the plain part counts as read.
+            return observation.model_copy(
+                update={**update, "read": observation.read | {part, ObservationPart.REGULATION}}
+            )
         case ObservationPart.ORIGINAL:
             try:
                 update["original"] = await gateway.fetch_bundle(bundle_sid)

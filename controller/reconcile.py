@@ -5,7 +5,8 @@ The loop the workflow's Decision asks for, with no Kopf in it (daemon.py runs it
   decision's `checkpoint`: where it records what a restart could not learn from Twilio (a
   document requested but not yet known, the items ReplaceItems moves). A crash loses the rest,
   which the next reconcile re-observes at Twilio; so a renewal costs a few status writes, not
-  one per step;
+  one per step. The last decision carries status.nextCheckTime (when the daemon wakes next),
+  so a timed reconcile that changes nothing else still writes that one field;
 - attribute values the spec reads from Secrets are resolved first, once per reconcile (not for a
   suspended resource, nor for the clean-up, which needs none): the workflow sees plain values,
   and a missing Secret or key fails the reconcile before any Twilio call (spec_values.py);
@@ -44,6 +45,7 @@ from controller.plan import (
     RenewalResource,
     is_write,
 )
+from controller.regulation_cache import RegulationCache
 from controller.settings import OperatorSettings
 from controller.spec_values import ValueSecretError, resolve_resource
 from controller.twilio_gateway.port import TwilioGatewayFactory
@@ -84,6 +86,8 @@ class Dependencies:
     """Shared by every reconcile of the process (pass the same object each time)."""
     budget: WriteBudget = field(default_factory=WriteBudget)
     """Each resource's Twilio write budget, shared likewise."""
+    regulations: RegulationCache = field(default_factory=RegulationCache)
+    """What regulations accept, per account, shared likewise (the preflight's reads)."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,7 @@ def policy_from_settings(settings: OperatorSettings) -> Policy:
         review_poll_max=settings.poll_interval_max_seconds,
         backoff_base=settings.backoff_base_seconds,
         backoff_max=settings.backoff_max_seconds,
+        history_limit=settings.history_limit,
     )
 
 
@@ -222,6 +227,15 @@ async def _callback_on_original(
         )
 
 
+def _priority(resource: RenewalResource, deps: Dependencies) -> float:
+    """Where this reconcile's requests queue for the account's slots (lower first): a renewal
+    submitted earlier goes first, then reconciles in the order they started, so renewals that are
+    further along finish first instead of every renewal advancing in lockstep."""
+    review = resource.status.review
+    started = review.submitted_at if review is not None and review.submitted_at else deps.clock()
+    return started.timestamp()
+
+
 async def _runner(
     resource: RenewalResource,
     deps: Dependencies,
@@ -237,7 +251,13 @@ async def _runner(
             "Secret %s cannot be read; cleaning up with the credentials last read from it",
             secret_name,
         )
-    gateway = deps.gateways.for_credentials(credentials)
+    gateway = deps.gateways.for_credentials(credentials, priority=_priority(resource, deps))
     return ActionRunner(
-        gateway, resource, deps.objects, deps.status_callback, deps.budget, deps.clock
+        gateway,
+        resource,
+        deps.objects,
+        deps.status_callback,
+        deps.budget,
+        deps.clock,
+        deps.regulations.for_account(gateway, credentials.account_sid),
     )

@@ -58,10 +58,17 @@ def ready_of(status: BundleRenewalStatus) -> ConditionStatus:
     return condition.status if condition is not None else ConditionStatus.UNKNOWN
 
 
-def renewal_started(status: BundleRenewalStatus) -> datetime | None:
-    """When the renewal in flight started: Ready turned False then (it stays False through every
-    step of a renewal and turns True only when the renewal completes)."""
-    condition = get_condition(status, ConditionType.READY)
+def renewal_started(previous: BundleRenewalStatus, status: BundleRenewalStatus) -> datetime | None:
+    """When the renewal that `status` completed started: its record in status.history, else
+    (a status without one) when `previous`'s Renewing turned True, else when its Ready turned
+    False (how statuses written before the Renewing condition tell it)."""
+    record = status.history[0] if status.history else None
+    if record is not None and record.completed_at == status.completed_at and record.started_at:
+        return record.started_at
+    renewing = get_condition(previous, ConditionType.RENEWING)
+    if renewing is not None:
+        return renewing.last_transition_time if renewing.status == ConditionStatus.TRUE else None
+    condition = get_condition(previous, ConditionType.READY)
     if condition is None or condition.status != ConditionStatus.FALSE:
         return None
     return condition.last_transition_time
@@ -73,6 +80,8 @@ def review_outcome(status: BundleRenewalStatus) -> str:
         return "rejected"
     if status.review is not None and status.review.status in _APPROVED:
         return "approved"
+    if status.history and status.history[0].approved_at is not None:
+        return "approved"  # approved and completed at once: the copy's review is gone
     return "other"
 
 
@@ -112,7 +121,7 @@ class ResourceMetrics:
         completed = status.completed_at
         if completed is not None and completed != previous.completed_at:
             self._completed[namespace] += 1
-            started = renewal_started(previous)
+            started = renewal_started(previous, status)
             if started is not None:
                 self._renewals.observe((), (completed - started).total_seconds())
         review = previous.review
@@ -173,8 +182,8 @@ class ResourceMetrics:
 
         yield histogram_family(
             "bundle_renewal_renewal_duration_seconds",
-            "Completed renewals, from the resource turning not Ready (the renewal became due)"
-            " to status.completedAt.",
+            "Completed renewals, from their start (status.history's startedAt: the copy's"
+            " creation) to status.completedAt.",
             [],
             self._renewals.snapshot(always=[()]),
         )

@@ -17,6 +17,7 @@ from controller.http_server import HttpServer
 from controller.metrics import OperatorMetrics
 from controller.models import BundleRenewalStatus
 from controller.reconcile import Dependencies, budget_from_settings, policy_from_settings
+from controller.regulation_cache import RegulationCache
 from controller.settings import OperatorSettings
 from controller.twilio_gateway.config import GatewaySettings
 from controller.twilio_gateway.factory import SdkTwilioGatewayFactory
@@ -32,6 +33,8 @@ def gateway_settings(settings: OperatorSettings) -> GatewaySettings:
         base_url=settings.twilio_base(),
         upload_base_url=settings.twilio_upload_base(),
         max_concurrent_requests_per_account=settings.twilio_concurrency_per_account,
+        initial_concurrent_requests_per_account=settings.twilio_concurrency_initial,
+        adaptive_concurrency=settings.twilio_concurrency_adaptive,
         request_timeout_seconds=settings.twilio_timeout_seconds,
         retry=RetryPolicy(max_attempts=settings.twilio_max_attempts),
     )
@@ -55,9 +58,12 @@ class Runtime:
     credentials: LastGoodCredentials = field(default_factory=LastGoodCredentials)
     metrics: OperatorMetrics = field(default_factory=OperatorMetrics)
     budget: WriteBudget = field(init=False)
+    regulations: RegulationCache = field(init=False)
+    """What regulations accept, per account, for the preflight: read once per TTL."""
 
     def __post_init__(self) -> None:
         self.budget = budget_from_settings(self.settings)
+        self.regulations = RegulationCache(ttl_seconds=self.settings.regulation_cache_seconds)
 
     def dependencies(self) -> Dependencies:
         if self.cluster is None or self.gateways is None:
@@ -70,6 +76,7 @@ class Runtime:
             callback_on_original=self.settings.webhook_set_callback_on_originals,
             credentials=self.credentials,
             budget=self.budget,
+            regulations=self.regulations,
         )
 
     def track(

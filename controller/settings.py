@@ -71,6 +71,12 @@ class OperatorSettings(BaseSettings):
         gt=0,
         description="Upper bound of the delay between retries after transient failures.",
     )
+    history_limit: int = Field(
+        5,
+        ge=0,
+        description="How many renewals each resource's status.history keeps, newest first (like "
+        "cert-manager's revisionHistoryLimit); 0 keeps none.",
+    )
     write_budget_per_reconcile: int = Field(
         40,
         ge=1,
@@ -82,10 +88,34 @@ class OperatorSettings(BaseSettings):
         ge=1,
         description="At most this many Twilio writes for one resource within an hour.",
     )
+    regulation_cache_seconds: float = Field(
+        3600.0,
+        gt=0,
+        description="How long what a regulation accepts (read for the preflight and dry runs) is "
+        "kept per account before it is read again; a refusal is always checked with a fresh read.",
+    )
     twilio_concurrency_per_account: int = Field(
-        4,
+        100,
         ge=1,
-        description="At most this many requests in flight to Twilio per account at any time.",
+        description=(
+            "At most this many requests in flight to Twilio per account at any time: the ceiling"
+            " of the adaptive limit, which starts at TWILIO_CONCURRENCY_INITIAL, grows while"
+            " Twilio answers promptly and shrinks on 429s or slowing answers."
+        ),
+    )
+    twilio_concurrency_initial: int = Field(
+        8,
+        ge=1,
+        description=(
+            "Where each account's adaptive limit starts (capped at TWILIO_CONCURRENCY_PER_ACCOUNT)."
+        ),
+    )
+    twilio_concurrency_adaptive: bool = Field(
+        True,
+        description=(
+            "false: no adaptation, exactly TWILIO_CONCURRENCY_PER_ACCOUNT requests in flight at"
+            " most per account (the behaviour before the adaptive limit)."
+        ),
     )
     twilio_max_attempts: int = Field(
         4,
@@ -177,7 +207,44 @@ class OperatorSettings(BaseSettings):
     )
     liveness_endpoint: str | None = Field(
         None,
-        description="Where Kopf serves its liveness probe, e.g. http://0.0.0.0:8080/healthz.",
+        description=(
+            "Where Kopf serves the liveness probe, e.g. http://0.0.0.0:8080/healthz; it answers"
+            " 500 while Kopf does not watch BundleRenewals, so that Kubernetes restarts the pod."
+        ),
+    )
+    peering_name: str = Field(
+        "",
+        pattern=r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?)?$",
+        description=(
+            "Name of the ClusterKopfPeering (cluster-wide operator) or of the KopfPeering in each"
+            " watched namespace that the replicas share: one replica works, the others wait"
+            ' paused (README "Replicas and fail-over"). Empty: standalone, run one replica.'
+        ),
+    )
+    peering_priority: int | None = Field(
+        None,
+        description=(
+            "This replica's peering priority (the highest live one works). Empty: derived from"
+            " the start time, so the longest-running replica keeps working and a restarted one"
+            " never preempts it."
+        ),
+    )
+    peering_lifetime_seconds: int = Field(
+        60,
+        ge=10,
+        le=3600,
+        description=(
+            "How long a replica's peering keep-alive counts as alive (Kopf renews it 5-10 s"
+            " before it expires): a killed working replica is replaced within this time."
+        ),
+    )
+    pod_name: str = Field(
+        "",
+        description=(
+            "The pod's name (the Deployment sets it from metadata.name): the replica's peering"
+            " identity, so that a container restarted in its pod takes its own keep-alive entry"
+            " over instead of waiting for it to expire. Empty: user@host/start time."
+        ),
     )
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR.")
     log_format: LogFormat = Field(LogFormat.PLAIN, description="plain, full or json.")
@@ -202,7 +269,7 @@ class OperatorSettings(BaseSettings):
     def _empty_port_is_off(cls, value: object) -> object:
         return 0 if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("webhook_public_url", mode="before")
+    @field_validator("webhook_public_url", "peering_priority", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -233,6 +300,10 @@ class OperatorSettings(BaseSettings):
     def twilio_base(self) -> str:
         """The Numbers API base URL without a trailing slash, as the SDK's `base_url` wants it."""
         return str(self.twilio_base_url).rstrip("/")
+
+    @property
+    def peering_enabled(self) -> bool:
+        return bool(self.peering_name)
 
     @property
     def webhook_enabled(self) -> bool:

@@ -234,7 +234,7 @@ unless on (namespace, name) (
         " 30 minutes.",
         runbook="""1. `kubectl get br -A` and look for `AuthenticationFailed`: whose credentials?
 2. The Secret's `authToken` or API key was rotated or revoked: update the Secret (the operator
-   reads it again on the next reconcile), then touch `spec.renewalRequest` to retry now.
+   reads it again within 30 s), then touch `spec.renewalRequest` to retry now.
 3. An API key needs `accountSid`, `apiKeySid` and `apiKeySecret`; see
    `examples/credentials-secret.yaml`.""",
     ),

@@ -3,12 +3,13 @@
     .venv/bin/python scripts/docs_reference.py          # rewrite README.md's generated blocks
     .venv/bin/python scripts/docs_reference.py --check  # exit 1 if README.md is stale
 
-Spec and status fields come from controller/models.py (their docstrings, the same text
+Spec and status fields come from controller/models/ (their docstrings, the same text
 `kubectl explain` shows), phases and condition types from the enum members' docstrings, condition
 reasons from `REASONS` below (a unit test requires one entry per `Reason` member), the
 configuration from controller/settings.py's field descriptions and defaults, the metrics from
-what OperatorMetrics serves (scripts/metrics_size.py), and the runbooks from the alert rules'
-source (scripts/alert_rules.py).
+what OperatorMetrics serves (scripts/metrics_size.py), the runbooks from the alert rules'
+source (scripts/alert_rules.py), and the Health table and the Argo CD snippet from the statuses
+captured in integration runs and manifests/argocd/health.lua (scripts/health_checks.py).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 import alert_rules  # noqa: E402
+import health_checks  # noqa: E402
 import metrics_size  # noqa: E402
 
 from controller import models  # noqa: E402
@@ -94,6 +96,16 @@ REASONS: dict[Reason, str] = {
     "allows (WRITE_BUDGET_PER_RECONCILE, WRITE_BUDGET_PER_HOUR) without settling, so it stopped "
     "rather than loop. Nothing resumes it but a spec change or a change of the original bundle; "
     "please report the spec that caused it.",
+    Reason.SPEC_NOT_ACCEPTED: "Stalled, before any copy exists: the spec names an attribute "
+    "the bundle's regulation does not accept (a typo, say) or a document type it does not take. "
+    "The message names each refused spec path and lists the accepted names (from the regulation "
+    "with IncludeConstraints, EndUserTypes and SupportingDocumentTypes; a refusal is always "
+    "confirmed with a fresh read of the regulation). Fix the spec; it is checked again at once, "
+    "and at every light check.",
+    Reason.DRY_RUN: "Ready: spec.dryRun is true; status.dryRun says what a renewal would change "
+    "and what would still be missing. No copy, no submission: the only request that is not a "
+    "read is an evaluation of the original, which changes nothing at Twilio. Set spec.dryRun "
+    "to false to renew.",
 }
 
 _GENERATED = re.compile(
@@ -201,7 +213,7 @@ def settings_reference() -> str:
         default = info.default
         if isinstance(default, Enum):
             default = default.value
-        shown = "(unset)" if default in (None, ()) else f"`{default}`"
+        shown = "(unset)" if default in (None, (), "") else f"`{default}`"
         rows.append((f"`{name.upper()}`", shown, _one_line(info.description)))
     return _table(("Variable", "Default", "Meaning"), rows)
 
@@ -258,6 +270,8 @@ SECTIONS = {
     "metrics-size": metrics_size_reference,
     "alerts": alerts_reference,
     "runbooks": runbooks_reference,
+    "health": health_checks.health_table,
+    "argocd-health": health_checks.argocd_cm_snippet,
 }
 
 

@@ -82,7 +82,8 @@ class OperatorProcess:
         """The operator, from this checkout with this interpreter."""
         return [sys.executable, "-m", "controller"]
 
-    def start(self, ready_timeout: float = 60.0) -> None:
+    def start(self, ready_timeout: float = 60.0, *, wait: bool = True) -> None:
+        """Start the process; with `wait`, until its liveness endpoint answers 200."""
         if self.running:
             raise RuntimeError("the operator is already running")
         self._log = self.log_path.open("ab")
@@ -96,7 +97,8 @@ class OperatorProcess:
             stderr=subprocess.STDOUT,
         )
         self.starts += 1
-        self.wait_ready(ready_timeout)
+        if wait:
+            self.wait_ready(ready_timeout)
 
     def wait_ready(self, timeout: float) -> None:
         """Until Kopf's liveness endpoint answers 200 (it does once the operator is up)."""

@@ -73,6 +73,8 @@ def gather(
         "copy": {"sid": status.get("copySid")} if status.get("copySid") else None,
         "evaluation": status.get("evaluation"),
         "review": status.get("review"),
+        "nextCheckTime": status.get("nextCheckTime"),
+        "history": status.get("history") or [],
         "events": [_event(e) for e in kube.events(namespace, name)[-MAX_EVENTS:]],
     }
     if read_twilio is not None:
@@ -105,6 +107,9 @@ def render(report: dict[str, Any], now: datetime, out: TextIO) -> None:
     w(f"Bundle:      {report['bundleSid']}\n")
     w(f"Phase:       {report['phase'] or '-'}{'  (suspended)' if report['suspend'] else ''}\n")
     w(f"Message:     {report['message'] or '-'}\n")
+    next_check = _parse(report.get("nextCheckTime"))
+    due = f" (in {age(now, next_check)})" if next_check is not None and next_check > now else ""
+    w(f"Next check:  {iso(next_check) if next_check else '- (on a change)'}{due}\n")
     w("Conditions:\n")
     for c in report["conditions"]:
         when = _parse(c.get("lastTransitionTime"))
@@ -123,6 +128,7 @@ def render(report: dict[str, Any], now: datetime, out: TextIO) -> None:
     if report.get("twilioError"):
         w(f"  (Twilio not read: {report['twilioError']})\n")
     _render_copy(report, now, out)
+    _render_history(report, now, out)
     w(f"Events (last {MAX_EVENTS}):\n")
     if not report["events"]:
         w("  <none>\n")
@@ -155,6 +161,25 @@ def _render_copy(report: dict[str, Any], now: datetime, out: TextIO) -> None:
         w(f"  Review:        {review.get('status') or '-'} (submitted {age(submitted, now)} ago)\n")
         for r in review.get("failureReasons") or []:
             w(f"    - {r.get('documentSid')} ({r.get('type')}): {r.get('failureReason')}\n")
+
+
+def _render_history(report: dict[str, Any], now: datetime, out: TextIO) -> None:
+    """status.history, newest first: one line a renewal, then its rejection reasons."""
+    w = out.write
+    records = report.get("history") or []
+    w("Renewals (newest first):\n" if records else "Renewals: none recorded\n")
+    for r in records:
+        started = _parse(r.get("startedAt"))
+        ago = f"{age(started, now)} ago" if started is not None else "start unknown"
+        rounds = r.get("reviewRounds") or 0
+        w(
+            f"  {r.get('outcome')}  started {ago} ({', '.join(r.get('triggers') or [])}), "
+            f"copy {r.get('copySid') or '-'}, {rounds} review round{'s' if rounds != 1 else ''}"
+            + (f", completed {iso(_parse(r['completedAt']))}" if r.get("completedAt") else "")
+            + "\n"
+        )
+        for f in r.get("rejections") or []:
+            w(f"    rejected: {f.get('documentSid')} ({f.get('type')}): {f.get('failureReason')}\n")
 
 
 def _parse(value: Any) -> datetime | None:

@@ -7,9 +7,9 @@ a decision has no action. Reading Twilio is an action too (`Observe`): the workf
 exactly the reads it needs, so the number of Twilio calls per reconcile is decided, and tested,
 here.
 
-markers.py (what the operator made, recognised by name), observation.py (inputs), decision.py
-(actions and outputs), fold.py (an answer folded back in). Pure data and pure functions: no I/O,
-no clock, no environment.
+markers.py (what the operator made, recognised by name), observation.py (inputs), regulation.py
+(what a regulation accepts, by name), decision.py (actions and outputs), fold.py (an answer folded
+back in). Pure data and pure functions: no I/O, no clock, no environment.
 """
 
 from controller.plan.decision import (
@@ -41,6 +41,9 @@ from controller.plan.decision import (
 )
 from controller.plan.decision import (
     Evaluate as Evaluate,
+)
+from controller.plan.decision import (
+    EvaluateOriginal as EvaluateOriginal,
 )
 from controller.plan.decision import (
     Event as Event,
@@ -110,4 +113,13 @@ from controller.plan.observation import (
 )
 from controller.plan.observation import (
     utc as utc,
+)
+from controller.plan.regulation import (
+    DocumentRequirementTerms as DocumentRequirementTerms,
+)
+from controller.plan.regulation import (
+    RegulationTerms as RegulationTerms,
+)
+from controller.plan.regulation import (
+    regulation_terms as regulation_terms,
 )

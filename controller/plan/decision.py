@@ -110,6 +110,19 @@ class Evaluate(Frozen):
         return f"evaluate {self.bundle_sid}"
 
 
+class EvaluateOriginal(Frozen):
+    """POST Bundles/{bundle_sid}/Evaluations on the original bundle, for a dry run: what the
+    bundle lacks under its regulation today. Twilio records an evaluation and changes nothing
+    else (the bundle's status and items stay as they are), so this is the one request a dry
+    run sends that is not a read."""
+
+    kind: Literal["EvaluateOriginal"] = "EvaluateOriginal"
+    bundle_sid: str
+
+    def describe(self) -> str:
+        return f"evaluate original bundle {self.bundle_sid} (dry run: changes nothing)"
+
+
 class Submit(Frozen):
     """POST Bundles/{bundle_sid} Status=pending-review (StatusCallback from settings if any)."""
 
@@ -163,6 +176,7 @@ Action = Annotated[
     | AssignItem
     | UnassignItem
     | Evaluate
+    | EvaluateOriginal
     | Submit
     | ReplaceItems
     | DeleteCopy
@@ -178,6 +192,7 @@ WRITE_ACTIONS = (
     AssignItem,
     UnassignItem,
     Evaluate,
+    EvaluateOriginal,
     Submit,
     ReplaceItems,
     DeleteCopy,

@@ -13,6 +13,7 @@ from controller.plan.decision import (
     DeleteCopy,
     DeleteDocument,
     Evaluate,
+    EvaluateOriginal,
     Observe,
     ReplaceItems,
     Submit,
@@ -33,8 +34,9 @@ from controller.twilio_models import (
 def fold(observation: Observation, action: Action, result: object = None) -> Observation:
     """The observation after `action` succeeded with Twilio's answer `result`:
     CreateCopy -> Bundle (the copy), UpdateEndUser -> EndUser, UpdateDocument/CreateDocument ->
-    SupportingDocument, AssignItem -> ItemAssignment, Evaluate -> Evaluation, Submit -> Bundle
-    (the copy), ReplaceItems -> Bundle (the original), UnassignItem/DeleteCopy -> None.
+    SupportingDocument, AssignItem -> ItemAssignment, Evaluate/EvaluateOriginal -> Evaluation,
+    Submit -> Bundle (the copy), ReplaceItems -> Bundle (the original), UnassignItem/DeleteCopy
+    -> None.
     Every write to the copy drops the evaluation (it is no longer fresh). Observe actions are
     folded by the gatherer (it sets the parts and adds them to `read`)."""
     match action:
@@ -93,6 +95,9 @@ def fold(observation: Observation, action: Action, result: object = None) -> Obs
         case Evaluate():
             assert isinstance(result, Evaluation)
             return observation.model_copy(update={"evaluation": result})
+        case EvaluateOriginal():
+            assert isinstance(result, Evaluation)
+            return observation.model_copy(update={"original_evaluation": result})
         case Submit():
             assert isinstance(result, Bundle)
             return observation.model_copy(

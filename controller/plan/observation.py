@@ -11,10 +11,12 @@ from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from controller.models import BundleRenewalSpec, BundleRenewalStatus
 from controller.plan.markers import copy_marker
+from controller.plan.regulation import Frozen as Frozen
+from controller.plan.regulation import RegulationTerms
 from controller.twilio_models import (
     Bundle,
     BundleStatus,
@@ -23,10 +25,6 @@ from controller.twilio_models import (
     ItemAssignment,
     SupportingDocument,
 )
-
-
-class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class RenewalResource(Frozen):
@@ -55,6 +53,8 @@ class Policy(Frozen):
     """Delay after the first failure; doubled for each further consecutive failure."""
     backoff_max: float = Field(default=600.0, gt=0)
     """Longest delay between retries after failures."""
+    history_limit: int = Field(default=5, ge=0)
+    """How many renewals status.history keeps (the one in flight included)."""
 
 
 class ObservationPart(StrEnum):
@@ -85,6 +85,14 @@ class ObservationPart(StrEnum):
     """Supporting documents for which created_document_key(uid, friendly_name) is not None and
     that are not assigned to the copy (a crash between create and assign). Gatherers that cannot
     list documents mark the part read and leave it empty."""
+    REGULATION = "regulation"
+    """What the original's regulation accepts (`RegulationTerms`: fetch_regulation with
+    IncludeConstraints, list_end_user_types, list_supporting_document_types), through the
+    process's regulation cache (needs ORIGINAL). None when the original names no regulation,
+    Twilio does not know it (404), or the gateway cannot read regulations."""
+    REGULATION_REFRESHED = "regulation_refreshed"
+    """The same, read from Twilio past the cache (and refreshing it): asked for before the
+    preflight refuses a spec, so that no refusal rests on a cached answer."""
 
 
 class Observation(Frozen):
@@ -109,6 +117,11 @@ class Observation(Frozen):
     evaluation: Evaluation | None = None
     """An evaluation of the copy made after the latest write to it in this reconcile (only ever
     the result of an Evaluate action folded in; never an older one read from Twilio)."""
+    regulation: RegulationTerms | None = None
+    """What the original's regulation accepts (REGULATION, or REGULATION_REFRESHED when read
+    past the cache); None: nothing to check against."""
+    original_evaluation: Evaluation | None = None
+    """An evaluation of the original made in this reconcile (a dry run's EvaluateOriginal)."""
 
     def has(self, *parts: ObservationPart) -> bool:
         return all(p in self.read for p in parts)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from controller.twilio_gateway.aimd import AimdPolicy
 from controller.twilio_gateway.retry import RetryPolicy
 
 TWILIO_NUMBERS_BASE_URL = "https://numbers.twilio.com"
@@ -33,7 +34,22 @@ class GatewaySettings(BaseModel):
         ),
     )
     max_concurrent_requests_per_account: int = Field(
-        default=10, ge=1, description="Requests in flight at once per Twilio account SID."
+        default=100,
+        ge=1,
+        description=(
+            "Ceiling of the requests in flight at once per Twilio account SID: the adaptive "
+            "limit stays at or below it (with adaptive_concurrency off, the fixed limit)."
+        ),
+    )
+    initial_concurrent_requests_per_account: int = Field(
+        default=8, ge=1, description="Where each account's adaptive limit starts (capped)."
+    )
+    adaptive_concurrency: bool = Field(
+        default=True,
+        description=(
+            "Adapt each account's limit to Twilio's answers (AIMD: grows while answered, halves "
+            "on 429). Off: a fixed limit of max_concurrent_requests_per_account."
+        ),
     )
     request_timeout_seconds: float = Field(
         default=30.0, gt=0, description="Time limit of one HTTP request, connect to last byte."
@@ -42,6 +58,15 @@ class GatewaySettings(BaseModel):
         default=None, ge=1, le=1000, description="PageSize of list calls; unset: Twilio's default."
     )
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
+
+    def concurrency_policy(self) -> AimdPolicy:
+        """The bounds of each account's limit (aimd.py), from these settings."""
+        ceiling = self.max_concurrent_requests_per_account
+        if not self.adaptive_concurrency:
+            return AimdPolicy.fixed(ceiling)
+        return AimdPolicy(
+            initial=min(self.initial_concurrent_requests_per_account, ceiling), ceiling=ceiling
+        )
 
     @property
     def effective_upload_base_url(self) -> str:

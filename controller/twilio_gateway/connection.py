@@ -93,7 +93,12 @@ class AccountConnection:
             raise TwilioTransientError("the connection for these credentials was closed")
         if self._session is None or self._session.closed:
             timeout = aiohttp.ClientTimeout(total=self._settings.request_timeout_seconds)
-            self._session = aiohttp.ClientSession(timeout=timeout)
+            # As many pooled connections as the account's limit may allow requests: aiohttp
+            # must not queue requests (and inflate the latencies the limit learns from).
+            connector = aiohttp.TCPConnector(
+                limit=self._settings.max_concurrent_requests_per_account
+            )
+            self._session = aiohttp.ClientSession(timeout=timeout, connector=connector)
             # aiohttp silently resends GET/DELETE once when a kept-alive connection drops: the
             # gateway's retry policy must be the only one (a resent DELETE's 404 means "done"
             # only if the gateway knows it resent it).

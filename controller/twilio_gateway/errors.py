@@ -22,6 +22,7 @@ import aiohttp
 from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
 from twilio.http.response import Response
 
+from controller.twilio_gateway.aimd import Signal
 from controller.twilio_gateway.port import (
     TwilioAuthenticationError,
     TwilioError,
@@ -108,6 +109,27 @@ def classify(operation: str, exc: BaseException) -> Failure | None:
             unprocessed=False,
         )
     return None
+
+
+def load_signal(operation: str, exc: BaseException | None) -> Signal:
+    """What a finished request (`exc`: how it failed, None: it succeeded) says about the load.
+
+    The account's adaptive limit backs off on overload: a 429 / 20429 (too many concurrent
+    requests), a 503 and a request Twilio did not answer in time (queueing). Any other answer
+    below 500 (a 404 too) is Twilio answering normally; a failure without an answer (cancelled,
+    refused connection, a bug) or an internal error (500) says nothing about Twilio's load.
+    """
+    if exc is None:
+        return Signal.ANSWERED
+    if isinstance(exc, TimeoutError):
+        return Signal.OVERLOAD
+    failure = classify(operation, exc)
+    status = None if failure is None else failure.error.status
+    if failure is None or status is None:
+        return Signal.NEUTRAL
+    if status in (429, 503) or failure.error.code == CODE_TOO_MANY_REQUESTS:
+        return Signal.OVERLOAD
+    return Signal.ANSWERED if status < 500 else Signal.NEUTRAL
 
 
 def _page_response(exc: TwilioException) -> Response | None:

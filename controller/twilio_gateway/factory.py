@@ -1,17 +1,19 @@
 """Hands out SDK-backed gateways per credentials, sharing what must be shared per account.
 
 One AccountConnection (aiohttp session + SDK client) per identity (account SID + username: the
-account itself or an API key), and one concurrency semaphore per account SID, so that every
-gateway for the same account - whatever credentials (auth token or API keys) and whichever
-resources use them - stays under one cap. When an identity's secret changes (a rotation), its
-old connection is retired: dropped from the cache at once (so the old secret is not kept) and
-closed once requests already under way on it have had time to end. `close()` at shutdown closes
-the rest.
+account itself or an API key), and one AccountSlots per account SID (slots.py: the adaptive
+concurrency limit and the priority queue of waiting requests), so that every gateway for the
+same account - whatever credentials (auth token or API keys) and whichever resources use them -
+stays under one limit, learnt from all of their answers. When an identity's secret changes (a
+rotation), its old connection is retired: dropped from the cache at once (so the old secret is
+not kept) and closed once requests already under way on it have had time to end. `close()` at
+shutdown closes the rest.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 
 from controller.twilio_gateway.config import GatewaySettings
@@ -20,6 +22,7 @@ from controller.twilio_gateway.metrics import CallCounter
 from controller.twilio_gateway.port import TwilioCredentials
 from controller.twilio_gateway.retry import Random, Retrier, Sleep
 from controller.twilio_gateway.sdk import SdkTwilioGateway
+from controller.twilio_gateway.slots import AccountSlots
 
 
 class SdkTwilioGatewayFactory:
@@ -37,7 +40,7 @@ class SdkTwilioGatewayFactory:
         self.counter = counter or CallCounter()
         self._retrier = Retrier(self.settings.retry, sleep, rand, self.counter.record_retry)
         self._connections: dict[tuple[str, str], AccountConnection] = {}
-        self._limiters: dict[str, asyncio.Semaphore] = {}
+        self._limiters: dict[str, AccountSlots] = {}
         self._retired: set[AccountConnection] = set()
         self._closing: set[asyncio.Task[None]] = set()
         # The longest one gateway operation can still be using a connection: every attempt's
@@ -51,7 +54,13 @@ class SdkTwilioGatewayFactory:
     def __repr__(self) -> str:
         return f"SdkTwilioGatewayFactory(base_url={self.settings.base_url!r})"
 
-    def for_credentials(self, credentials: TwilioCredentials) -> SdkTwilioGateway:
+    def for_credentials(
+        self, credentials: TwilioCredentials, *, priority: float | None = None
+    ) -> SdkTwilioGateway:
+        """A gateway whose requests wait for the account's slots with `priority` (the
+        contract is TwilioGatewayFactory.for_credentials's, in port.py)."""
+        if priority is not None and math.isnan(priority):
+            raise ValueError("a priority must be a number, not NaN")
         key = (credentials.account_sid, credentials.username)
         connection = self._connections.get(key)
         if connection is not None and not connection.uses_secret_of(credentials):
@@ -66,12 +75,14 @@ class SdkTwilioGatewayFactory:
             self.settings,
             self._retrier,
             self.counter,
+            priority,
         )
 
-    def limiter_for(self, account_sid: str) -> asyncio.Semaphore:
+    def limiter_for(self, account_sid: str) -> AccountSlots:
+        """The slots of `account_sid` (its limit: `.limit`, `.in_flight`, `.waiting`)."""
         limiter = self._limiters.get(account_sid)
         if limiter is None:
-            limiter = asyncio.Semaphore(self.settings.max_concurrent_requests_per_account)
+            limiter = AccountSlots(self.settings.concurrency_policy(), name=account_sid)
             self._limiters[account_sid] = limiter
         return limiter
 

@@ -133,9 +133,25 @@ class TwilioGateway(Protocol):
 
 class TwilioGatewayFactory(Protocol):
     """Gives a gateway for a set of credentials. Implementations share per-account limits
-    (the concurrency cap) across every gateway they hand out for the same account."""
+    (the concurrency limit and its queue) across every gateway they hand out for one account."""
 
-    def for_credentials(self, credentials: TwilioCredentials) -> TwilioGateway: ...
+    def for_credentials(
+        self, credentials: TwilioCredentials, *, priority: float | None = None
+    ) -> TwilioGateway:
+        """A gateway for `credentials`; `priority` orders its requests when they must wait.
+
+        When the account has as many requests in flight as its limit allows, waiting requests
+        are served lowest `priority` first, equal ones first come, first served; every request
+        of the returned gateway (retries included) waits with this key. The caller passes the
+        Unix time (seconds) at which the resource's current renewal began, the same for every
+        reconcile of that renewal: renewals begun earlier, thus further along, then finish
+        first rather than all advancing in lockstep and finishing together at the end. None
+        (the default): the time of each request, i.e. first come, first served, queued after
+        renewals begun earlier and before those begun later. A reconcile that is not renewing
+        (a light check, a clean-up) may pass None. Keys earlier than every renewal's (0, say)
+        jump the queue: keep them for requests that must not wait behind renewals.
+        """
+        ...
 
 
 class BundleQuery(BaseModel):

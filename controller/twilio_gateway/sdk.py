@@ -1,7 +1,7 @@
 """The TwilioGateway implemented on the official twilio SDK's async client.
 
-Every request goes through `_send`: it holds the account's concurrency slot for the duration of
-one HTTP attempt (never during backoff), counts the call and logs the operation with SIDs only.
+Every request goes through the plumbing of requests.py (`SdkRequests`: a slot of the account's
+adaptive limit, metrics, the Retrier, page-by-page lists).
 Every operation goes through the Retrier with the repeat rule that fits it:
 - reads, deletes, absolute updates and evaluations are safe to repeat; a list is read page by
   page, each page its own repeatable request, so a 429/5xx on page n repeats page n only;
@@ -14,22 +14,14 @@ Every operation goes through the Retrier with the repeat rule that fits it:
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
-from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 
-from controller.twilio_gateway.config import GatewaySettings
-from controller.twilio_gateway.connection import AccountConnection
 from controller.twilio_gateway.convert import from_instance, from_payload
-from controller.twilio_gateway.errors import classify
-from controller.twilio_gateway.metrics import OK, CallCounter, outcome_of
 from controller.twilio_gateway.port import BundleQuery, PageProgress
-from controller.twilio_gateway.retry import Retrier
+from controller.twilio_gateway.requests import SdkRequests
 from controller.twilio_gateway.upload import upload_supporting_document
 from controller.twilio_models import (
     Bundle,
@@ -60,132 +52,8 @@ SUBMITTED_STATUSES = frozenset(
 )
 
 
-class SdkTwilioGateway:
+class SdkTwilioGateway(SdkRequests):
     """TwilioGateway for one account's credentials (built by SdkTwilioGatewayFactory)."""
-
-    def __init__(
-        self,
-        connection: AccountConnection,
-        limiter: asyncio.Semaphore,
-        settings: GatewaySettings,
-        retrier: Retrier,
-        counter: CallCounter,
-    ) -> None:
-        self._connection = connection
-        self._limiter = limiter
-        self._settings = settings
-        self._retrier = retrier
-        self._counter = counter
-
-    def __repr__(self) -> str:
-        return f"SdkTwilioGateway(account_sid={self._connection.account_sid!r})"
-
-    # --- plumbing -------------------------------------------------------------------------
-
-    async def _send(
-        self,
-        operation: str,
-        sids: str,
-        request: Callable[[Any], Awaitable[T]],
-        *,
-        counted: bool = True,
-    ) -> T:
-        """One HTTP attempt under the account's concurrency cap (`counted`: in the call count),
-        timed by outcome once it is answered or has failed (time waiting for the cap excluded)."""
-        async with self._limiter:
-            if counted:
-                self._counter.record_call(operation)
-            _log.debug("twilio %s %s", operation, sids)
-            started = time.monotonic()
-            try:
-                result = await request(self._connection.compliance())
-            except Exception as exc:
-                failure = classify(operation, exc)
-                self._counter.record_attempt(
-                    operation, outcome_of(failure), time.monotonic() - started
-                )
-                if failure is not None:
-                    self._counter.record_failure(operation, type(failure.error).__name__)
-                    _log.debug(
-                        "twilio %s %s failed: %s status=%s code=%s",
-                        operation,
-                        sids,
-                        type(failure.error).__name__,
-                        failure.error.status,
-                        failure.error.code,
-                    )
-                raise
-            self._counter.record_attempt(operation, OK, time.monotonic() - started)
-            return result
-
-    async def _one(
-        self,
-        model: type[M],
-        operation: str,
-        sids: str,
-        request: Callable[[Any], Awaitable[object]],
-        *,
-        repeatable: bool = True,
-    ) -> M:
-        """One request through the Retrier, its answer converted to `model`."""
-        instance = await self._retrier.run(
-            operation, lambda _: self._send(operation, sids, request), repeatable=repeatable
-        )
-        return from_instance(model, instance, operation)
-
-    async def _list(
-        self,
-        model: type[M],
-        operation: str,
-        sids: str,
-        resource: Callable[[Any], Any],
-        *,
-        params: dict[str, Any] | None = None,
-        on_page: PageProgress | None = None,
-    ) -> list[M]:
-        """Every page of the list `resource(compliance_client)`, as `model`s.
-
-        What the SDK's list_async does (first page, then each page's next_page_url), but each
-        page is its own repeatable request through the Retrier: a 429/5xx on page n repeats page
-        n, not the pages already read. The list counts once in the call count, each retry of
-        one of its pages once more. `params` are the first page's filters (the next pages' URLs
-        carry them); `on_page` hears the number of records read after each page.
-        """
-        size = self._settings.page_size
-        kwargs: dict[str, Any] = dict(params or {})
-        if size is not None:
-            kwargs["page_size"] = size
-
-        def next_page(url: str) -> Callable[[Any], Awaitable[Any]]:
-            return lambda rc: resource(rc).get_page_async(url)
-
-        page = await self._page(
-            operation, sids, lambda rc: resource(rc).page_async(**kwargs), first=True
-        )
-        instances: list[Any] = list(page)
-        if on_page is not None:
-            on_page(len(instances))
-        while (url := page.next_page_url) is not None:
-            page = await self._page(operation, sids, next_page(url), first=False)
-            instances.extend(page)
-            if on_page is not None:
-                on_page(len(instances))
-        return [from_instance(model, i, operation) for i in instances]
-
-    async def _page(
-        self,
-        operation: str,
-        sids: str,
-        request: Callable[[Any], Awaitable[Any]],
-        *,
-        first: bool,
-    ) -> Any:
-        """One page of a list (an SDK Page), retried on its own."""
-        return await self._retrier.run(
-            operation,
-            lambda attempt: self._send(operation, sids, request, counted=first or attempt > 0),
-            repeatable=True,
-        )
 
     # --- bundles --------------------------------------------------------------------------
 
@@ -436,6 +304,7 @@ class SdkTwilioGateway:
                     attributes,
                     file,
                 ),
+                timed=False,
             ),
             repeatable=False,
         )
@@ -482,21 +351,3 @@ class SdkTwilioGateway:
             lambda _rc: self._connection.incoming_phone_numbers(),
             on_page=on_page,
         )
-
-    # --- helpers --------------------------------------------------------------------------
-
-    async def _delete(
-        self,
-        attempt: int,
-        operation: str,
-        sids: str,
-        request: Callable[[Any], Awaitable[object]],
-    ) -> None:
-        """A delete; a 404 on a retry means the earlier attempt did delete it."""
-        try:
-            await self._send(operation, sids, request)
-        except (TwilioRestException, TwilioServiceException) as exc:
-            if attempt > 0 and exc.status == 404:
-                _log.debug("twilio %s %s: gone after a retried delete, done", operation, sids)
-                return
-            raise

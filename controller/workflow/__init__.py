@@ -7,10 +7,11 @@ crash after any write is recovered by observing Twilio again (the copy is found 
 its status says whether it was submitted, an approved copy without items was already replaced).
 No I/O, no clock, no environment: `now` and `policy` are arguments.
 
-One module a step: entry.py (the order in which the situation is read), at_rest.py, copies.py,
-edit.py with end_user.py, documents.py and submit.py, review.py, replace.py, cleanup.py,
-failures.py; status.py and context.py are the helpers every step shares. A step that may end the
-decision says so in its return type (`... | Decision`).
+One module a step: entry.py (the order in which the situation is read), at_rest.py, copies.py
+(with preflight.py before a copy is made), edit.py with end_user.py, documents.py and submit.py,
+review.py, replace.py, cleanup.py, failures.py, dry_run.py; status.py and context.py are the
+helpers every step shares. A step that may end the decision says so in its return type
+(`... | Decision`).
 """
 
 from controller.workflow.at_rest import renewal_due_reasons

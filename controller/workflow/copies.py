@@ -17,9 +17,11 @@ from controller.plan import (
     copy_owner,
 )
 from controller.twilio_models import Bundle, BundleStatus
+from controller.workflow import history
 from controller.workflow.at_rest import at_rest, original_not_approved, spec_changes
 from controller.workflow.context import Context
 from controller.workflow.documents import conflicting_entries, may_clash
+from controller.workflow.preflight import preflight
 from controller.workflow.replace import completed
 from controller.workflow.status import failed, in_progress, normal, warning
 
@@ -91,7 +93,8 @@ def no_copy(
     ctx: Context, status: BundleRenewalStatus, original: Bundle, due: list[str]
 ) -> Decision:
     """No copy of ours exists: the renewal completed (its items were replaced), or one is due and
-    a copy is made (after a warning if the copy we had is lost), or nothing is to do."""
+    a copy is made (after a warning if the copy we had is lost, and once the preflight accepts
+    the spec's names), or nothing is to do."""
     if status.copy_sid is not None:
         replaced = _replaced_before_it_went(ctx, status, original)
         if isinstance(replaced, Decision):
@@ -117,6 +120,8 @@ def no_copy(
         due = changes
     if original.status != BundleStatus.TWILIO_APPROVED:
         return original_not_approved(ctx, status, original)
+    if (refused := preflight(ctx, status)) is not None:
+        return refused
     if (clash := _clash_in_original(ctx, status)) is not None:
         return clash
     message = "renewal due (" + "; ".join(due) + f"): copying bundle {original.sid}"
@@ -127,6 +132,7 @@ def no_copy(
             "created_documents": [],
         }
     )
+    status = history.start(ctx, status, original)
     action = CreateCopy(original_sid=original.sid, friendly_name=copy_marker(ctx.resource.uid))
     return in_progress(
         ctx,

@@ -80,7 +80,9 @@ def _written(
         status = status.model_copy(
             update={"review": status.review.model_copy(update={"patched_at": ctx.now})}
         )
-    status = ctx.state(status, Phase.IN_PROGRESS, step.reason, step.message, reconciling=True)
+    status = ctx.state(
+        status, Phase.IN_PROGRESS, step.reason, step.message, ready=True, reconciling=True
+    )
     return finish(
         ctx,
         status,

@@ -2,9 +2,10 @@
 
 `decide` reads the situation in this order, each step in its own module:
 suspended -> backing off after failures -> only probing after a failure a change must fix ->
-polling a copy in review (review.py) -> the original
-(missing, due or at rest: at_rest.py) -> the copies (copies.py) -> by the copy's status:
-approved (replace.py), in review or rejected (review.py), draft (edit.py).
+polling a copy in review (review.py) -> the original -> a dry run (dry_run.py: it reports and
+writes nothing) -> (missing, due or at rest: at_rest.py) -> the copies (copies.py; the preflight,
+preflight.py, before a copy is made) -> by the copy's status: approved (replace.py), in review or
+rejected (review.py), draft (edit.py).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from controller.plan import (
     utc,
 )
 from controller.twilio_models import Bundle, BundleStatus
+from controller.workflow import history
 from controller.workflow.at_rest import (
     at_rest,
     original_not_approved,
@@ -38,11 +40,12 @@ from controller.workflow.at_rest import (
 )
 from controller.workflow.context import Context
 from controller.workflow.copies import claimed_by_another, delete_duplicate, no_copy
+from controller.workflow.dry_run import dry_run
 from controller.workflow.edit import edit
 from controller.workflow.failures import QUIET_KINDS, backoff_delay
 from controller.workflow.replace import approved
 from controller.workflow.review import IN_REVIEW, in_review, rejected, resubmission_wanted
-from controller.workflow.status import failed, finish, normal, was_ready
+from controller.workflow.status import failed, finish, normal, scheduled, was_ready
 
 Part = ObservationPart
 
@@ -50,16 +53,23 @@ Part = ObservationPart
 def decide(
     resource: RenewalResource, observation: Observation, now: datetime, policy: Policy
 ) -> Decision:
-    """The next step of the renewal of `resource`, given what has been observed so far."""
-    ctx = Context(resource, observation, utc(now), policy)
+    """The next step of the renewal of `resource`, given what has been observed so far (with
+    status.nextCheckTime for the decision that ends the reconcile)."""
+    return scheduled(_decide(Context(resource, observation, utc(now), policy)), utc(now))
+
+
+def _decide(ctx: Context) -> Decision:
+    resource = ctx.resource
     status = resource.status.model_copy(update={"observed_generation": resource.generation})
+    if not ctx.spec.dry_run and status.dry_run is not None:
+        status = status.model_copy(update={"dry_run": None})  # a report of a spec gone by
     if ctx.spec.suspend:
         return _suspended(ctx, status)
     if (waiting := _backing_off(ctx, status)) is not None:
         return waiting
     if (quiet := _probe_after_failure(ctx, status)) is not None:
         return quiet
-    if (polled := _poll_review(ctx, status)) is not None:
+    if not ctx.spec.dry_run and (polled := _poll_review(ctx, status)) is not None:
         return polled
 
     if (observe := ctx.need(Part.ORIGINAL, status=status)) is not None:
@@ -77,6 +87,8 @@ def decide(
             )
         }
     )
+    if ctx.spec.dry_run:
+        return dry_run(ctx, status, original)
     due = renewal_due_reasons(ctx.resource, original)
     if not due and status.copy_sid is None:
         changes = spec_changes(ctx, status)
@@ -112,6 +124,7 @@ def _through_copy(
         if status.renewing_valid_until is None and copy.status != BundleStatus.TWILIO_APPROVED:
             # Made before a crash lost the status recording it: this is the date it is for.
             status = status.model_copy(update={"renewing_valid_until": original.valid_until})
+    status = history.update(ctx, status, copy_sid=copy.sid)
 
     if copy.status == BundleStatus.TWILIO_APPROVED:
         return approved(ctx, status, original, copy)

@@ -12,7 +12,7 @@ from datetime import datetime
 from controller.backoff import backoff
 from controller.models import BundleRenewalStatus, Phase, Reason
 from controller.plan import Decision, ErrorKind, Policy, RenewalResource, utc
-from controller.workflow.status import ready_reason, state, warning, was_ready
+from controller.workflow.status import ready_reason, scheduled, state, warning, was_ready
 
 _ERROR_REASONS = {
     ErrorKind.TRANSIENT: Reason.TRANSIENT_ERROR,
@@ -76,9 +76,10 @@ def on_error(
         )
     # One event per change of reason, not one per attempt (the status counts the attempts).
     news = previous.phase != status.phase or ready_reason(previous) != reason
-    return Decision(
+    decision = Decision(
         status=status, event=warning(reason, text) if news else None, requeue_after=delay
     )
+    return scheduled(decision, now)
 
 
 def decide_invalid_spec(
@@ -97,5 +98,6 @@ def decide_invalid_spec(
         now=utc(now),
         stalled=True,
     )
+    new = scheduled(Decision(status=new), utc(now)).status
     changed = new != status
     return Decision(status=new, event=warning(Reason.PERMANENT_ERROR, message) if changed else None)

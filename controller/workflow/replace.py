@@ -7,9 +7,10 @@ the original holds the objects the copy held (`status.replacedObjectSids`).
 
 from __future__ import annotations
 
-from controller.models import BundleRenewalStatus, Phase, Reason, ReviewStatus
+from controller.models import BundleRenewalStatus, Phase, Reason, RenewalOutcome, ReviewStatus
 from controller.plan import Decision, DeleteCopy, ObservationPart, ReplaceItems
 from controller.twilio_models import Bundle, BundleStatus
+from controller.workflow import history
 from controller.workflow.at_rest import (
     original_not_approved,
     renewal_due_reasons,
@@ -24,6 +25,7 @@ def approved(ctx: Context, status: BundleRenewalStatus, original: Bundle, copy: 
     status = status.model_copy(
         update={"review": review.model_copy(update={"status": copy.status, "failure_reasons": []})}
     )
+    status = history.approved(ctx, status)
     if (observe := ctx.need(ObservationPart.COPY_ITEMS, status=status)) is not None:
         return observe
     if not ctx.obs.copy_items:
@@ -104,6 +106,10 @@ def completed(ctx: Context, status: BundleRenewalStatus, original: Bundle) -> De
             "valid_until_not_cleared": None,
             # ReplaceItems moved them into the original, which keeps them.
             "created_documents": [],
+            # The copy is gone: its evaluation and review are no longer there to show (kubectl
+            # get would show the deleted copy's status); status.history keeps their record.
+            "evaluation": None,
+            "review": None,
         }
     )
     valid_until = original.valid_until
@@ -111,6 +117,7 @@ def completed(ctx: Context, status: BundleRenewalStatus, original: Bundle) -> De
         # ReplaceItems did not clear the valid_until it was meant to: renewing again would
         # only repeat this, review after review.
         status = status.model_copy(update={"valid_until_not_cleared": valid_until})
+        status = history.ended(ctx, status, RenewalOutcome.VALID_UNTIL_NOT_CLEARED)
         decision = valid_until_not_cleared(ctx, status, original, started_for)
         if decision.event is not None:
             event = decision.event.model_copy(
@@ -119,6 +126,7 @@ def completed(ctx: Context, status: BundleRenewalStatus, original: Bundle) -> De
             decision = decision.model_copy(update={"event": event})
         return decision
     status = status.model_copy(update={"completed_at": ctx.now})
+    status = history.ended(ctx, status, RenewalOutcome.COMPLETED)
     again = renewal_due_reasons(ctx.resource.model_copy(update={"status": status}), original)
     if applied_generation != ctx.generation:
         again.append(f"spec generation {ctx.generation} to compare with the bundle")

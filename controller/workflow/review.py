@@ -16,6 +16,7 @@ from controller.models import (
 )
 from controller.plan import Decision, Event, ObservationPart
 from controller.twilio_models import Bundle, BundleStatus, SupportingDocumentStatus
+from controller.workflow import history
 from controller.workflow.at_rest import renewal_requested
 from controller.workflow.context import Context
 from controller.workflow.status import finish, normal, stalled
@@ -37,25 +38,32 @@ def in_review(
             submitted_generation=evaluated if evaluated is not None else ctx.generation,
         )
         status = status.model_copy(update={"last_renewal_request": ctx.spec.renewal_request})
+        status = history.submitted(ctx, status, review.submitted_generation or ctx.generation)
         event = event or normal(Reason.IN_REVIEW, f"copy {copy.sid} submitted for review")
     review = review.model_copy(update={"status": copy.status, "failure_reasons": []})
     message = f"copy {copy.sid} is {copy.status}; waiting for Twilio's review"
     status = status.model_copy(update={"review": review, "copy_sid": copy.sid})
-    status = ctx.state(status, Phase.IN_REVIEW, Reason.IN_REVIEW, message, reconciling=True)
+    status = ctx.state(status, Phase.IN_REVIEW, Reason.IN_REVIEW, message, ready=True)
     return finish(
         ctx,
         status,
         event=event or normal(Reason.IN_REVIEW, message),
-        requeue_after=_poll_delay(ctx, review),
+        requeue_after=_poll_delay(ctx, status, review),
     )
 
 
-def _poll_delay(ctx: Context, review: ReviewStatus) -> float:
+def _poll_delay(ctx: Context, status: BundleRenewalStatus, review: ReviewStatus) -> float:
+    """A fraction of the time waited, within the policy's bounds, and no later than just after
+    the original's valid_until: Ready turns False then, not up to a poll interval later."""
     waited = 0.0
     if review.submitted_at is not None:
         waited = max(0.0, (ctx.now - review.submitted_at).total_seconds())
     policy = ctx.policy
-    return min(policy.review_poll_max, max(policy.review_poll_min, waited * _REVIEW_POLL_FRACTION))
+    delay = min(policy.review_poll_max, max(policy.review_poll_min, waited * _REVIEW_POLL_FRACTION))
+    valid_until = status.original.valid_until if status.original is not None else None
+    if valid_until is not None and valid_until > ctx.now:
+        delay = min(delay, (valid_until - ctx.now).total_seconds() + 1.0)
+    return delay
 
 
 def resubmission_wanted(ctx: Context, status: BundleRenewalStatus) -> bool:
@@ -88,4 +96,5 @@ def rejected(ctx: Context, status: BundleRenewalStatus, copy: Bundle) -> Decisio
         + "; change the spec to patch and resubmit it"
     )
     status = status.model_copy(update={"review": review})
+    status = history.rejected(ctx, status, failures)
     return stalled(ctx, status, Phase.REJECTED, Reason.REJECTED, message)

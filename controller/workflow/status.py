@@ -1,17 +1,29 @@
 """Status helpers shared by every step: the kstatus conditions, events, and how a decision ends.
 
-Every phase change goes through `state`, so Ready, Reconciling and Stalled always agree with the
-phase; `finish` keeps events to writes and visible transitions (no event storm while polling).
+Every phase change goes through `state`, so Ready, Reconciling, Stalled and Renewing always agree
+with the phase and with each other, by rules GitOps tools read right (README, Health):
+- Ready is True only while the original bundle is valid (twilio-approved, valid_until not passed)
+  and nothing needs a person; a renewal in flight does not turn it False (cert-manager keeps a
+  still-valid certificate Ready while it is renewed), so a review that takes days does not hold a
+  Flux `wait: true` Kustomization;
+- Stalled True (kstatus Failed) is for what only a person can fix; Ready is False then;
+- otherwise, whenever Ready is False the operator is working towards it: Reconciling is True
+  (kstatus InProgress), never all three False (Suspended aside, which does nothing: its Ready
+  is Unknown unless it was Ready);
+- Renewing is True while a renewal is in flight, with the step in its reason and message.
+`finish` keeps events to writes and visible transitions (no event storm while polling);
+`scheduled` records when the resource is looked at next.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from controller.conditions import get_condition, is_true, set_condition
-from controller.models import BundleRenewalStatus, ConditionType, Phase, Reason
+from controller.models import BundleRenewalStatus, ConditionStatus, ConditionType, Phase, Reason
 from controller.plan import Action, Decision, Event, EventType, is_write
+from controller.twilio_models import BundleStatus
 
 if TYPE_CHECKING:
     from controller.workflow.context import Context
@@ -29,17 +41,63 @@ def state(
     reconciling: bool = False,
     stalled: bool = False,
 ) -> BundleRenewalStatus:
-    """`status` in `phase`, with message and the three kstatus conditions set consistently."""
+    """`status` in `phase`, with message and the conditions set consistently. `ready`: Ready if
+    the original bundle (as last observed) is valid at `now`; a stalled one is never Ready, and
+    one that is not Ready without being stalled is Reconciling (Suspended aside)."""
     status = status.model_copy(update={"phase": phase, "message": message})
-    for type_, value in (
-        (ConditionType.READY, ready),
-        (ConditionType.RECONCILING, reconciling),
-        (ConditionType.STALLED, stalled),
+    invalid = bundle_invalid(status, now)
+    ready = ready and invalid is None and not stalled
+    if stalled:
+        reconciling = False
+    elif not ready and phase != Phase.SUSPENDED:
+        reconciling = True
+    ready_message = message
+    if not ready and not stalled and invalid is not None:
+        ready_message = f"{message} ({invalid})"
+    renewing = status.copy_sid is not None or phase == Phase.IN_PROGRESS
+    # Suspended makes no claim it cannot check: Ready Unknown unless it was Ready (kstatus reads
+    # Unknown as Current, where a False would hold a Flux wait on a paused resource).
+    ready_value: bool | ConditionStatus = ready
+    if phase == Phase.SUSPENDED and not ready:
+        ready_value = ConditionStatus.UNKNOWN
+    for type_, value, text in (
+        (ConditionType.READY, ready_value, ready_message),
+        (ConditionType.RECONCILING, reconciling, ready_message),
+        (ConditionType.STALLED, stalled, message),
+        (ConditionType.RENEWING, renewing, message),
     ):
         status = set_condition(
-            status, type_, value, reason, message, observed_generation=generation, now=now
+            status, type_, value, reason, text, observed_generation=generation, now=now
         )
     return status
+
+
+def bundle_invalid(status: BundleRenewalStatus, now: datetime) -> str | None:
+    """Why the original bundle, as last observed, is not valid at `now` (None: it is valid:
+    twilio-approved, and its valid_until, if any, still ahead)."""
+    original = status.original
+    if original is None or original.status is None:
+        return "the original bundle is not observed yet"
+    if original.status != BundleStatus.TWILIO_APPROVED:
+        return f"the original bundle is {original.status}"
+    if original.valid_until is not None and original.valid_until <= now:
+        return f"the original bundle's valid_until {original.valid_until.isoformat()} has passed"
+    return None
+
+
+def scheduled(decision: Decision, now: datetime) -> Decision:
+    """`decision` with status.nextCheckTime: when the reconcile it ends is followed by the next
+    (now + requeue_after); unset while an action is due or when only a change wakes it."""
+    after = decision.requeue_after
+    next_check = None
+    if decision.action is None and after is not None:
+        # To the nearest second: a backoff waited out in two reconciles keeps the same time.
+        at = now + timedelta(seconds=after, milliseconds=500)
+        next_check = at.replace(microsecond=0)
+    if decision.status.next_check_time == next_check:
+        return decision
+    status = decision.status.model_copy(update={"next_check_time": next_check})
+    return decision.model_copy(update={"status": status})
 
 
 def was_ready(status: BundleRenewalStatus) -> bool:
@@ -126,7 +184,7 @@ def in_progress(
     checkpoint: frozenset[str] = frozenset(),
 ) -> Decision:
     """A write on the way: phase InProgress, Reconciling, and a Normal event unless given one."""
-    status = ctx.state(status, Phase.IN_PROGRESS, reason, message, reconciling=True)
+    status = ctx.state(status, Phase.IN_PROGRESS, reason, message, ready=True, reconciling=True)
     return finish(
         ctx,
         status,

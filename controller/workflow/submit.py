@@ -20,6 +20,7 @@ from controller.models import (
 from controller.plan import Decision, Evaluate, Event, Submit
 from controller.twilio_models import Bundle, Evaluation
 from controller.twilio_models import EvaluationStatus as TwilioEvaluationStatus
+from controller.workflow import history
 from controller.workflow.context import Context, Write
 from controller.workflow.status import in_progress, stalled
 
@@ -42,6 +43,7 @@ def evaluate_or_submit(
     original_valid_until = status.original.valid_until if status.original else None
     record = _evaluation_status(ctx, evaluation, original_valid_until)
     status = status.model_copy(update={"evaluation": record})
+    status = history.update(ctx, status, evaluation_sid=evaluation.sid)
     if evaluation.status != TwilioEvaluationStatus.COMPLIANT:
         return needs_input(ctx, status, copy)
     message = f"copy {copy.sid} is compliant; submitting it for review"
@@ -73,6 +75,19 @@ def _still_noncompliant(ctx: Context, status: BundleRenewalStatus, copy: Bundle)
 def _evaluation_status(
     ctx: Context, evaluation: Evaluation, original_valid_until: datetime | None
 ) -> EvaluationStatus:
+    return EvaluationStatus(
+        sid=evaluation.sid,
+        status=evaluation.status,
+        evaluated_at=ctx.now,
+        generation=ctx.generation,
+        original_valid_until=original_valid_until,
+        failures=evaluation_failures(evaluation),
+    )
+
+
+def evaluation_failures(evaluation: Evaluation) -> list[EvaluationFailure]:
+    """Every failing requirement field of `evaluation` (a requirement failing as a whole, with
+    no field listed, counts once)."""
     failures: list[EvaluationFailure] = []
     for result in evaluation.results:
         if result.passed:
@@ -98,14 +113,7 @@ def _evaluation_status(
                     **common, failure_reason=result.failure_reason, error_code=result.error_code
                 )
             )
-    return EvaluationStatus(
-        sid=evaluation.sid,
-        status=evaluation.status,
-        evaluated_at=ctx.now,
-        generation=ctx.generation,
-        original_valid_until=original_valid_until,
-        failures=failures,
-    )
+    return failures
 
 
 def needs_input(ctx: Context, status: BundleRenewalStatus, copy: Bundle) -> Decision:

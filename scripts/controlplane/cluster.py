@@ -9,6 +9,10 @@ was started. Two modes:
 - detached (``python -m controlplane up``): the processes outlive the command, and
   ``LocalControlPlane.stop_from_state(dir)`` (``down``) stops them later from the state file.
 
+``stop_servers()`` / ``start_servers()`` / ``restart()`` take the servers down and bring them
+back with the same data, ports and kubeconfig, as a control-plane upgrade does (the operator's
+outage tests use them).
+
 The API server uses a secure port only, bearer-token authentication (an admin token in the
 ``system:masters`` group) and RBAC authorization, with service-account keys so the TokenRequest
 API works.
@@ -17,25 +21,29 @@ API works.
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import os
 import secrets
 import shutil
-import signal
-import socket
 import ssl
 import subprocess
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any, Self
 
 from controlplane.pki import Pki, generate_pki
+from controlplane.processes import (
+    die_with_parent_prefix,
+    free_loopback_ports,
+    http_ok,
+    owned_pid_alive,
+    pid_is_running,
+    stop_child,
+    stop_pid,
+)
 from controlplane.provision import Binaries, ensure_binaries
 
 ADMIN_USER = "bro-admin"
@@ -43,6 +51,7 @@ SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"
 SERVICE_CLUSTER_IP_RANGE = "10.0.0.0/24"
 STATE_FILE = "state.json"
 KUBECONFIG_FILE = "kubeconfig"
+SERVERS = ("kube-apiserver", "etcd")  # in stopping order
 
 
 class ControlPlaneError(RuntimeError):
@@ -70,61 +79,11 @@ class _State:
     kubeconfig_path: str
 
 
-def free_loopback_ports(count: int) -> list[int]:
-    """Ports the kernel says are free on 127.0.0.1 (held together so they are distinct)."""
-    sockets = []
-    try:
-        for _ in range(count):
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.bind(("127.0.0.1", 0))
-            sockets.append(sock)
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
-def port_is_listening(port: int) -> bool:
-    """Whether something accepts TCP connections on 127.0.0.1:port."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def pid_is_running(pid: int) -> bool:
-    """Whether the PID names a live (non-zombie) process."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    # Field 3, after the parenthesised command name, is the state; Z and X are dead.
-    state = stat.rsplit(")", 1)[1].split()[0]
-    return state not in {"Z", "X"}
-
-
-def _die_with_parent_prefix() -> list[str]:
-    """An argv prefix making the server get SIGKILL when this process dies.
-
-    ``setpriv`` (util-linux, Essential in Debian) sets the parent-death signal and execs the
-    server under the same PID; unlike a ``preexec_fn`` it is safe in multi-threaded callers. The
-    signal fires when the *thread* that started the process exits, so start the control plane
-    from a long-lived thread (pytest's main thread is).
-
-    SIGKILL, not SIGTERM: both servers get the signal at the same moment, etcd is gone within
-    milliseconds, and kube-apiserver's graceful shutdown then waits on etcd requests (the
-    ``kubernetes`` Service sync, RemoveEndpoints) until they time out, 20-35 s on a busy
-    machine. An abandoned attached control plane has nothing worth shutting down gracefully:
-    its data directory is throwaway. ``stop()`` still stops the servers gracefully, in order.
-    """
-    setpriv = shutil.which("setpriv")
-    return [setpriv, "--pdeathsig", "SIGKILL", "--"] if setpriv else []
-
-
 class LocalControlPlane:
     """etcd + kube-apiserver in ``root_dir`` (a fresh temporary directory by default).
 
     Use as a context manager, or call ``start()`` and ``stop()``. ``stop()`` removes
-    ``root_dir``; ``restart()`` stops both servers and starts them again with the same data.
+    ``root_dir``.
     """
 
     def __init__(
@@ -141,7 +100,7 @@ class LocalControlPlane:
         self._binaries = binaries
         self._root: Path | None = None
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
-        # How each server was started and how to tell it is ready, for restart().
+        # How to start each server again (restarts keep the data directory and ports).
         self._argv: dict[str, list[str]] = {}
         self._ready: dict[str, Callable[[], bool]] = {}
         self._logs: list[IO[bytes]] = []
@@ -186,9 +145,9 @@ class LocalControlPlane:
     def stop(self) -> None:
         """Stop kube-apiserver, then etcd, by PID, and remove the root directory."""
         errors: list[str] = []
-        for name in ("kube-apiserver", "etcd"):
+        for name in SERVERS:
             proc = self._procs.pop(name, None)
-            if proc is not None and not _stop_child(proc):
+            if proc is not None and not stop_child(proc):
                 errors.append(f"{name} (pid {proc.pid}) did not exit")
         for log in self._logs:
             log.close()
@@ -199,30 +158,36 @@ class LocalControlPlane:
         if errors:
             raise ControlPlaneError("; ".join(errors))
 
-    def restart(self, *, down_seconds: float = 0.0, hard: bool = False) -> float:
-        """Stop kube-apiserver and etcd (in that order), wait ``down_seconds``, and start both
-        again on the same ports with the same data, keys and token: an outage of the whole
-        control plane, after which clients keep their kubeconfig and find their objects (the
-        chaos suite's API-server restart). ``hard``: SIGKILL, a crash; otherwise SIGTERM, which
-        kube-apiserver 1.20 does not honour within 15 s while a client watches (then SIGKILL).
-        Returns the seconds from the stop to /readyz answering again."""
-        root = self.root_dir
-        if set(self._procs) != {"etcd", "kube-apiserver"}:
-            raise ControlPlaneError("the control plane is not running")
-        started = time.monotonic()
-        for name in ("kube-apiserver", "etcd"):
-            proc = self._procs.pop(name)
-            if hard:
+    def stop_servers(self, names: tuple[str, ...] = SERVERS, *, hard: bool = False) -> None:
+        """Stop the named servers (kube-apiserver first), keeping the data directory and ports,
+        as a control-plane upgrade or a node reboot does; ``start_servers`` brings them back.
+        ``hard``: SIGKILL, a crash (kube-apiserver 1.20 ignores SIGTERM while a client watches,
+        so a graceful stop under a running operator takes stop_child's full 15 s time-out)."""
+        for name in sorted(names, key=SERVERS.index):
+            proc = self._procs.pop(name, None)
+            if proc is not None and hard:
                 proc.kill()
-            if not _stop_child(proc):
+            if proc is not None and not stop_child(proc):
                 raise ControlPlaneError(f"{name} (pid {proc.pid}) did not exit")
-        time.sleep(down_seconds)
-        for name in ("etcd", "kube-apiserver"):
-            self._spawn(name, self._argv[name], root)
-            self._wait_for(name, self._ready[name])
+
+    def start_servers(self) -> float:
+        """Start every stopped server again (etcd first) with its first arguments; wait until
+        each is ready. Returns the seconds that took."""
+        started = time.monotonic()
+        for name in reversed(SERVERS):
+            if name not in self._procs:
+                self._spawn(name, self._argv[name], self.root_dir)
+                self._wait_for(name, self._ready[name])
         if self._detach:
             self._write_state()
         return time.monotonic() - started
+
+    def restart(self, *, etcd: bool = True, down_seconds: float = 0.0, hard: bool = False) -> float:
+        """Stop kube-apiserver (and etcd; ``hard``: SIGKILL), wait ``down_seconds``, start them
+        again; returns the seconds from the start command to ready."""
+        self.stop_servers(SERVERS if etcd else ("kube-apiserver",), hard=hard)
+        time.sleep(down_seconds)
+        return self.start_servers()
 
     def __enter__(self) -> Self:
         self.start()
@@ -246,7 +211,7 @@ class LocalControlPlane:
         if state is None:
             return False
         pids = [state["etcd_pid"], state["apiserver_pid"]]
-        return all(_owned_pid_alive(pid, root_dir) for pid in pids)
+        return all(owned_pid_alive(pid, root_dir) for pid in pids)
 
     @classmethod
     def stop_from_state(cls, root_dir: Path, *, timeout: float = 15.0) -> list[int]:
@@ -259,8 +224,8 @@ class LocalControlPlane:
         stopped: list[int] = []
         if state is not None:
             for pid in (state["apiserver_pid"], state["etcd_pid"]):
-                if _owned_pid_alive(pid, root_dir):
-                    _stop_pid(pid, timeout)
+                if owned_pid_alive(pid, root_dir):
+                    stop_pid(pid, timeout)
                     stopped.append(pid)
                 if pid_is_running(pid):
                     raise ControlPlaneError(f"pid {pid} did not exit")
@@ -306,7 +271,7 @@ class LocalControlPlane:
             ],
             root,
         )
-        self._ready["etcd"] = lambda: _http_ok(f"{etcd_url}/health")
+        self._ready["etcd"] = lambda: http_ok(f"{etcd_url}/health")
         self._wait_for("etcd", self._ready["etcd"])
 
         server = f"https://127.0.0.1:{secure_port}"
@@ -316,7 +281,7 @@ class LocalControlPlane:
             root,
         )
         context = ssl.create_default_context(cafile=str(pki.ca_cert))
-        self._ready["kube-apiserver"] = lambda: _http_ok(
+        self._ready["kube-apiserver"] = lambda: http_ok(
             f"{server}/readyz", token=token, context=context
         )
         self._wait_for("kube-apiserver", self._ready["kube-apiserver"])
@@ -333,8 +298,8 @@ class LocalControlPlane:
     def _spawn(self, name: str, argv: list[str], root: Path) -> None:
         log = (root / f"{name}.log").open("ab")
         self._logs.append(log)
+        prefix = [] if self._detach else die_with_parent_prefix()
         self._argv[name] = argv
-        prefix = [] if self._detach else _die_with_parent_prefix()
         self._procs[name] = subprocess.Popen(
             [*prefix, *argv],
             stdin=subprocess.DEVNULL,
@@ -431,48 +396,3 @@ def _write_kubeconfig(path: Path, server: str, ca_cert: Path, token: str) -> Non
     with os.fdopen(fd, "w") as out:
         json.dump(config, out, indent=2)
         out.write("\n")
-
-
-def _http_ok(url: str, *, token: str | None = None, context: ssl.SSLContext | None = None) -> bool:
-    request = urllib.request.Request(url)  # noqa: S310 - loopback URLs we built
-    if token is not None:
-        request.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=2, context=context) as response:  # noqa: S310
-            return bool(response.status == 200)
-    except (urllib.error.URLError, ConnectionError, TimeoutError, ssl.SSLError):
-        return False
-
-
-def _stop_child(proc: subprocess.Popen[bytes], timeout: float = 15.0) -> bool:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=5)
-    return proc.poll() is not None
-
-
-def _owned_pid_alive(pid: int, root_dir: Path) -> bool:
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return str(root_dir.resolve()).encode() in cmdline and pid_is_running(pid)
-
-
-def _stop_pid(pid: int, timeout: float) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and pid_is_running(pid):
-        time.sleep(0.1)
-    if pid_is_running(pid):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and pid_is_running(pid):
-            time.sleep(0.1)

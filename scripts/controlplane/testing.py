@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from kubernetes import client, config
 
+from controlplane.cluster import LocalControlPlane
 from controlplane.kubectl import (
     LOCAL_SERVER_VERSION,
     kubectl_command,
@@ -39,6 +40,8 @@ class KubeCluster:
     admin_token: str | None
     local: bool
     startup_seconds: float | None = None
+    #: The session's own control plane (None for an external cluster): tests restart it.
+    plane: LocalControlPlane | None = None
     #: kubectl argv prefix: Debian's 1.20.2 client locally (if provisioned), plain ``kubectl``
     #: elsewhere; commands 1.20 cannot run pick a newer one (``controlplane.kubectl``).
     kubectl_argv: list[str] = field(default_factory=list)

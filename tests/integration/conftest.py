@@ -65,6 +65,7 @@ def kube(pytestconfig: pytest.Config) -> Iterator[KubeCluster]:
             admin_token=endpoints.admin_token,
             local=True,
             startup_seconds=plane.startup_seconds,
+            plane=plane,
         )
 
 

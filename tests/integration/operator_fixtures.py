@@ -35,6 +35,7 @@ CREDENTIALS_READER_BINDING = REPO_ROOT / "examples" / "rbac-credentials-reader.y
 OPERATOR_NAMESPACE = "bundle-renewal-system"
 SERVICE_ACCOUNT = "bundle-renewal-operator"
 OPERATOR_ROLE = "bundle-renewal-operator"
+PEERING_CRDS_PATH = REPO_ROOT / "crds" / "kopfpeerings.yaml"
 
 FAST_SETTINGS = {
     "POLL_INTERVAL_SECONDS": "0.2",
@@ -65,6 +66,19 @@ def crd(kube: KubeCluster) -> str:
         assert time.monotonic() < deadline, f"{definition} never appeared in /openapi/v2"
         time.sleep(0.5)
     return f"{PLURAL}.{API_GROUP}"
+
+
+@pytest.fixture(scope="session")
+def peering_crds(kube: KubeCluster) -> None:
+    """Kopf's peering CRDs (ClusterKopfPeering, KopfPeering), applied once per session."""
+    kube.kubectl("apply", "-f", str(PEERING_CRDS_PATH))
+    kube.kubectl(
+        "wait",
+        "--for=condition=Established",
+        "--timeout=60s",
+        "crd/clusterkopfpeerings.kopf.dev",
+        "crd/kopfpeerings.kopf.dev",
+    )
 
 
 class Renewals:
@@ -182,6 +196,18 @@ class Renewals:
                 raise AssertionError(f"{name} still exists after {timeout}s: {self.get(name)}")
             time.sleep(0.1)
 
+    def wait_for_event(self, name: str, reason: str, timeout: float = 10.0) -> list[str]:
+        """The reasons of the object's events once one has `reason` (Kopf posts events in the
+        background, so the last one may trail the status it goes with by a moment)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            reasons = [e.reason for e in self.events(name)]
+            if reason in reasons:
+                return reasons
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{name}: no {reason} event within {timeout}s: {reasons}")
+            time.sleep(0.1)
+
     def events(self, name: str) -> list[client.CoreV1Event]:
         events = self.core.list_namespaced_event(
             self.namespace, field_selector=f"involvedObject.name={name}"
@@ -218,11 +244,13 @@ def operator_factory(
     kube: KubeCluster, crd: str, sim: Sim, namespace: str, operator_log: Path
 ) -> Iterator[OperatorFactory]:
     """Makes (unstarted) operator processes for the test's namespace and simulator, with extra
-    environment settings; every one is stopped after the test."""
+    environment settings (and a log file of their own if given); every one is stopped after the
+    test."""
     made: list[OperatorProcess] = []
 
-    def make(**extra_env: str) -> OperatorProcess:
-        process = OperatorProcess(operator_env(kube, sim, namespace, **extra_env), operator_log)
+    def make(log_path: Path | None = None, **extra_env: str) -> OperatorProcess:
+        env = operator_env(kube, sim, namespace, **extra_env)
+        process = OperatorProcess(env, log_path or operator_log)
         made.append(process)
         return process
 

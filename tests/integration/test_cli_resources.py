@@ -57,6 +57,11 @@ def test_status_shows_a_rejected_copys_reasons_and_events(
     assert f"Copy in flight: {recorded['copySid']}" in text
     assert "Status:        twilio-rejected" in text
     assert f"(commercial_registrar_excerpt): {REASON}" in text
+    # When the operator looks next, and the renewal's record (issue 12).
+    assert "Next check:  20" in text
+    assert "Renewals (newest first):" in text
+    assert "InProgress  started " in text
+    assert "rejected: " in text
     events = text.split("Events (last 10):", 1)[1]
     assert " Rejected " in events
     assert REFUSED not in text  # the spec's values never shown

@@ -5,7 +5,8 @@ plane, or kind via --kubeconfig) with a small test CRD of its own (``Widget``), 
 CRD schema validation, the status subresource, merge and JSON patches with a resourceVersion
 precondition, optimistic-concurrency conflicts, watches, finalizers and RBAC. The last group
 starts a second local control plane to check its own contract: the reported version, start-to-
-ready time (printed, not asserted) and a teardown that leaves no process, port or directory.
+ready time (printed, not asserted), a restart that keeps its data and endpoints, and a
+teardown that leaves no process, port or directory.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from typing import Any
 
 import pytest
 from controlplane import LocalControlPlane
-from controlplane.cluster import pid_is_running, port_is_listening
 from controlplane.kubectl import provisioned_kubectl
+from controlplane.processes import pid_is_running, port_is_listening
 from controlplane.testing import KubeCluster
 from kubernetes import client, config, watch
 
@@ -452,6 +453,35 @@ def test_local_control_plane_starts_with_the_real_version_and_stops_cleanly(
     assert not any(pid_is_running(pid) for pid in pids.values())
     assert not any(port_is_listening(port) for port in ports)
     assert not Path(root).exists()
+
+
+def test_a_restarted_control_plane_keeps_its_data_and_endpoints() -> None:
+    """What the outage tests rely on: stop etcd and kube-apiserver, start them again, and the
+    same server URL and kubeconfig reach the same objects (new processes, same data)."""
+    plane = LocalControlPlane()
+    endpoints = plane.start()
+    try:
+        with config.new_client_from_config(config_file=str(endpoints.kubeconfig_path)) as api:
+            client.CoreV1Api(api).create_namespace(
+                client.V1Namespace(metadata=client.V1ObjectMeta(name="survivor"))
+            )
+        before = dict(plane.pids)
+        plane.stop_servers()
+        assert not any(pid_is_running(pid) for pid in before.values())
+        assert not port_is_listening(plane.ports[2])
+        seconds = plane.start_servers()
+        report(
+            "etcd + kube-apiserver start to ready, data kept (lifecycle test)", f"{seconds:.2f} s"
+        )
+        assert plane.endpoints == endpoints
+        assert set(plane.pids.values()).isdisjoint(before.values())
+        with config.new_client_from_config(config_file=str(endpoints.kubeconfig_path)) as api:
+            names = [n.metadata.name for n in client.CoreV1Api(api).list_namespace().items]
+        assert "survivor" in names
+        assert plane.restart(etcd=False) > 0  # kube-apiserver alone
+        assert plane.pids["etcd"] != before["etcd"]
+    finally:
+        plane.stop()
 
 
 def _controlplane_cli(*args: str) -> subprocess.CompletedProcess[str]:

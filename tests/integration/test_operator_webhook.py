@@ -318,6 +318,15 @@ def test_refused_callbacks_change_nothing_and_wake_nobody(
         assert secret not in exposition
 
 
+def current_regulation_spec(bundle_sid: str) -> dict[str, Any]:
+    """A spec changing a field the seeded bundle's regulation has always had (and no document
+    compares with the end-user's), so the renewal it starts is compliant."""
+    spec = renewal_spec(bundle_sid)
+    spec["endUser"] = {"attributes": {"business_registration_number": "RCS-Paris-552100554"}}
+    del spec["supportingDocuments"]
+    return spec
+
+
 def test_a_regulation_change_on_an_original_wakes_its_renewal_at_once(
     sim: Sim, renewals: Renewals, operator_factory: OperatorFactory
 ) -> None:
@@ -327,7 +336,10 @@ def test_a_regulation_change_on_an_original_wakes_its_renewal_at_once(
     seeded_name = sim.admin.bundle(original)["friendly_name"]
     _, url = webhook_operator(operator_factory, WEBHOOK_SET_CALLBACK_ON_ORIGINALS="true")
     renewals.create_credentials(account)
-    renewals.create("renewal", renewal_spec(original))
+    # Names the regulation accepts as it stands (the preflight refuses fields it does not know
+    # yet, such as those of renewal_spec before the default change is published).
+    spec = current_regulation_spec(original)
+    renewals.create("renewal", spec)
     first = renewals.wait_for_phase("renewal", "Completed", timeout=60)
     deadline = time.monotonic() + 20
     while sim.admin.bundle(original)["status_callback"] != url:
@@ -349,7 +361,6 @@ def test_a_regulation_change_on_an_original_wakes_its_renewal_at_once(
     )
     failures = (started.get("evaluation") or {}).get("failures") or []
     assert any(f.get("field") == "vat_number" for f in failures), failures
-    spec = renewal_spec(original)
     spec["endUser"]["attributes"]["vat_number"] = "FR-VAT-0001"
     renewals.patch_spec("renewal", spec)
     status = renewals.wait_for(

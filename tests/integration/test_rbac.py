@@ -2,9 +2,10 @@
 
 manifests/ is applied to the cluster with server-side apply (`kubectl apply --server-side -k`),
 a token for the ServiceAccount is minted with the TokenRequest API, and `python -m controller`
-runs with a kubeconfig holding only that token (not admin), cluster-wide as the Deployment runs
-it. The seed's renewal completes; with one needed permission taken away it does not, with a
-clear 403 in the status or the log, and nothing is written to Twilio.
+runs with a kubeconfig holding only that token (not admin), cluster-wide and peering through the
+ClusterKopfPeering as the Deployment runs it. The seed's renewal completes (the operator created
+the peering object and keeps its entry alive in it); with one needed permission taken away it
+does not, with a clear 403 in the status or the log, and nothing is written to Twilio.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
+from kubernetes import client
 from operator_runner import OperatorProcess
 
 from tests.integration.operator_fixtures import (
@@ -38,10 +41,46 @@ from tests.integration.scenario import (
 )
 from tests.sim_fixtures import Sim
 
+POD = "bundle-renewal-operator-rbac-test"
+
+
+def deployment_peering() -> dict[str, str]:
+    """The PEERING_* settings manifests/operator.env gives the Deployment's replicas."""
+    settings = {}
+    for line in (MANIFESTS / "operator.env").read_text().splitlines():
+        key, _, value = line.partition("=")
+        if key.startswith("PEERING_"):
+            settings[key] = value
+    assert settings["PEERING_NAME"]
+    return settings
+
+
+@pytest.fixture(autouse=True)
+def no_peering_object(kube_api: client.ApiClient, installed: None) -> None:
+    """Each test starts without the ClusterKopfPeering (nor the entries of earlier operators):
+    the operator must create it."""
+    try:
+        client.CustomObjectsApi(kube_api).delete_cluster_custom_object(
+            "kopf.dev", "v1", "clusterkopfpeerings", deployment_peering()["PEERING_NAME"]
+        )
+    except client.ApiException as exc:
+        if exc.status != 404:
+            raise
+
+
+def peering_entries(kube_api: client.ApiClient) -> dict[str, Any]:
+    peering = client.CustomObjectsApi(kube_api).get_cluster_custom_object(
+        "kopf.dev", "v1", "clusterkopfpeerings", deployment_peering()["PEERING_NAME"]
+    )
+    return dict(peering.get("status") or {})
+
 
 def start_as_service_account(factory: OperatorFactory, kubeconfig: Path) -> OperatorProcess:
-    # WATCH_NAMESPACES empty: cluster-wide, as manifests/operator.env configures it.
-    operator = factory(KUBECONFIG=str(kubeconfig), WATCH_NAMESPACES="")
+    # WATCH_NAMESPACES empty: cluster-wide, as manifests/operator.env configures it; peering
+    # and POD_NAME as the Deployment sets them.
+    operator = factory(
+        KUBECONFIG=str(kubeconfig), WATCH_NAMESPACES="", POD_NAME=POD, **deployment_peering()
+    )
     operator.start()
     return operator
 
@@ -55,6 +94,7 @@ def test_the_service_account_can_do_everything_the_renewal_needs(
     renewals: Renewals,
     operator_factory: OperatorFactory,
     service_account_kubeconfig: Path,
+    kube_api: client.ApiClient,
 ) -> None:
     # The token is the ServiceAccount's, and it is not an admin.
     whoami = renewals.kubectl(
@@ -77,11 +117,17 @@ def test_the_service_account_can_do_everything_the_renewal_needs(
     assert status.get("copySid") is None
     assert_renewed(sim, case)
     # Events are created by the ServiceAccount (Kopf's event posting for our decisions).
-    assert "Completed" in [e.reason for e in renewals.events("acme-fr-mobile")]
+    renewals.wait_for_event("acme-fr-mobile", "Completed")
     output = operator.output()
     # No permission was missing for this namespace, nor for Kopf's cluster-wide watching.
     assert "Not enough permissions" not in output
     assert lines_about(output, renewals.namespace, r"\b403\b|[Ff]orbidden") == []
+    # Peering: the operator created the ClusterKopfPeering and keeps its entry in it (patch).
+    assert "Resuming operations after the pause" in output
+    entries = peering_entries(kube_api)
+    assert list(entries) == [POD]
+    assert entries[POD]["lifetime"] == int(deployment_peering()["PEERING_LIFETIME_SECONDS"])
+    assert lines_about(output, "peering", r"\b403\b|[Ff]orbidden") == []
 
 
 def test_values_from_secrets_are_read_with_the_credentials_reader_binding(

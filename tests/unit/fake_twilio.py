@@ -42,6 +42,7 @@ from controller.plan import (
     Policy,
     RenewalResource,
 )
+from controller.regulation_cache import RegulationCache
 from controller.twilio_gateway.port import (
     TwilioCredentials,
     TwilioGateway,
@@ -620,9 +621,13 @@ class Gateways:
 
     twilio: FakeTwilio
     credentials: list[TwilioCredentials] = field(default_factory=list)
+    priorities: list[float | None] = field(default_factory=list)
 
-    def for_credentials(self, credentials: TwilioCredentials) -> TwilioGateway:
+    def for_credentials(
+        self, credentials: TwilioCredentials, *, priority: float | None = None
+    ) -> TwilioGateway:
         self.credentials.append(credentials)
+        self.priorities.append(priority)
         return self.twilio
 
 
@@ -691,10 +696,12 @@ def reconcile(
     log: list[Decision] | None = None,
     budget: WriteBudget | None = None,
     objects: Objects | None = None,
+    regulations: RegulationCache | None = None,
 ) -> Run:
     """One reconcile as the handlers run it (`controller.reconcile.reconcile`, the clean-up one
     with `cleanup`), at the fixed time `now`, against `twilio`, with the cluster's Secrets and
-    ConfigMaps in `objects` (`default_secrets()` when not given)."""
+    ConfigMaps in `objects` (`default_secrets()` when not given) and the process's regulation
+    cache `regulations` (a fresh one when not given)."""
     decisions: list[Decision] = [] if log is None else log
     sink = Sink()
     decider = decide_cleanup if cleanup else decide
@@ -723,6 +730,7 @@ def reconcile(
         policy=POLICY,
         clock=lambda: now,
         budget=budget or WriteBudget(),
+        regulations=regulations or RegulationCache(),
     )
     twilio.now = now
     twilio.crash = None if crash_after_write is None else CrashPoint(crash_after_write, persisted)

@@ -1,6 +1,6 @@
-"""ClusterClient's Secret/ConfigMap reads when the API server gives no answer at all: a
-ClusterAccessError without a status (retried as transient; the webhook answers 503), never an
-unexpected exception."""
+"""ClusterClient's Secret/ConfigMap reads and status patches when the API server gives no answer
+at all: a ClusterAccessError without a status (retried as transient; the webhook answers 503),
+never an unexpected exception."""
 
 from __future__ import annotations
 
@@ -40,3 +40,17 @@ async def test_a_connection_error_becomes_a_cluster_access_error_without_status(
     assert raised.value.__cause__ is None  # `from None`: no request details in tracebacks
     assert raised.value.__suppress_context__
     assert cluster_error_kind(raised.value) is ErrorKind.TRANSIENT
+
+
+async def test_a_status_patch_without_an_api_server_says_so_in_one_line() -> None:
+    cluster = ClusterClient(unreachable_api_server())
+    try:
+        with pytest.raises(ClusterAccessError) as raised:
+            await cluster.patch_status("telecom", "acme", {"phase": "InReview"})
+    finally:
+        cluster.close()
+    assert raised.value.status is None
+    assert str(raised.value) == (
+        "patching status of telecom/acme: no answer from the API server MaxRetryError"
+    )
+    assert raised.value.__suppress_context__

@@ -117,6 +117,8 @@ def test_schema_is_structural_with_status_subresource_and_columns() -> None:
     # Plain `kubectl get br` says why a resource is not Ready (priority 0 = default view).
     default_view = [c["name"] for c in version["additionalPrinterColumns"] if not c.get("priority")]
     assert "Reason" in default_view
+    # When the operator looks next, without reading its logs (issue 12).
+    assert "Next-Check" in default_view
     assert "x-kubernetes-validations" not in CRD_PATH.read_text()  # no CEL on Kubernetes 1.20
 
 

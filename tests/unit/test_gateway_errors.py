@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import aiohttp
@@ -11,7 +12,8 @@ from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioS
 from twilio.base.page import Page
 from twilio.http.response import Response
 
-from controller.twilio_gateway.errors import LIST_PAGE_URI, classify, classify_http
+from controller.twilio_gateway.aimd import Signal
+from controller.twilio_gateway.errors import LIST_PAGE_URI, classify, classify_http, load_signal
 from controller.twilio_gateway.port import (
     TwilioAuthenticationError,
     TwilioError,
@@ -265,3 +267,31 @@ def test_a_bare_sdk_exception_without_an_answer_is_not_a_twilio_failure(
 ) -> None:
     """Without an HTTP answer it is a malformed 200 or an SDK bug: surfaced, never retried."""
     assert classify("list_item_assignments", exc) is None
+
+
+@pytest.mark.parametrize(
+    ("outcome", "signal"),
+    [
+        pytest.param(None, Signal.ANSWERED, id="success"),
+        pytest.param(rest(429, 20429), Signal.OVERLOAD, id="429"),
+        pytest.param(rest(400, 20429), Signal.OVERLOAD, id="code-20429"),
+        pytest.param(rest(503, None), Signal.OVERLOAD, id="503"),
+        pytest.param(TimeoutError(), Signal.OVERLOAD, id="timeout"),
+        pytest.param(
+            page_failure(429, twilio_body(429, 20429, "slow down")), Signal.OVERLOAD, id="page-429"
+        ),
+        pytest.param(
+            TwilioTransientError("x", status=429, code=20429), Signal.OVERLOAD, id="port-429"
+        ),
+        pytest.param(rest(404, 20404), Signal.ANSWERED, id="404-is-an-answer"),
+        pytest.param(rest(500, 20500), Signal.NEUTRAL, id="500-says-nothing"),
+        pytest.param(aiohttp.ServerDisconnectedError(), Signal.NEUTRAL, id="dropped"),
+        pytest.param(TwilioTransientError("connection closed"), Signal.NEUTRAL, id="closed"),
+        pytest.param(asyncio.CancelledError(), Signal.NEUTRAL, id="cancelled"),
+        pytest.param(ValueError("a bug"), Signal.NEUTRAL, id="bug"),
+    ],
+)
+def test_what_a_finished_request_says_about_the_load(
+    outcome: BaseException | None, signal: Signal
+) -> None:
+    assert load_signal("fetch_bundle", outcome) is signal

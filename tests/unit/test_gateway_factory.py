@@ -47,7 +47,29 @@ def test_gateways_of_one_account_share_one_concurrency_cap() -> None:
     c = factory.for_credentials(token_credentials(OTHER_ACCOUNT))
     assert a._limiter is b._limiter
     assert a._limiter is not c._limiter
-    assert a._limiter._value == 3
+    assert a._limiter.limit == 3  # the initial 8, capped by the ceiling
+
+
+def test_a_gateway_waits_with_the_priority_it_was_handed_out_with() -> None:
+    factory = SdkTwilioGatewayFactory()
+    assert factory.for_credentials(token_credentials(), priority=1.5e9)._priority == 1.5e9
+    assert factory.for_credentials(token_credentials())._priority is None
+    with pytest.raises(ValueError, match="NaN"):
+        factory.for_credentials(token_credentials(), priority=float("nan"))
+
+
+def test_each_account_starts_at_the_initial_limit_below_its_ceiling() -> None:
+    adaptive = SdkTwilioGatewayFactory(
+        GatewaySettings(
+            max_concurrent_requests_per_account=50, initial_concurrent_requests_per_account=6
+        )
+    )
+    policy = adaptive.settings.concurrency_policy()
+    assert (policy.initial, policy.floor, policy.ceiling) == (6, 1, 50)
+    assert adaptive.limiter_for(ACCOUNT).limit == 6
+    fixed = GatewaySettings(max_concurrent_requests_per_account=4, adaptive_concurrency=False)
+    policy = fixed.concurrency_policy()
+    assert (policy.initial, policy.floor, policy.ceiling) == (4, 4, 4)
 
 
 def test_connections_are_cached_per_credentials() -> None:
@@ -145,3 +167,15 @@ async def test_close_closes_connections_still_waiting_to_retire() -> None:
     factory.for_credentials(token_credentials(token=TOKEN + "x"))
     await factory.close()
     assert old_session.closed
+
+
+async def test_the_connection_pool_holds_as_many_connections_as_the_ceiling() -> None:
+    """aiohttp's default pool (100) would queue requests the limit let through beyond it, and
+    the queueing would read as Twilio slowing down."""
+    factory = SdkTwilioGatewayFactory(GatewaySettings(max_concurrent_requests_per_account=137))
+    try:
+        session = factory.for_credentials(token_credentials())._connection.session()
+        assert session.connector is not None
+        assert session.connector.limit == 137
+    finally:
+        await factory.close()

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import kopf
 import pytest
 from pydantic import ValidationError
 
+from controller.handlers import configure_kopf
 from controller.models import (
     BundleRenewalSpec,
     BundleRenewalStatus,
@@ -133,3 +135,10 @@ def test_cleanup_of_a_spec_the_models_refuse_still_knows_the_bundle_and_secret()
 def test_cleanup_without_a_bundle_sid_has_nothing_to_clean() -> None:
     body = {"metadata": {"uid": "u1", "namespace": "ns", "name": "n"}, "spec": {}}
     assert read_object(body).for_cleanup() is None
+
+
+def test_events_are_reported_by_the_operator_not_by_kopf() -> None:
+    """`kubectl describe` showed "From: kopf" on every event."""
+    posting = configure_kopf(kopf.OperatorSettings()).posting
+    assert posting.reporting_component == "bundle-renewal-operator"
+    assert posting.reporting_instance

@@ -2,8 +2,9 @@
 
 Read as files (no cluster): every environment variable they set is an operator setting and
 parses; the Deployment carries the hardened securityContext and probes the liveness endpoint the
-settings configure; the CRD comes from crds/ (referenced, not copied); the RBAC rules are exactly
-the documented least-privilege set. tests/integration/test_rbac.py applies them for real.
+settings configure; the CRDs come from crds/ (referenced, not copied); two replicas peer through
+the ClusterKopfPeering the RBAC covers; the RBAC rules are exactly the documented least-privilege
+set. tests/integration/test_rbac.py applies them for real.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from controller.peering import Peering
 from controller.settings import OperatorSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,21 +107,25 @@ def test_settings_configmap_and_deployment_env_are_valid_operator_settings(
         env.update(env_file(MANIFESTS / name))
     container = operator_container()
     assert container["envFrom"] == [{"configMapRef": {"name": "bundle-renewal-operator-settings"}}]
-    env.update({item["name"]: item["value"] for item in container["env"]})
+    from_pod = {item["name"]: item["valueFrom"] for item in container["env"] if "valueFrom" in item}
+    assert from_pod == {"POD_NAME": {"fieldRef": {"fieldPath": "metadata.name"}}}
+    env.update({item["name"]: item["value"] for item in container["env"] if "value" in item})
+    env["POD_NAME"] = "bundle-renewal-operator-5d9c7b8f6-x2x7q"
     settings = settings_from(env, monkeypatch)
     assert settings.clusterwide  # the ClusterRole has no namespace list/watch (rbac.yaml)
     assert settings.liveness_endpoint is not None
+    assert settings.peering_enabled
 
 
 def test_probes_hit_the_liveness_endpoint_the_settings_configure(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     container = operator_container()
-    env = {item["name"]: item["value"] for item in container["env"]}
+    env = {item["name"]: item["value"] for item in container["env"] if "value" in item}
     endpoint = urlsplit(env["LIVENESS_ENDPOINT"])
     assert endpoint.hostname == "0.0.0.0"  # reachable by the kubelet, not loopback only
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
-    for probe in ("livenessProbe", "readinessProbe"):
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
         get = container[probe]["httpGet"]
         assert get["path"] == endpoint.path
         assert ports[get["port"]] == endpoint.port
@@ -217,9 +223,51 @@ def test_deployment_is_hardened() -> None:
     resources = operator_container()["resources"]
     assert resources["requests"]["memory"]
     assert resources["limits"]["memory"]
-    # Kopf runs standalone (no peering): more than one replica would double every action.
-    assert deployment["spec"]["replicas"] == 1
+    # Two replicas, one working (peering); an upgrade never runs old and new code side by side.
+    assert deployment["spec"]["replicas"] == 2
     assert deployment["spec"]["strategy"]["type"] == "Recreate"
+    spread = pod["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]
+    assert [term["podAffinityTerm"]["topologyKey"] for term in spread] == ["kubernetes.io/hostname"]
+    selector = spread[0]["podAffinityTerm"]["labelSelector"]["matchLabels"]
+    assert selector == deployment["spec"]["selector"]["matchLabels"]
+
+
+def test_the_probes_leave_room_for_the_start_up_wait_and_restart_an_idle_operator() -> None:
+    container = operator_container()
+    startup, liveness = container["startupProbe"], container["livenessProbe"]
+    # The start-up waits for the API server to serve BundleRenewals before /healthz answers.
+    assert startup["periodSeconds"] * startup["failureThreshold"] >= 300
+    assert "initialDelaySeconds" not in liveness  # the startup probe covers the start
+    # A failing probe (Kopf not watching BundleRenewals) restarts the pod within two minutes.
+    assert liveness["periodSeconds"] * liveness["failureThreshold"] <= 120
+
+
+def test_two_replicas_peer_through_the_clusterkopfpeering_the_rbac_lets_them_use(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    env: dict[str, str] = {}
+    for name in kustomization()["configMapGenerator"][0]["envs"]:
+        env.update(env_file(MANIFESTS / name))
+    settings = settings_from(env, monkeypatch)
+    peering = Peering.from_settings(settings)
+    assert peering.run_arguments()["peering_name"] == "bundle-renewal-operator"
+    assert peering.plural == "clusterkopfpeerings"
+    # The peering CRDs come from crds/, as Kopf's selectors name them (kopf.dev/v1).
+    for plural, kind, scope in [
+        ("clusterkopfpeerings", "ClusterKopfPeering", "Cluster"),
+        ("kopfpeerings", "KopfPeering", "Namespaced"),
+    ]:
+        crd = one("CustomResourceDefinition", f"{plural}.kopf.dev")
+        assert crd in load_all(ROOT / "crds" / "kopfpeerings.yaml")
+        assert (crd["spec"]["names"]["kind"], crd["spec"]["scope"]) == (kind, scope)
+        assert [(v["name"], v["served"], v["storage"]) for v in crd["spec"]["versions"]] == [
+            ("v1", True, True)
+        ]
+    # Kopf keeps the peering object alive; the operator creates it when missing.
+    assert {
+        verb for group, resource, verb in rules("bundle-renewal-operator") if group == "kopf.dev"
+    } == {"list", "watch", "patch", "create"}
+    assert not [o for o in manifest_objects() if o["kind"] == "ClusterKopfPeering"]
 
 
 def rules(name: str) -> set[tuple[str, str, str]]:
@@ -242,6 +290,10 @@ def test_rbac_is_exactly_what_the_operator_uses() -> None:
         ("", "events", "create"),
         ("apiextensions.k8s.io", "customresourcedefinitions", "list"),
         ("apiextensions.k8s.io", "customresourcedefinitions", "watch"),
+        ("kopf.dev", "clusterkopfpeerings", "list"),
+        ("kopf.dev", "clusterkopfpeerings", "watch"),
+        ("kopf.dev", "clusterkopfpeerings", "patch"),
+        ("kopf.dev", "clusterkopfpeerings", "create"),
     }
     # Credentials and document files: `get` only, granted per namespace by a RoleBinding.
     assert rules("bundle-renewal-operator-credentials-reader") == {

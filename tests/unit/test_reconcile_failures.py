@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from controller import workflow
 from controller.cluster import ObjectNotFound
-from controller.credentials import LastGoodCredentials
+from controller.credentials import CredentialsError, LastGoodCredentials
 from controller.models import BundleRenewalSpec, BundleRenewalStatus
 from controller.plan import ErrorKind, Event, Policy, RenewalResource, copy_marker
 from controller.reconcile import Dependencies, reconcile
@@ -51,7 +51,9 @@ class Factory:
     def __init__(self, error: BaseException) -> None:
         self.error = error
 
-    def for_credentials(self, credentials: TwilioCredentials) -> Any:
+    def for_credentials(
+        self, credentials: TwilioCredentials, *, priority: float | None = None
+    ) -> Any:
         return FailingGateway(self.error)
 
 
@@ -135,8 +137,10 @@ class SecretThatGoes:
 
     def __init__(self) -> None:
         self.gone = False
+        self.reads = 0
 
     async def read_secret(self, namespace: str, name: str) -> dict[str, bytes]:
+        self.reads += 1
         if self.gone:
             raise ObjectNotFound("Secret", namespace, name)
         return {"accountSid": ACCOUNT.encode(), "authToken": b"t" * 32}
@@ -166,7 +170,9 @@ class RecordingFactory:
         self.log: list[str] = []
         self.credentials: list[TwilioCredentials] = []
 
-    def for_credentials(self, credentials: TwilioCredentials) -> Any:
+    def for_credentials(
+        self, credentials: TwilioCredentials, *, priority: float | None = None
+    ) -> Any:
         self.credentials.append(credentials)
         return CopyHoldingGateway(self.log)
 
@@ -176,7 +182,13 @@ COPY = Bundle(sid="BU" + "c" * 32, friendly_name=copy_marker("u-1"), status=Bund
 
 async def test_cleanup_after_the_secret_went_uses_the_credentials_last_read() -> None:
     objects, factory = SecretThatGoes(), RecordingFactory()
-    deps = Dependencies(gateways=factory, objects=objects, policy=POLICY)
+    # No freshness window: each reconcile reads the Secret (its going is seen at once).
+    deps = Dependencies(
+        gateways=factory,
+        objects=objects,
+        policy=POLICY,
+        credentials=LastGoodCredentials(fresh_seconds=0),
+    )
     # A first clean-up attempt reads the Secret, which is then remembered; the copy is back
     # below (log cleared) as if that attempt had been interrupted.
     await reconcile(resource(), deps, Sink(), decide=workflow.decide_cleanup)
@@ -202,6 +214,28 @@ async def test_cleanup_without_remembered_credentials_still_reports_the_missing_
         resource(), deps, Sink(), decide=workflow.decide_cleanup, remembered_credentials=True
     )
     assert outcome.error is ErrorKind.CREDENTIALS
+
+
+async def test_a_fleet_sharing_a_secret_reads_it_once_per_freshness_window() -> None:
+    """1,000 resources in one namespace read their shared Secret on every reconcile otherwise."""
+    now = [0.0]
+    objects = SecretThatGoes()
+    remembered = LastGoodCredentials(fresh_seconds=30.0, clock=lambda: now[0])
+    for uid in range(100):
+        credentials, fell_back = await remembered.load(objects, f"uid-{uid}", "ns", "twilio")
+        assert credentials.account_sid == ACCOUNT
+        assert not fell_back
+    assert objects.reads == 1
+    now[0] = 31.0  # a rotation is seen once the window has passed
+    await remembered.load(objects, "uid-0", "ns", "twilio")
+    assert objects.reads == 2
+    objects.gone = True
+    now[0] = 62.0
+    with pytest.raises(CredentialsError):  # a missing Secret is never served from the window
+        await remembered.load(objects, "uid-1", "ns", "twilio")
+    with pytest.raises(CredentialsError):
+        await remembered.load(objects, "uid-2", "ns", "twilio")
+    assert objects.reads == 4
 
 
 def test_forgotten_credentials_are_gone() -> None:

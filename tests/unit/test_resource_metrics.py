@@ -21,6 +21,8 @@ from controller.models import (
     EvaluationStatus,
     OriginalBundleStatus,
     Phase,
+    RenewalOutcome,
+    RenewalRecord,
     ReviewStatus,
 )
 from tests.metrics_scrape import scrape, value
@@ -127,8 +129,8 @@ def test_series_per_resource_stay_within_the_stated_cardinality() -> None:
     m.reconciling("uid-max", "telecom", "max", busiest)
 
     least, most = series_of(m, "telecom", "min"), series_of(m, "telecom", "max")
-    assert len(least) == len(ConditionStatus) + len(Phase) + 1 == 12
-    assert len(most) == sum(PER_RESOURCE.values()) == 15
+    assert len(least) == len(ConditionStatus) + len(Phase) + 1 == 13
+    assert len(most) == sum(PER_RESOURCE.values()) == 16
     assert {name for name, _ in most} == set(PER_RESOURCE)
 
 
@@ -152,7 +154,7 @@ def test_a_forgotten_resource_loses_every_series_and_the_others_keep_theirs() ->
     m.reconciling("uid-2", "billing", "other", in_review(NOW - timedelta(hours=1)))
     m.forget("uid-1")
     assert series_of(m, "telecom", "acme") == []
-    assert len(series_of(m, "billing", "other")) == 14
+    assert len(series_of(m, "billing", "other")) == 15
     phases = families(m)["bundle_renewal_resources"]
     assert value(phases, phase="InReview") == 1
 
@@ -229,3 +231,30 @@ def test_histogram_buckets_are_cumulative_and_count_bounds_in() -> None:
     with pytest.raises(ValueError, match="increasing"):
         Histogram((10.0, 1.0))
     assert list(LONG_BUCKETS) == sorted(LONG_BUCKETS)
+
+
+def test_a_renewal_approved_and_completed_at_once_is_timed_from_its_history() -> None:
+    """Ready stays True through a renewal of a still-valid bundle (issue 12) and the completed
+    status no longer holds the copy's review: the start and the approval come from its record
+    in status.history."""
+    m = metrics()
+    previous = ready(in_review(T0 + timedelta(hours=1)), True, T0)
+    record = RenewalRecord(
+        outcome=RenewalOutcome.COMPLETED,
+        started_at=T0 + timedelta(hours=1),
+        approved_at=T0 + timedelta(hours=3),
+        completed_at=T0 + timedelta(hours=3),
+    )
+    done = ready(
+        BundleRenewalStatus(
+            phase=Phase.COMPLETED, completed_at=T0 + timedelta(hours=3), history=[record]
+        ),
+        True,
+        T0 + timedelta(hours=3),
+    )
+    m.status_written("uid-1", "telecom", "acme", previous, done)
+    renewals = families(m)["bundle_renewal_renewal_duration_seconds"]
+    assert next(s.value for s in renewals.samples if s.name.endswith("_sum")) == 2 * 3600
+    reviews = families(m)["bundle_renewal_review_duration_seconds"]
+    counts = {s.labels["outcome"]: s.value for s in reviews.samples if s.name.endswith("_count")}
+    assert counts["approved"] == 1

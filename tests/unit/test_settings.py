@@ -11,6 +11,7 @@ from pydantic import ValidationError
 import controller.__main__ as entry_point
 from controller.plan import Policy
 from controller.reconcile import policy_from_settings
+from controller.runtime import gateway_settings
 from controller.settings import LogFormat, OperatorSettings, replaced_variables_in
 
 
@@ -130,3 +131,17 @@ def test_the_workflow_policy_defaults_are_the_settings_defaults() -> None:
     """Policy's own defaults (used by tests and any caller without settings) must not drift from
     what the operator runs with by default (they once did: backoff_max 900 against 600)."""
     assert policy_from_settings(OperatorSettings()) == Policy()
+
+
+def test_twilio_concurrency_adapts_between_8_and_100_unless_told_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    policy = gateway_settings(OperatorSettings()).concurrency_policy()
+    assert (policy.initial, policy.floor, policy.ceiling) == (8, 1, 100)
+    monkeypatch.setenv("TWILIO_CONCURRENCY_PER_ACCOUNT", "30")
+    monkeypatch.setenv("TWILIO_CONCURRENCY_INITIAL", "12")
+    policy = gateway_settings(OperatorSettings()).concurrency_policy()
+    assert (policy.initial, policy.ceiling) == (12, 30)
+    monkeypatch.setenv("TWILIO_CONCURRENCY_ADAPTIVE", "false")
+    policy = gateway_settings(OperatorSettings()).concurrency_policy()
+    assert (policy.initial, policy.floor, policy.ceiling) == (30, 30, 30)

@@ -117,7 +117,7 @@ async def test_a_404_on_the_copy_items_means_the_copy_is_gone_not_empty() -> Non
     res = resource(approved.sid)
     gateway = Gateway({}, gone={approved.sid})
     obs = Observation(
-        read=frozenset({P.ORIGINAL, P.COPIES}),
+        read=frozenset({P.ORIGINAL, P.COPIES, P.REGULATION}),
         original=Bundle(sid=ORIG, status=BundleStatus.TWILIO_APPROVED, valid_until=T0),
         copies=(approved,),
         ours=(approved,),
