@@ -26,8 +26,38 @@ def key(renewal: Renewal) -> Key:
     return (renewal.namespace, renewal.name)
 
 
+def phase(obj: dict[str, Any]) -> str:
+    return str((obj.get("status") or {}).get("phase") or "")
+
+
+def message(obj: dict[str, Any]) -> str:
+    return str((obj.get("status") or {}).get("message") or "")
+
+
+def unfinished(objects: dict[Key, dict[str, Any]], targets: set[Key]) -> list[str]:
+    """Where each target that is not Completed stands, from its status (which holds no value)."""
+    lines = []
+    for k in sorted(targets):
+        obj = objects.get(k, {})
+        if phase(obj) == "Completed":
+            continue
+        status = obj.get("status") or {}
+        review = status.get("review") or {}
+        lines.append(
+            f"  {k[0]}/{k[1]}: {phase(obj) or '(no status)'}, generation "
+            f"{(obj.get('metadata') or {}).get('generation')}, observed "
+            f"{status.get('observedGeneration')}, copy {status.get('copySid')} "
+            f"{review.get('status')}, submitted generation {review.get('submittedGeneration')}, "
+            f"patched at {review.get('patchedAt')}: {message(obj)}"
+        )
+    return lines
+
+
 class ClusterView:
     def __init__(self, api: client.ApiClient) -> None:
+        # urllib3 warns of every retry while the API server is away (on purpose): hundreds of
+        # lines that would bury a failure's own message.
+        logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
         self.custom = client.CustomObjectsApi(api)
         self.core = client.CoreV1Api(api)
 
@@ -53,12 +83,6 @@ class ClusterView:
             return None
         items = cast(list[dict[str, Any]], cast(dict[str, Any], listed)["items"])
         return {(o["metadata"]["namespace"], o["metadata"]["name"]): o for o in items}
-
-    def phases(self) -> dict[Key, str] | None:
-        objects = self.objects()
-        if objects is None:
-            return None
-        return {k: str((o.get("status") or {}).get("phase") or "") for k, o in objects.items()}
 
     def status(self, renewal: Renewal) -> dict[str, Any] | None:
         try:

@@ -3,8 +3,9 @@
 Each event fires once the renewals' successful Twilio writes reach a random fraction (seeded,
 5-85 %) of the writes they need at least (7 for a renewal, 3 more for a rejected one), so events
 spread over the work, however fast it goes, and land at arbitrary points of the renewals in
-flight, from copy creation to ReplaceItems; no write happens while the operator is down, so one
-event's outage does not use up the next one's share.
+flight, from copy creation to ReplaceItems. Consecutive events are at least a share of the
+writes apart; no write happens while the operator is down, but some do while the API server is
+(the operator goes on with Twilio until a status write fails).
 Each kill is followed by a start of the operator (ready once Kopf's liveness endpoint answers);
 each API-server restart happens with the operator running and ready, never across a start of it
 (an operator started while the API server is down is a separate, known defect). One thread runs
@@ -16,20 +17,21 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from controlplane import LocalControlPlane
 from operator_runner import OperatorProcess
 
-from tests.chaos.cluster_view import ClusterView, Key
+from tests.chaos.cluster_view import ClusterView, Key, message, phase, unfinished
 from tests.chaos.reviewer import Reviewer
 from tests.chaos.settings import ChaosSettings
 from tests.sim_fixtures import Sim
 
 KILL = "kill"
 APISERVER = "apiserver"
-POLL_SECONDS = 0.1
+POLL_SECONDS = 0.1  # the simulator's counters: cheap
+LIST_SECONDS = 1.0  # every BundleRenewal from the API server: not cheap with hundreds
 
 
 @dataclass
@@ -69,55 +71,76 @@ class Disruptor:
         at = time.monotonic() - self._started
         self.tally.timeline.append(f"{at:6.1f} s  {what} ({completed}/{total} completed)")
 
-    def _writes(self, accounts: set[str]) -> int:
-        """Successful Twilio writes of these accounts so far."""
-        return sum(
-            row["count"]
-            for row in self.sim.stats()["requests"]
-            if row["account_sid"] in accounts
-            and row["method"] != "GET"
-            and 200 <= row["status"] < 300
-        )
+    def _writes_and_requests(self, accounts: set[str]) -> tuple[int, int]:
+        """Successful Twilio writes, and requests of any kind, of these accounts so far."""
+        writes = requests = 0
+        for row in self.sim.stats()["requests"]:
+            if row["account_sid"] in accounts:
+                requests += row["count"]
+                if row["method"] != "GET" and 200 <= row["status"] < 300:
+                    writes += row["count"]
+        return writes, requests
 
     def drive(self, targets: set[Key], accounts: set[str], least_writes: int) -> None:
-        """Disrupt on schedule until every target is Completed; AssertionError on time-out.
+        """Disrupt on schedule until every target is Completed. AssertionError on time-out, or
+        when nothing moved (no phase or message changed, no Twilio request) for
+        `stall_seconds`: a renewal stuck for good fails the run in minutes, not at the time-out.
         `least_writes`: the successful writes the targets need at least (the schedule's scale)."""
         events = [KILL] * self.settings.kills + [APISERVER] * self.settings.apiserver_restarts
         self.rng.shuffle(events)
         total = len(targets)
         thresholds = sorted(math.ceil(self.rng.uniform(0.05, 0.85) * least_writes) for _ in events)
+        gap, cap = math.ceil(0.4 * least_writes / (len(events) + 1)), int(0.9 * least_writes)
         deadline = self._started + self.settings.timeout_seconds
-        phases: dict[Key, str] = {}
-        completed = 0
+        objects: dict[Key, dict[str, Any]] = {}
+        listed_at = moved_at = 0.0
+        last: tuple[object, ...] = ()
         while True:
-            seen = self.view.phases()
-            if seen is not None:
-                phases = {k: v for k, v in seen.items() if k in targets}
-                completed = sum(1 for v in phases.values() if v == "Completed")
+            now = time.monotonic()
+            if now - listed_at >= LIST_SECONDS:  # a list of every object loads the API server
+                listed_at = now
+                seen = self.view.objects()
+                if seen is not None:
+                    objects = {k: v for k, v in seen.items() if k in targets}
+            completed = sum(1 for o in objects.values() if phase(o) == "Completed")
             if completed == total:
                 break
             if not self.operator.running:
                 self.tally.unexpected_exits += 1
-                self._note(
-                    f"operator exited by itself ({self.operator.returncode()})", completed, total
-                )
+                code = self.operator.returncode()
+                self._note(f"operator exited by itself ({code})", completed, total)
                 self.operator.start()
-            if events and self._writes(accounts) >= thresholds[0]:
+            writes, requests = self._writes_and_requests(accounts)
+            if events and writes >= thresholds[0]:
                 thresholds.pop(0)
                 self._disrupt(events.pop(0), completed, total)
+                moved_at = time.monotonic()
+                # The next one at least `gap` writes later, so that events spread over the work
+                # even when their thresholds fell close together; never past `cap`, so that each
+                # still fires while renewals are in flight.
+                thresholds = [min(max(t, writes + gap), cap) for t in thresholds]
             if self.reviewer.error is not None:
                 raise AssertionError("the reviewer failed") from self.reviewer.error
-            if time.monotonic() > deadline:
-                left = Counter(phases.values())
-                raise AssertionError(
-                    f"{total - completed} of {total} renewals not Completed within "
-                    f"{self.settings.timeout_seconds:.0f} s; phases {dict(left)}; reviews "
-                    f"pending {self.reviewer.pending()}; log {self.operator.log_path}"
+            state = (requests, *sorted((k, phase(o), message(o)) for k, o in objects.items()))
+            if state != last:
+                last, moved_at = state, time.monotonic()
+            stalled = time.monotonic() - moved_at > self.settings.stall_seconds
+            if stalled or time.monotonic() > deadline:
+                why = (
+                    f"nothing moved for {self.settings.stall_seconds:.0f} s"
+                    if stalled
+                    else (f"not within {self.settings.timeout_seconds:.0f} s")
                 )
+                raise AssertionError(self._unfinished(why, objects, targets))
             time.sleep(POLL_SECONDS)
         self.tally.seconds = time.monotonic() - self._started
         self._note("every renewal Completed", completed, total)
         assert not events, f"the renewals completed before the disruptions {events} could fire"
+
+    def _unfinished(self, why: str, objects: dict[Key, dict[str, Any]], targets: set[Key]) -> str:
+        head = f"{len(targets)} renewals, not all Completed: {why}; log {self.operator.log_path}"
+        reviews = f"reviews pending: {self.reviewer.pending()}"
+        return "\n".join([head, *unfinished(objects, targets), reviews])
 
     def _disrupt(self, event: str, completed: int, total: int) -> None:
         if event == KILL:
@@ -128,9 +151,9 @@ class Disruptor:
             self._note("operator started and ready", completed, total)
         else:
             assert self.operator.running, "the API server is restarted only under a live operator"
-            outage = self.plane.restart(
-                down_seconds=self.settings.apiserver_down_seconds, hard=True
-            )
+            stopped = time.monotonic()
+            self.plane.restart(down_seconds=self.settings.apiserver_down_seconds, hard=True)
+            outage = time.monotonic() - stopped
             self.tally.apiserver_restarts += 1
             self.tally.apiserver_outage_seconds.append(outage)
             self._note(f"control plane SIGKILLed, restarted ({outage:.1f} s out)", completed, total)

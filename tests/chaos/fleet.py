@@ -62,8 +62,9 @@ class Renewal:
         """The spec as first created (a rejected renewal's first value included)."""
         document = self.first_value or self.document_value
         if self.from_secrets:
-            end_user: dict[str, Any] = {"attributesFrom": [{"secretRef": {"name": self.values}}]}
-            value_ref = {"secretKeyRef": {"name": self.values, "key": DOCUMENT_KEY}}
+            every_key = {"secretRef": {"name": self.end_user_secret}}
+            end_user: dict[str, Any] = {"attributesFrom": [every_key]}
+            value_ref = {"secretKeyRef": {"name": self.document_secret, "key": DOCUMENT_KEY}}
             attributes: dict[str, Any] = {DOCUMENT_FIELD: {"valueFrom": value_ref}}
         else:
             end_user = {"attributes": {END_USER_FIELD: self.end_user_value}}
@@ -76,9 +77,14 @@ class Renewal:
         }
 
     @property
-    def values(self) -> str:
-        """The Secret holding this renewal's values when `from_secrets`."""
-        return f"{self.name}-values"
+    def end_user_secret(self) -> str:
+        """With `from_secrets`: every key of this Secret is an end-user attribute."""
+        return f"{self.name}-end-user"
+
+    @property
+    def document_secret(self) -> str:
+        """With `from_secrets`: the excerpt's issue date is one key of this Secret."""
+        return f"{self.name}-documents"
 
     def secret_strings(self) -> list[str]:
         """Values that must never show outside the spec and the Secrets."""
@@ -174,11 +180,10 @@ def create_namespaces_and_secrets(core: client.CoreV1Api, fleet: Fleet) -> None:
                 data = _credentials(renewal.account, use_api_key)
                 _create_secret(core, renewal.namespace, renewal.secret_name, data)
             if renewal.from_secrets:
-                data = {
-                    END_USER_FIELD: renewal.end_user_value,
-                    DOCUMENT_KEY: renewal.document_value,
-                }
-                _create_secret(core, renewal.namespace, renewal.values, data)
+                end_user = {END_USER_FIELD: renewal.end_user_value}
+                _create_secret(core, renewal.namespace, renewal.end_user_secret, end_user)
+                document = {DOCUMENT_KEY: renewal.document_value}
+                _create_secret(core, renewal.namespace, renewal.document_secret, document)
 
 
 def _create_secret(core: client.CoreV1Api, namespace: str, name: str, data: dict[str, str]) -> None:

@@ -40,6 +40,8 @@ class ChaosSettings:
     latency_ms: float = 20.0  # mean of an exponential latency on every Twilio request
     #: Time for every renewal under chaos to complete once created.
     timeout_seconds: float = 150.0
+    #: Fail early when nothing moves this long (no phase or message change, no Twilio request).
+    stall_seconds: float = 90.0
     #: Chaos requests per renewal over fault-free ones (the issue's acceptance: 1.5).
     max_ratio: float = 1.5
     #: Whether the ratio is asserted (the long run) or only reported (the short one).

@@ -16,13 +16,14 @@ from __future__ import annotations
 import random
 import time
 from pathlib import Path
+from typing import Any
 
 from controlplane import LocalControlPlane
 from controlplane.testing import KubeCluster
 from operator_runner import OperatorProcess
 
 from tests.chaos import checks
-from tests.chaos.cluster_view import ClusterView, key
+from tests.chaos.cluster_view import ClusterView, Key, key, unfinished
 from tests.chaos.disruptions import Disruptor
 from tests.chaos.figures import (
     faults_by_kind,
@@ -59,19 +60,18 @@ def _operator(kube: KubeCluster, sim: Sim, fleet: Fleet, log: Path) -> OperatorP
     return OperatorProcess(env, log)
 
 
-def _wait_completed(
-    view: ClusterView, reviewer: Reviewer, keys: set[tuple[str, str]], timeout: float
-) -> float:
+def _wait_completed(view: ClusterView, reviewer: Reviewer, keys: set[Key], timeout: float) -> float:
     started = time.monotonic()
-    phases: dict[tuple[str, str], str] = {}
+    objects: dict[Key, dict[str, Any]] = {}
     while time.monotonic() - started < timeout and reviewer.error is None:
-        phases = {k: v for k, v in (view.phases() or {}).items() if k in keys}
-        if len(phases) == len(keys) and set(phases.values()) == {"Completed"}:
+        objects = {k: v for k, v in (view.objects() or objects).items() if k in keys}
+        if not unfinished(objects, keys):
             return time.monotonic() - started
         time.sleep(0.25)
+    lines = unfinished(objects, keys)
     raise AssertionError(
-        f"the baseline did not complete within {timeout:.0f} s: {phases}; reviews pending "
-        f"{reviewer.pending()}"
+        "\n".join([f"the baseline did not complete within {timeout:.0f} s:", *lines])
+        + f"\nreviews pending: {reviewer.pending()}"
     ) from reviewer.error
 
 
