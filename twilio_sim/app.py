@@ -81,6 +81,7 @@ def create_app(
         account_sid: str | None = None
         route = request.match_info.route.resource
         route_name = route.canonical if route is not None else "(unmatched)"
+        answer_after = 0.0
         try:
             account = authenticate(store, request.headers.get("Authorization"))
             account_sid = account.sid
@@ -92,7 +93,9 @@ def create_app(
             inflight[account.sid] += 1
             try:
                 delay = cfg.latency.sample_seconds(rng)
-                if delay > 0:
+                if cfg.latency.when == "after":
+                    answer_after = delay
+                elif delay > 0:
                     await asyncio.sleep(delay)
                 faults = cfg.faults
                 if faults.drop_rate and rng.random() < faults.drop_rate:
@@ -111,6 +114,8 @@ def create_app(
             err = _http_error(exc, request.path)
             response = json_response(err.body(), err.status)
         count(request, account_sid, route_name, response.status)
+        if answer_after > 0:  # carried out and counted; the client still waits for the answer
+            await asyncio.sleep(answer_after)
         return response
 
     @web.middleware

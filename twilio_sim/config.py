@@ -43,6 +43,10 @@ class ReviewConfig(_Strict):
 
 class LatencyConfig(_Strict):
     distribution: Literal["none", "constant", "uniform", "exponential", "normal"] = "none"
+    # before: the request waits, then is carried out and answered; after: it is carried out
+    # (and counted) at once and answered after the delay, so a test can kill its client in the
+    # window between a write done at Twilio and anything the client records of it.
+    when: Literal["before", "after"] = "before"
     mean_ms: float = Field(0.0, ge=0)
     min_ms: float = Field(0.0, ge=0)
     max_ms: float = Field(0.0, ge=0)

@@ -92,7 +92,10 @@ class Reviewer:
         names the excerpt, as Twilio's reviewers do (the operator reports document reasons)."""
         reason: dict[str, object] = {}
         if decision == "reject":
-            refused = {sid: {"failure_reason": FAILURE_REASON} for sid in self._excerpts(copy_sid)}
+            refused = {
+                sid: {"failure_reason": FAILURE_REASON}
+                for sid in copy_excerpts(self.admin, copy_sid)
+            }
             reason = {"failure_reason": FAILURE_REASON, "documents": refused}
         try:
             self.admin.review(copy_sid, decision, **reason)
@@ -102,19 +105,6 @@ class Reviewer:
             raise
         return True
 
-    def _excerpts(self, copy_sid: str) -> list[str]:
-        for account in self.admin.state()["accounts"]:
-            for bundle in account["bundles"]:
-                if bundle["sid"] == copy_sid:
-                    items = set(bundle["item_object_sids"])
-                    documents = account["supporting_documents"]
-                    return [
-                        d["sid"]
-                        for d in documents
-                        if d["sid"] in items and d["type"] == DOCUMENT_TYPE
-                    ]
-        raise AssertionError(f"copy {copy_sid} is not at the simulator")
-
     def _fix(self, renewal: Renewal) -> bool:
         """The spec now carries the final document value instead of the refused one."""
         spec = renewal.spec()
@@ -122,3 +112,16 @@ class Reviewer:
             {"type": DOCUMENT_TYPE, "attributes": {DOCUMENT_FIELD: renewal.document_value}}
         ]
         return self.view.patch_spec(renewal, spec)
+
+
+def copy_excerpts(admin: AdminClient, copy_sid: str) -> list[str]:
+    """The registrar excerpts among a copy's items (what a rejection names)."""
+    for account in admin.state()["accounts"]:
+        for bundle in account["bundles"]:
+            if bundle["sid"] == copy_sid:
+                items = set(bundle["item_object_sids"])
+                documents = account["supporting_documents"]
+                return [
+                    d["sid"] for d in documents if d["sid"] in items and d["type"] == DOCUMENT_TYPE
+                ]
+    raise AssertionError(f"copy {copy_sid} is not at the simulator")

@@ -4,6 +4,7 @@ their path (how the suite proves an original bundle saw nothing but ReplaceItems
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -87,3 +88,27 @@ def test_writes_are_recorded_under_every_sid_in_their_path_and_reads_are_not(sim
     assert {w["sid"] for w in sim.admin.writes()} == {original, copy.sid, item.sid}
     sim.admin.reset()
     assert sim.admin.writes() == []
+
+
+def test_latency_after_carries_the_write_out_before_answering(sim: Sim) -> None:
+    """The crash window: the write is done (and counted) while its client still waits."""
+    account = sim.new_account()
+    seeded = sim.seed_approved_bundle(account.sid)
+    sim.set_config(latency={"distribution": "constant", "mean_ms": 1500, "when": "after"})
+    url = f"{sim.base_url}{RC}/Bundles/{seeded['bundle_sid']}/Copies"
+    answered: list[int] = []
+    thread = threading.Thread(
+        target=lambda: answered.append(
+            requests.post(url, auth=(account.sid, account.auth_token), timeout=10).status_code
+        )
+    )
+    started = time.monotonic()
+    thread.start()
+    while not sim.admin.writes(seeded["bundle_sid"]):
+        assert time.monotonic() - started < 1.0, "not carried out at once"
+        time.sleep(0.01)
+    assert [b for b in sim.state()["accounts"][0]["bundles"] if b["copy_of"]]
+    assert answered == []
+    thread.join()
+    assert answered == [201]
+    assert time.monotonic() - started >= 1.5
