@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from controlplane import LocalControlPlane
 from controlplane.processes import port_is_listening
 from controlplane.testing import KubeCluster
 from kubernetes import client
 
 from tests.measurements import report
+
+pytestmark = pytest.mark.integration  # a control plane of its own (conftest.py)
 
 
 def test_a_hard_restart_keeps_endpoints_and_data_and_is_an_outage(

@@ -36,6 +36,8 @@ from tests.integration.scenario import (
 )
 from tests.sim_fixtures import Sim
 
+pytestmark = pytest.mark.integration  # a control plane of its own (conftest.py)
+
 NAMESPACE = "crash-window"
 UPDATE_DOCUMENT = "POST /v2/RegulatoryCompliance/SupportingDocuments/{Sid}"
 FIXED_DATE = "2025-01-31-Fixed-3307"
