@@ -31,22 +31,29 @@ def group_requests(counts: Counter[str], group: Group) -> int:
     return sum(counts[a.sid] for a in group.accounts)
 
 
-def routes_per_renewal(stats: dict[str, Any], group: Group) -> dict[str, float]:
-    """`METHOD route` -> requests per renewal of the group (any answer)."""
+def completed(group: Group, done: set[str] | None) -> int:
+    """How many of the group's renewals completed (`done`: their names; None: all)."""
+    return sum(1 for r in group.renewals if done is None or r.name in done)
+
+
+def routes_per_renewal(
+    stats: dict[str, Any], group: Group, done: set[str] | None = None
+) -> dict[str, float]:
+    """`METHOD route` -> requests per completed renewal of the group (any answer)."""
     accounts = {a.sid for a in group.accounts}
     counts: Counter[str] = Counter()
     for row in stats["requests"]:
         if row["account_sid"] in accounts:
             route = row["route"].removeprefix("/v2/RegulatoryCompliance")
             counts[f"{row['method']} {route}"] += row["count"]
-    return {route: n / len(group.renewals) for route, n in sorted(counts.items())}
+    return {route: n / max(completed(group, done), 1) for route, n in sorted(counts.items())}
 
 
 def where_the_extra_goes(
-    baseline: dict[str, Any], final: dict[str, Any], groups: dict[str, Group]
+    baseline: dict[str, Any], final: dict[str, Any], groups: dict[str, Group], done: set[str]
 ) -> list[str]:
     """Per route, requests per automatically reviewed renewal: chaos vs fault-free."""
-    chaos = routes_per_renewal(final, groups["chaos-auto"])
+    chaos = routes_per_renewal(final, groups["chaos-auto"], done)
     base = routes_per_renewal(baseline, groups["baseline-auto"])
     return [
         f"{route}: {chaos.get(route, 0):.2f} vs {base.get(route, 0):.2f}"
@@ -93,23 +100,31 @@ class PerRenewal:
 
 
 def per_renewal(
-    baseline_counts: Counter[str], final_counts: Counter[str], groups: dict[str, Group]
+    baseline_counts: Counter[str],
+    final_counts: Counter[str],
+    groups: dict[str, Group],
+    done: set[str],
 ) -> PerRenewal:
-    def mean(counts: Counter[str], group: Group) -> float | None:
-        if not group.renewals:
+    """Requests per completed renewal (`done`: the names of the chaos phase's completed ones;
+    the baseline's all completed, or the run stopped there)."""
+
+    def mean(counts: Counter[str], group: Group, done: set[str] | None = None) -> float | None:
+        if not completed(group, done):
             return None
-        return group_requests(counts, group) / len(group.renewals)
+        return group_requests(counts, group) / completed(group, done)
 
     base_auto = mean(baseline_counts, groups["baseline-auto"])
     base_hand = mean(baseline_counts, groups["baseline-by-hand"])
     assert base_auto is not None, "the baseline needs at least one renewal"
     chaos_auto, chaos_hand = groups["chaos-auto"], groups["chaos-by-hand"]
-    expected = len(chaos_auto.renewals) * base_auto + len(chaos_hand.renewals) * (base_hand or 0)
+    expected = completed(chaos_auto, done) * base_auto + completed(chaos_hand, done) * (
+        base_hand or 0
+    )
     return PerRenewal(
         baseline_auto=base_auto,
         baseline_by_hand=base_hand,
-        chaos_auto=mean(final_counts, chaos_auto) or 0.0,
-        chaos_by_hand=mean(final_counts, chaos_hand),
+        chaos_auto=mean(final_counts, chaos_auto, done) or 0.0,
+        chaos_by_hand=mean(final_counts, chaos_hand, done),
         chaos_total=group_requests(final_counts, chaos_auto)
         + group_requests(final_counts, chaos_hand),
         expected_total=expected,

@@ -24,7 +24,7 @@ from controlplane.testing import KubeCluster
 from operator_runner import OperatorProcess
 
 from tests.chaos import checks
-from tests.chaos.cluster_view import ClusterView, Key, key, unfinished
+from tests.chaos.cluster_view import ClusterView, Key, key, phase, unfinished
 from tests.chaos.disruptions import Disruptor, restart_cost
 from tests.chaos.figures import (
     faults_by_kind,
@@ -137,8 +137,10 @@ def test_renewals_survive_twilio_faults_operator_kills_and_an_apiserver_restart(
             "originals": checks.originals_renewed(sim, fleet),
             "leaks": checks.leaks(view, fleet, log),
         }
+        done = {name for (_, name), o in (view.objects() or {}).items() if phase(o) == "Completed"}
 
-    figures = per_renewal(baseline_counts, requests_by_account(final_stats), fleet.groups)
+    final_counts = requests_by_account(final_stats)
+    figures = per_renewal(baseline_counts, final_counts, fleet.groups, done)
     faults = faults_by_kind(
         final_stats, [fleet.groups["chaos-auto"], fleet.groups["chaos-by-hand"]]
     )
@@ -175,7 +177,7 @@ def test_renewals_survive_twilio_faults_operator_kills_and_an_apiserver_restart(
         f"({sum(restart.values()) / everyone:.2f} each): "
         + ", ".join(f"{n} {route}" for route, n in sorted(restart.items())),
     )
-    for line in where_the_extra_goes(baseline_stats, final_stats, fleet.groups):
+    for line in where_the_extra_goes(baseline_stats, final_stats, fleet.groups, done):
         report("chaos: requests per renewal (automatic review) by route", line)
     report("chaos: writes under the originals' paths", str(dict(original_writes)))
     report(
