@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: install lint fmt test test-unit test-sim test-monitoring test-integration bench bench-sim bench-metrics bench-fleet bench-fleet-short prism prometheus envtest image-tools image cluster-up cluster-down kind-up demo clean
+.PHONY: install lint fmt test test-unit test-sim test-monitoring test-integration chaos bench bench-sim bench-metrics bench-fleet bench-fleet-short prism prometheus envtest image-tools image cluster-up cluster-down kind-up demo clean
 
 install: $(STAMP)
 
@@ -49,6 +49,27 @@ test-monitoring: install prometheus
 # builds and runs it with podman (image-tools).
 test-integration: install envtest image-tools
 	$(PY) -m pytest tests/integration
+
+# The chaos run at full size (README "Reliability"): renewals over several accounts and
+# namespaces under Twilio faults, operator SIGKILLs and control-plane restarts, then checks that
+# nothing was lost, and asserts Twilio requests per renewal within BRO_CHAOS_MAX_RATIO of a
+# fault-free baseline. Every knob is a BRO_CHAOS_* variable (tests/chaos/settings.py), here or
+# in the environment; `make test` runs the short default (12 renewals), which only reports it.
+BRO_CHAOS_RENEWALS ?= 400
+BRO_CHAOS_ACCOUNTS ?= 8
+BRO_CHAOS_NAMESPACES ?= 5
+BRO_CHAOS_REJECTIONS ?= 10
+BRO_CHAOS_KILLS ?= 4
+BRO_CHAOS_APISERVER_RESTARTS ?= 1
+BRO_CHAOS_BASELINE ?= 20
+BRO_CHAOS_TIMEOUT_SECONDS ?= 1200
+BRO_CHAOS_ASSERT_RATIO ?= 1
+CHAOS_KNOBS := RENEWALS ACCOUNTS NAMESPACES REJECTIONS KILLS APISERVER_RESTARTS BASELINE \
+  TIMEOUT_SECONDS ASSERT_RATIO
+
+chaos: install envtest
+	$(foreach k,$(CHAOS_KNOBS),BRO_CHAOS_$(k)=$(BRO_CHAOS_$(k))) \
+	  $(PY) -m pytest -p no:cacheprovider tests/chaos/test_chaos.py
 
 # Stoplight Prism (validating proxy for the contract tests), installed once under .tools/;
 # Debian's nodejs and npm first when npm is missing.

@@ -24,7 +24,10 @@ from twilio_sim.polls import PollCounter
 from twilio_sim.review import ReviewScheduler, apply_decision, evaluate_bundle
 from twilio_sim.store import Account, EndUser, Store, SupportingDocument, utcnow
 
-StatsKey = tuple[str | None, str, str, int]
+StatsKey = tuple[str | None, str, str, int]  # account, method, route, status
+WritesKey = tuple[str, str | None, str, str, int]  # SID in the path, account, method, route, status
+#: The status recorded for a request whose connection was dropped (the drop fault): no answer.
+DROPPED = 0
 
 
 class AdminError(Exception):
@@ -98,6 +101,7 @@ class AdminApi:
         scheduler: ReviewScheduler,
         callbacks: CallbackDispatcher,
         stats: Counter[StatsKey],
+        writes: Counter[WritesKey],
         preload: list[tuple[str, str]],
         polls: PollCounter,
     ) -> None:
@@ -105,6 +109,7 @@ class AdminApi:
         self.scheduler = scheduler
         self.callbacks = callbacks
         self.stats = stats
+        self.writes = writes
         self.preload = preload
         self.polls = polls
 
@@ -120,6 +125,7 @@ class AdminApi:
             web.get("/_sim/config", self.get_config),
             web.put("/_sim/config", self.put_config),
             web.get("/_sim/stats", self.get_stats),
+            web.get("/_sim/writes", self.get_writes),
             web.get("/_sim/state", self.get_state),
             web.get("/_sim/callbacks", self.get_callbacks),
             web.post("/_sim/reset", self.reset),
@@ -358,6 +364,17 @@ class AdminApi:
             }
         )
 
+    async def get_writes(self, request: web.Request) -> web.Response:
+        """Every write (non-GET Twilio request) by a SID in its path: what was done to one
+        object, e.g. that an original bundle saw nothing but ReplaceItems. ``?sid=`` filters."""
+        only = request.query.get("sid")
+        rows = [
+            {"sid": sid, "account_sid": a, "method": m, "route": r, "status": st, "count": n}
+            for (sid, a, m, r, st), n in sorted(self.writes.items(), key=lambda kv: str(kv[0]))
+            if only is None or sid == only
+        ]
+        return _json({"writes": rows})
+
     async def get_state(self, request: web.Request) -> web.Response:
         base = f"{request.scheme}://{request.host}"
         accounts = []
@@ -409,6 +426,7 @@ class AdminApi:
         self.store.reset()
         self.stats.clear()
         self.polls.clear()
+        self.writes.clear()
         self.callbacks.deliveries.clear()
         for sid, token in self.preload:
             self.store.create_account(sid, token)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any
 
@@ -98,6 +99,12 @@ class AdminClient:
     def stats(self) -> dict[str, Any]:
         result: dict[str, Any] = self.request("GET", "/_sim/stats")
         return result
+
+    def writes(self, sid: str | None = None) -> list[dict[str, Any]]:
+        """Writes by a SID in their path: [{sid, account_sid, method, route, status, count}]."""
+        path = "/_sim/writes" + (f"?sid={urllib.parse.quote(sid)}" if sid else "")
+        rows: list[dict[str, Any]] = self.request("GET", path)["writes"]
+        return rows
 
     def state(self) -> dict[str, Any]:
         result: dict[str, Any] = self.request("GET", "/_sim/state")

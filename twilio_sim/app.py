@@ -2,9 +2,10 @@
 
 The middleware authenticates Twilio API requests, enforces the per-account concurrency cap
 (429 / 20429), injects the configured latency and faults, counts requests for ``/_sim/stats``
-(and, apart, the reads that are polls of a review: ``twilio_sim.polls``), and turns every error
-into Twilio's JSON error body; nothing escapes as an HTML page or a bare 500. ``create_app`` is
-the in-process entry point; ``twilio_sim.server`` runs it in a thread.
+(a dropped connection as status 0), apart the reads that are polls of a review
+(``twilio_sim.polls``), and writes by the SIDs in their path for ``/_sim/writes``; it turns every
+error into Twilio's JSON error body; nothing escapes as an HTML page or a bare 500.
+``create_app`` is the in-process entry point; ``twilio_sim.server`` runs it in a thread.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from twilio_sim import errors, phone_numbers
-from twilio_sim.admin import AdminApi, StatsKey
+from twilio_sim.admin import DROPPED, AdminApi, StatsKey, WritesKey
 from twilio_sim.api import ACCOUNT, TwilioApi, json_response
 from twilio_sim.auth import authenticate
 from twilio_sim.callbacks import CallbackDispatcher
@@ -62,6 +63,7 @@ def create_app(
     for sid, token in preload:
         store.create_account(sid, token)
     stats: Counter[StatsKey] = Counter()
+    writes: Counter[WritesKey] = Counter()
     inflight: Counter[str] = Counter()
     rng = random.Random(seed)
 
@@ -70,12 +72,19 @@ def create_app(
     callbacks = CallbackDispatcher(store)
     polls = PollCounter(store)
     api = TwilioApi(store, scheduler)
-    admin = AdminApi(store, scheduler, callbacks, stats, preload, polls)
+    admin = AdminApi(store, scheduler, callbacks, stats, writes, preload, polls)
+
+    def count(request: web.Request, account_sid: str | None, route: str, status: int) -> None:
+        stats[(account_sid, request.method, route, status)] += 1
+        if request.method != "GET":  # a write: recorded under every SID its path names
+            for sid in request.match_info.values():
+                writes[(sid, account_sid, request.method, route, status)] += 1
 
     async def twilio_request(request: web.Request, handler: Handler) -> web.StreamResponse:
         account_sid: str | None = None
         route = request.match_info.route.resource
         route_name = route.canonical if route is not None else "(unmatched)"
+        answer_after = 0.0
         try:
             account = authenticate(store, request.headers.get("Authorization"))
             account_sid = account.sid
@@ -87,10 +96,13 @@ def create_app(
             inflight[account.sid] += 1
             try:
                 delay = cfg.latency.sample_seconds(rng)
-                if delay > 0:
+                if cfg.latency.when == "after":
+                    answer_after = delay
+                elif delay > 0:
                     await asyncio.sleep(delay)
                 faults = cfg.faults
                 if faults.drop_rate and rng.random() < faults.drop_rate:
+                    count(request, account_sid, route_name, DROPPED)
                     raise _Dropped
                 if faults.rate_limit_rate and rng.random() < faults.rate_limit_rate:
                     raise TwilioError(429, errors.TOO_MANY_REQUESTS, "Too Many Requests")
@@ -106,7 +118,9 @@ def create_app(
         except web.HTTPException as exc:
             err = _http_error(exc, request.path)
             response = json_response(err.body(), err.status)
-        stats[(account_sid, request.method, route_name, response.status)] += 1
+        count(request, account_sid, route_name, response.status)
+        if answer_after > 0:  # carried out and counted; the client still waits for the answer
+            await asyncio.sleep(answer_after)
         return response
 
     @web.middleware

@@ -31,6 +31,9 @@ class ReviewConfig(_Strict):
     # auto: approve when the evaluation is compliant and no rule refuses a document;
     # manual: stay in-review until POST /_sim/bundles/{sid}/review; approve / reject: always.
     mode: Literal["auto", "manual", "approve", "reject"] = "auto"
+    # Bundles of these accounts wait for a decision by hand, as in manual, whatever mode says:
+    # a rehearsal can review a few renewals itself while the rest are decided automatically.
+    manual_accounts: list[str] = Field(default_factory=list)
     in_review_after_seconds: float = Field(0.05, ge=0)
     decision_after_seconds: float = Field(0.1, ge=0)
     rejection_rules: list[RejectionRule] = Field(default_factory=list)
@@ -40,6 +43,10 @@ class ReviewConfig(_Strict):
 
 class LatencyConfig(_Strict):
     distribution: Literal["none", "constant", "uniform", "exponential", "normal"] = "none"
+    # before: the request waits, then is carried out and answered; after: it is carried out
+    # (and counted) at once and answered after the delay, so a test can kill its client in the
+    # window between a write done at Twilio and anything the client records of it.
+    when: Literal["before", "after"] = "before"
     mean_ms: float = Field(0.0, ge=0)
     min_ms: float = Field(0.0, ge=0)
     max_ms: float = Field(0.0, ge=0)

@@ -2,9 +2,10 @@
 
 A submitted bundle goes pending-review -> in-review -> twilio-approved | twilio-rejected on
 timers set by the review config. In ``auto`` mode the decision is the bundle's evaluation plus the
-configured rejection rules (a document attribute value the reviewer refuses); ``manual`` waits for
-``POST /_sim/bundles/{sid}/review``. A rejection sets the refused documents' status,
-failure_reason and errors. An approved bundle whose valid_until passes turns twilio-rejected.
+configured rejection rules (a document attribute value the reviewer refuses); ``manual`` (or an
+account listed in ``manual_accounts``) waits for ``POST /_sim/bundles/{sid}/review``. A rejection
+sets the refused documents' status, failure_reason and errors. An approved bundle whose
+valid_until passes turns twilio-rejected.
 """
 
 from __future__ import annotations
@@ -140,7 +141,9 @@ class ReviewScheduler:
             return
         _, bundle = found
         self.store.set_bundle_state(bundle, status="in-review")
-        if self.store.config.review.mode != "manual" or bundle.is_test:
+        review = self.store.config.review
+        by_hand = review.mode == "manual" or bundle.account_sid in review.manual_accounts
+        if not by_hand or bundle.is_test:
             self._later(
                 ("review", sid),
                 self.store.config.review.decision_after_seconds,

@@ -158,11 +158,15 @@ class LocalControlPlane:
         if errors:
             raise ControlPlaneError("; ".join(errors))
 
-    def stop_servers(self, names: tuple[str, ...] = SERVERS) -> None:
+    def stop_servers(self, names: tuple[str, ...] = SERVERS, *, hard: bool = False) -> None:
         """Stop the named servers (kube-apiserver first), keeping the data directory and ports,
-        as a control-plane upgrade or a node reboot does; ``start_servers`` brings them back."""
+        as a control-plane upgrade or a node reboot does; ``start_servers`` brings them back.
+        ``hard``: SIGKILL, a crash (kube-apiserver 1.20 ignores SIGTERM while a client watches,
+        so a graceful stop under a running operator takes stop_child's full 15 s time-out)."""
         for name in sorted(names, key=SERVERS.index):
             proc = self._procs.pop(name, None)
+            if proc is not None and hard:
+                proc.kill()
             if proc is not None and not stop_child(proc):
                 raise ControlPlaneError(f"{name} (pid {proc.pid}) did not exit")
 
@@ -178,10 +182,10 @@ class LocalControlPlane:
             self._write_state()
         return time.monotonic() - started
 
-    def restart(self, *, etcd: bool = True, down_seconds: float = 0.0) -> float:
-        """Stop kube-apiserver (and etcd), wait ``down_seconds``, start them again; returns the
-        seconds from the start command to ready."""
-        self.stop_servers(SERVERS if etcd else ("kube-apiserver",))
+    def restart(self, *, etcd: bool = True, down_seconds: float = 0.0, hard: bool = False) -> float:
+        """Stop kube-apiserver (and etcd; ``hard``: SIGKILL), wait ``down_seconds``, start them
+        again; returns the seconds from the start command to ready."""
+        self.stop_servers(SERVERS if etcd else ("kube-apiserver",), hard=hard)
         time.sleep(down_seconds)
         return self.start_servers()
 
