@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: install lint fmt test test-unit test-sim test-monitoring test-integration chaos bench bench-sim bench-metrics prism prometheus envtest image-tools image cluster-up cluster-down kind-up demo clean
+.PHONY: install lint fmt test test-unit test-sim test-monitoring test-integration chaos bench bench-sim bench-metrics bench-fleet bench-fleet-short prism prometheus envtest image-tools image cluster-up cluster-down kind-up demo clean
 
 install: $(STAMP)
 
@@ -88,7 +88,7 @@ prometheus:
 	  bash scripts/apt-install.sh "promtool or prometheus is missing (alert rule tests)" prometheus
 
 # Every benchmark (speed goals are measured here, not by timed tests).
-bench: bench-sim bench-metrics
+bench: bench-sim bench-metrics bench-fleet
 
 # Simulator throughput on loopback (a separate client process; prints requests/s).
 bench-sim: install
@@ -97,6 +97,17 @@ bench-sim: install
 # Size of /metrics with 1,000 BundleRenewals' statuses fed into OperatorMetrics (prints bytes).
 bench-metrics: install
 	$(PY) scripts/metrics_size.py 1000
+
+# Fleet benchmark (issue 10, README "Fleet benchmark"): on one local control plane, the operator
+# (webhook on, and polling only) and the guide script at 50/200/1,000 renewals, deletion, and
+# 10,000 idle resources; every figure side by side. About an hour on 2 cores. Knobs go in
+# FLEET_ARGS, e.g. FLEET_ARGS="--sizes 50 --idle 0 --json fleet.json" (--help lists them).
+bench-fleet: install envtest
+	PYTHONPATH=scripts $(PY) -m bench.fleet $(FLEET_ARGS)
+
+# The same at CI size (10 renewals, 100 idle resources): every figure, in about 2 minutes.
+bench-fleet-short: install envtest
+	PYTHONPATH=scripts $(PY) -m bench.fleet --short $(FLEET_ARGS)
 
 # Local control plane (etcd + kube-apiserver 1.20 on loopback); README "Local control plane".
 # envtest installs the Debian packages and builds kube-apiserver once (cached under ~/.cache).

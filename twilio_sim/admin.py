@@ -20,6 +20,7 @@ from twilio_sim import regulations, render, sids
 from twilio_sim.api import date_time
 from twilio_sim.callbacks import CallbackDispatcher
 from twilio_sim.errors import TwilioError
+from twilio_sim.polls import PollCounter
 from twilio_sim.review import ReviewScheduler, apply_decision, evaluate_bundle
 from twilio_sim.store import Account, EndUser, Store, SupportingDocument, utcnow
 
@@ -102,6 +103,7 @@ class AdminApi:
         stats: Counter[StatsKey],
         writes: Counter[WritesKey],
         preload: list[tuple[str, str]],
+        polls: PollCounter,
     ) -> None:
         self.store = store
         self.scheduler = scheduler
@@ -109,6 +111,7 @@ class AdminApi:
         self.stats = stats
         self.writes = writes
         self.preload = preload
+        self.polls = polls
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -353,7 +356,12 @@ class AdminApi:
         for (_, m, r, _), n in self.stats.items():
             by_route[f"{m} {r}"] += n
         return _json(
-            {"total": sum(self.stats.values()), "by_route": dict(by_route), "requests": rows}
+            {
+                "total": sum(self.stats.values()),
+                "by_route": dict(by_route),
+                "requests": rows,
+                "review_polls": dict(self.polls.counts),
+            }
         )
 
     async def get_writes(self, request: web.Request) -> web.Response:
@@ -417,6 +425,7 @@ class AdminApi:
         self.scheduler.cancel_all()
         self.store.reset()
         self.stats.clear()
+        self.polls.clear()
         self.writes.clear()
         self.callbacks.deliveries.clear()
         for sid, token in self.preload:

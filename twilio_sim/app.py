@@ -2,9 +2,10 @@
 
 The middleware authenticates Twilio API requests, enforces the per-account concurrency cap
 (429 / 20429), injects the configured latency and faults, counts requests for ``/_sim/stats``
-(a dropped connection as status 0) and writes by the SIDs in their path for ``/_sim/writes``,
-and turns every error into Twilio's JSON error body; nothing escapes as an HTML page or a bare
-500. ``create_app`` is the in-process entry point; ``twilio_sim.server`` runs it in a thread.
+(a dropped connection as status 0), apart the reads that are polls of a review
+(``twilio_sim.polls``), and writes by the SIDs in their path for ``/_sim/writes``; it turns every
+error into Twilio's JSON error body; nothing escapes as an HTML page or a bare 500.
+``create_app`` is the in-process entry point; ``twilio_sim.server`` runs it in a thread.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from twilio_sim.auth import authenticate
 from twilio_sim.callbacks import CallbackDispatcher
 from twilio_sim.config import SimConfig
 from twilio_sim.errors import TwilioError
+from twilio_sim.polls import PollCounter
 from twilio_sim.review import ReviewScheduler
 from twilio_sim.store import Store
 
@@ -68,8 +70,9 @@ def create_app(
     app = web.Application(client_max_size=MAX_UPLOAD_BYTES)
     scheduler = ReviewScheduler(store)
     callbacks = CallbackDispatcher(store)
+    polls = PollCounter(store)
     api = TwilioApi(store, scheduler)
-    admin = AdminApi(store, scheduler, callbacks, stats, writes, preload)
+    admin = AdminApi(store, scheduler, callbacks, stats, writes, preload, polls)
 
     def count(request: web.Request, account_sid: str | None, route: str, status: int) -> None:
         stats[(account_sid, request.method, route, status)] += 1
@@ -106,6 +109,8 @@ def create_app(
                 if faults.error_rate and rng.random() < faults.error_rate:
                     raise TwilioError(500, errors.INTERNAL_ERROR, "Internal Server Error")
                 response = await handler(request)
+                if response.status == 200:
+                    polls.read(account, request.method, route_name, request.match_info)
             finally:
                 inflight[account.sid] -= 1
         except TwilioError as exc:

@@ -4,7 +4,10 @@ The body is form-encoded with the fields of Twilio's compliance-update guide (ac
 bundle_sid, status, failure_reason, and valid_until when the bundle has one) and is signed with
 ``X-Twilio-Signature`` (HMAC-SHA1 with the account's auth token, computed by the official SDK's
 ``RequestValidator``), so receivers verify it exactly as they would verify Twilio's.
-Deliveries are queued and sent in order by one worker task; each outcome is recorded.
+Deliveries are queued and started in order, up to ``callback_concurrency`` (config, default 50)
+at a time: Twilio does not wait for one receiver's answer before calling the next, so a slow
+receiver must not serialise a fleet's callbacks here either (they may complete out of order, as
+Twilio's may arrive out of order). Each outcome is recorded.
 """
 
 from __future__ import annotations
@@ -44,14 +47,19 @@ def sign(auth_token: str, url: str, params: dict[str, str]) -> str:
     return signature
 
 
+Job = tuple[str, str, dict[str, str]]
+
+
 class CallbackDispatcher:
     """Queues a callback on every bundle status / valid_until change and delivers it."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
         self.deliveries: deque[dict[str, Any]] = deque(maxlen=1000)
-        self._queue: asyncio.Queue[tuple[str, str, dict[str, str]] | None] = asyncio.Queue()
+        self._queue: asyncio.Queue[Job] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._held = 0  # a job taken from the queue, waiting for a free slot
         self._session: aiohttp.ClientSession | None = None
         store.listeners.append(self.on_bundle_change)
 
@@ -70,25 +78,34 @@ class CallbackDispatcher:
         self._worker = asyncio.create_task(self._run(), name="twilio-sim-callbacks")
 
     async def stop(self) -> None:
-        if self._worker is not None:
-            self._worker.cancel()
+        tasks = [*self._in_flight, *([self._worker] if self._worker is not None else [])]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._worker
+                await task
         if self._session is not None:
             await self._session.close()
 
     @property
     def pending(self) -> int:
-        return self._queue.qsize()
+        """Callbacks not delivered yet: queued, or sent and awaiting the receiver's answer."""
+        return self._queue.qsize() + self._held + len(self._in_flight)
 
     async def _run(self) -> None:
+        """Start the queued deliveries in order, each as soon as fewer than the configured
+        number are in flight (read per delivery, so a PUT /_sim/config applies at once)."""
         while True:
             job = await self._queue.get()
-            try:
-                if job is not None:
-                    await self._deliver(*job)
-            finally:
-                self._queue.task_done()
+            self._held = 1
+            while len(self._in_flight) >= self.store.config.callback_concurrency:
+                await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
+                self._in_flight.difference_update([t for t in self._in_flight if t.done()])
+            self._held = 0
+            task = asyncio.create_task(self._deliver(*job), name="twilio-sim-callback")
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+            self._queue.task_done()
 
     async def _deliver(self, url: str, auth_token: str, params: dict[str, str]) -> None:
         assert self._session is not None

@@ -86,6 +86,8 @@ class SimConfig(_Strict):
     # Base of absolute URLs (url, links, meta) instead of the request's own scheme and host.
     public_base_url: str | None = None
     callback_timeout_seconds: float = Field(5.0, gt=0)
+    # Status callbacks in flight at once (Twilio does not deliver them one at a time either).
+    callback_concurrency: int = Field(50, ge=1)
 
     def merged(self, patch: dict[str, Any]) -> SimConfig:
         """A new config with patch's keys deep-merged into this one (validated)."""

@@ -82,7 +82,7 @@ class ReviewStatus(_WireModel):
     failure_reasons: list[DocumentFailure] = Field(default_factory=list)
     """On rejection: each rejected document and its reason."""
     patched_at: datetime | None = None
-    """When the rejected copy was last changed to match a new spec (it is resubmitted once
+    """When the rejected copy was first changed to match a new spec (it is resubmitted once
     compliant). A rejected copy that no spec change alters is not resubmitted, unless
     spec.renewalRequest changes."""
 

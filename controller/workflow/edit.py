@@ -76,10 +76,16 @@ def _written(
         return step
     if step.created is not None:
         status = record_created(status, step.created)
-    if copy.status == BundleStatus.TWILIO_REJECTED and status.review is not None:
-        status = status.model_copy(
-            update={"review": status.review.model_copy(update={"patched_at": ctx.now})}
-        )
+    checkpoint = _CREATED if isinstance(step.action, CreateDocument) else frozenset()
+    review = status.review
+    if copy.status == BundleStatus.TWILIO_REJECTED and review is not None:
+        if review.patched_at is None:
+            status = status.model_copy(
+                update={"review": review.model_copy(update={"patched_at": ctx.now})}
+            )
+        # Only this record says the rejected copy was changed for the new spec: after a crash
+        # that lost it, the copy would match the spec and never be resubmitted (chaos found it).
+        checkpoint = checkpoint | {"review"}
     status = ctx.state(
         status, Phase.IN_PROGRESS, step.reason, step.message, ready=True, reconciling=True
     )
@@ -88,6 +94,6 @@ def _written(
         status,
         action=step.action,
         event=event or normal(step.reason, step.message),
-        # A document requested but not yet known is found again only through this record.
-        checkpoint=_CREATED if isinstance(step.action, CreateDocument) else frozenset(),
+        # A document requested but not yet known is found again only through its record.
+        checkpoint=checkpoint,
     )

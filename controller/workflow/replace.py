@@ -43,7 +43,8 @@ def approved(ctx: Context, status: BundleRenewalStatus, original: Bundle, copy: 
         Reason.REPLACING_ITEMS,
         message,
         ReplaceItems(original_sid=original.sid, copy_sid=copy.sid),
-        normal(Reason.APPROVED, message),
+        # No event of its own: seconds later the Completed event says it (an event is a write).
+        quiet=True,
         checkpoint=frozenset({"replaced_object_sids"}),
     )
 
@@ -130,7 +131,9 @@ def completed(ctx: Context, status: BundleRenewalStatus, original: Bundle) -> De
     again = renewal_due_reasons(ctx.resource.model_copy(update={"status": status}), original)
     if applied_generation != ctx.generation:
         again.append(f"spec generation {ctx.generation} to compare with the bundle")
-    message = f"bundle {original.sid} renewed"
+    message = f"bundle {original.sid} renewed" + (
+        f" from copy {copy_sid}, approved by Twilio" if copy_sid else ""
+    )
     if again:
         message += "; another renewal is due (" + "; ".join(again) + ")"
     status = ctx.state(status, Phase.COMPLETED, Reason.COMPLETED, message, ready=True)

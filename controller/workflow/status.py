@@ -182,13 +182,15 @@ def in_progress(
     event: Event | None = None,
     *,
     checkpoint: frozenset[str] = frozenset(),
+    quiet: bool = False,
 ) -> Decision:
-    """A write on the way: phase InProgress, Reconciling, and a Normal event unless given one."""
+    """A write on the way: phase InProgress, Reconciling, and a Normal event unless given one
+    (none when `quiet`)."""
     status = ctx.state(status, Phase.IN_PROGRESS, reason, message, ready=True, reconciling=True)
     return finish(
         ctx,
         status,
         action=action,
-        event=event or normal(reason, message),
+        event=None if quiet else event or normal(reason, message),
         checkpoint=checkpoint,
     )

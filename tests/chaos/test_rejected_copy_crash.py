@@ -9,9 +9,8 @@ resubmits. Here the simulator carries the document update out at once and answer
 simulator: the kill always lands in that window.
 
 Expected: the restarted operator resubmits the patched copy, and the renewal completes once the
-reviewer approves it. Marked xfail (strict) while the operator has the defect: the fix (e.g.
-recording ``patchedAt`` before the first write to a rejected copy, as created documents are
-checkpointed before their upload) turns it into an XPASS, which fails until the mark goes.
+reviewer approves it. It does since editing a rejected copy is a checkpoint on status.review
+(``patchedAt`` is persisted before the first write to it); it failed before.
 """
 
 from __future__ import annotations
@@ -51,11 +50,6 @@ def _document_updates(sim: Sim, document_sid: str) -> int:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="operator defect: a SIGKILL between patching a rejected copy and recording "
-    "review.patchedAt leaves the renewal Rejected for good (found by the chaos run)",
-)
 def test_killed_after_patching_a_rejected_copy_then_restarted_resubmits_it(
     chaos_kube: KubeCluster, chaos_sim: Sim, tmp_path: Path
 ) -> None:

@@ -257,6 +257,28 @@ def test_stats_count_requests_by_account_method_route_and_status(sim: Sim) -> No
     assert sim.state()["accounts"] == []
 
 
+def test_stats_count_the_reads_of_a_review_up_to_its_decision_as_polls(sim: Sim) -> None:
+    account, other = sim.new_account(), sim.new_account()
+    original = sim.seed_approved_bundle(account.sid)["bundle_sid"]
+    sim.set_config(review={"mode": "manual", "in_review_after_seconds": 0})
+    rc = sim.client(account).numbers.v2.regulatory_compliance
+    copy = rc.bundles(original).bundle_copies.create()
+    get(sim, account, f"{RC}/Bundles/{copy.sid}")  # draft: not submitted, not a poll
+    rc.bundles(copy.sid).update(status="pending-review")
+    get(sim, account, f"{RC}/Bundles/{copy.sid}")  # 1
+    sim.wait_for_status(copy.sid, "in-review")
+    get(sim, account, f"{RC}/Bundles/{original}/Copies")  # 2: the list shows the copy
+    get(sim, account, f"{RC}/Bundles/{original}")  # the original: not a poll
+    assert get(sim, other, f"{RC}/Bundles/{copy.sid}").status_code == 404  # not its bundle
+    sim.review(copy.sid, "approve")
+    get(sim, account, f"{RC}/Bundles/{copy.sid}")  # 3: shows the decision, ends the wait
+    get(sim, account, f"{RC}/Bundles/{copy.sid}")  # after the decision was read: not a poll
+    get(sim, account, f"{RC}/Bundles/{original}/Copies")
+    assert sim.stats()["review_polls"] == {account.sid: 3}
+    requests.post(f"{sim.base_url}/_sim/reset", timeout=10)
+    assert sim.stats()["review_polls"] == {}
+
+
 def test_end_users_and_documents_fetch_update_and_delete_alike(sim: Sim) -> None:
     """One set of handlers serves both kinds: attributes replace, an assigned object cannot be
     deleted, a deleted one is gone; only a rejected document goes back to draft on an edit."""

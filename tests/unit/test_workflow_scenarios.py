@@ -152,8 +152,9 @@ def test_happy_path_api_economy() -> None:
 
 def test_happy_path_cluster_writes() -> None:
     """Status is written where a restart could not learn it from Twilio (the renewal's start,
-    before creating a document) and when the reconcile ends (waiting for review, completed); one
-    event per phase. Was 13 + 4 status writes and 13 events for this renewal."""
+    before creating a document) and when the reconcile ends (waiting for review, completed); an
+    event when it starts, is submitted and completes (the approval is in the last one's message).
+    Was 13 + 4 status writes and 13 events for this renewal."""
     twilio = FakeTwilio.seed()
     first = reconcile(resource(seed_spec(), twilio), twilio, T0)
     twilio.review(approve=True)
@@ -170,9 +171,9 @@ def test_happy_path_cluster_writes() -> None:
     assert [e.reason for e in first.events + done.events] == [
         "RenewalDue",
         "InReview",
-        "Approved",
         "Completed",
     ]
+    assert "approved by Twilio" in done.events[-1].message
 
 
 def test_up_to_date_resource_costs_one_get_per_check() -> None:
@@ -247,6 +248,27 @@ def test_rejected_waits_for_spec_change_then_resubmits_same_copy() -> None:
     done = reconcile(resubmitted.resource, twilio, T0 + timedelta(hours=4))
     assert done.resource.status.phase == Phase.COMPLETED
     assert done.resource.status.applied_generation == 2
+
+
+def test_a_crash_right_after_patching_a_rejected_copy_still_resubmits_it() -> None:
+    """The record that the rejected copy was changed for the new spec is written before the
+    patch: else, restarted, the operator finds the copy matching the spec, takes it for a
+    rejected copy no change alters, and never resubmits it (found by the chaos suite)."""
+    twilio = FakeTwilio.seed()
+    run = reconcile(resource(seed_spec(), twilio), twilio, T0)
+    twilio.review(approve=False, reasons={"commercial_registrar_excerpt": "Document is blurry"})
+    rejected = reconcile(run.resource, twilio, T0 + timedelta(minutes=5))
+    assert rejected.resource.status.phase == Phase.REJECTED
+    fixed = with_spec(rejected.resource, seed_spec(number="K-552100555"))
+    with pytest.raises(Crash) as crash:
+        reconcile(
+            fixed, twilio, T0 + timedelta(hours=1), crash_after_write=twilio.write_count() + 1
+        )
+    assert twilio.calls["update_supporting_document"] == 4  # the patch landed
+    restarted = reconcile(crash.value.resource, twilio, T0 + timedelta(hours=1, minutes=1))
+    assert restarted.resource.status.phase == Phase.IN_REVIEW
+    assert twilio.calls["submit_bundle"] == 2
+    assert twilio.calls["create_bundle_copy"] == 1
 
 
 def test_spec_change_after_completed_starts_a_new_renewal() -> None:
