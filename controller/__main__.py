@@ -60,7 +60,7 @@ def main() -> int:
     insights = Insights()  # what Kopf watches, shared with the liveness probe
     kopf.run(
         registry=build_registry(settings, insights, peering),
-        settings=configure_kopf(kopf.OperatorSettings(), peering),
+        settings=configure_kopf(kopf.OperatorSettings(), peering, settings.event_workers),
         insights=insights,
         clusterwide=settings.clusterwide,
         namespaces=settings.watch_namespaces,

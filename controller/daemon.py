@@ -46,7 +46,7 @@ async def run_daemon(
                 delay = await _reconcile_once(runtime, body, stopped, logger)
             if stopped:
                 break
-            await _sleep(stopped, wakeup, delay)
+            await _sleep(wakeup, delay)
     finally:
         runtime.untrack(uid)
 
@@ -73,21 +73,13 @@ async def clean_up(runtime: Runtime, body: kopf.Body, logger: AnyLogger) -> None
     runtime.forget(uid)
 
 
-async def _sleep(stopped: kopf.DaemonStopped, wakeup: asyncio.Event, delay: float | None) -> None:
-    """Until `delay` passes, the resource is woken, or the daemon is asked to stop."""
-
-    async def until_stopped() -> None:
-        await stopped.wait()
-
-    waiters = [asyncio.ensure_future(wakeup.wait()), asyncio.ensure_future(until_stopped())]
-    try:
-        await asyncio.wait(waiters, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
-        for waiter in waiters:
-            with contextlib.suppress(asyncio.CancelledError):
-                await waiter
+async def _sleep(wakeup: asyncio.Event, delay: float | None) -> None:
+    """Until `delay` passes or the resource is woken. Kopf cancels a daemon it stops (deletion,
+    shutdown, peering pause) at once, so a sleep needs no watcher of its own: one future per
+    sleeping resource, no task (memory at 10,000 resources)."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(delay):
+            await wakeup.wait()
     wakeup.clear()
 
 
@@ -111,6 +103,7 @@ async def _reconcile_and_wait(
 ) -> tuple[str | None, float | None]:
     """One reconcile: its outcome for the metrics (None: the resource is gone) and the delay."""
     obj = read_object(body, runtime.statuses.get(str(body.metadata.uid)))
+    runtime.reconciling_generation(obj.uid, obj.generation)
     runtime.track(obj.owner, obj.bundle_sid, obj.status)
     sink = KopfSink(runtime, body, obj)
     deps = runtime.dependencies()

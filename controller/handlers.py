@@ -6,11 +6,13 @@
   right after the startup handlers.
 - a liveness probe that fails while Kopf does not watch BundleRenewals (liveness.py);
 - a daemon per BundleRenewal: its reconcile loop (daemon.run_daemon);
-- an update handler on `spec`, and a verified status callback, wake that daemon at once;
+- a watch event carrying a newer `metadata.generation` (a spec change), and a verified status
+  callback, wake that daemon at once;
 - a deletion handler (Kopf's finalizer): the clean-up (daemon.clean_up);
 - cleanup: stops the listeners and closes the clients.
-Kopf's own bookkeeping (progress, last-handled configuration, finalizer) lives in annotations
-and a finalizer of our own name, so `.status` stays exactly our schema. Handlers are registered
+Kopf's own bookkeeping (the deletion handler's progress, the finalizer) lives in annotations
+and a finalizer of our own name, so `.status` stays exactly our schema; no last-handled
+configuration is kept (diffbase.py). Handlers are registered
 in a registry built here, closing over the settings, not in Kopf's global registry.
 """
 
@@ -24,7 +26,7 @@ import kopf
 
 from controller.cluster import GROUP, PLURAL, VERSION, ClusterClient, load_client_configuration
 from controller.daemon import AnyLogger, clean_up, run_daemon
-from controller.diffbase import ValueFreeDiffBaseStorage
+from controller.diffbase import NoDiffBaseStorage
 from controller.discovery import (
     BUNDLE_RENEWALS,
     KubernetesDiscovery,
@@ -52,18 +54,28 @@ CLEANUP_TIMEOUT_SECONDS = 3 * 24 * 3600.0
 DAEMON_RESTART_DELAY = 10.0
 # How long a stopping daemon may take to finish its current Twilio call and status patch.
 DAEMON_STOP_TIMEOUT = 60.0
+# A per-object event worker that has handled its events exits after this long without a new one
+# (Kopf's default is 5 s): with EVENT_WORKERS bounding them, a lingering worker holds a slot.
+EVENT_WORKER_IDLE_SECONDS = 0.3
 
 
 def configure_kopf(
-    kopf_settings: kopf.OperatorSettings, peering: Peering | None = None
+    kopf_settings: kopf.OperatorSettings,
+    peering: Peering | None = None,
+    event_workers: int | None = None,
 ) -> kopf.OperatorSettings:
     """Kopf settings for this operator (returned for chaining)."""
     if peering is not None:
         peering.configure(kopf_settings)
+    # Bounded, so that thousands of resources seen at once (start-up, a fleet applied) are
+    # handled a few dozen at a time: unbounded, the operator's memory peaks with every one of
+    # them in flight, and the allocator keeps that peak (README, Fleet benchmark).
+    kopf_settings.queueing.worker_limit = event_workers
+    kopf_settings.queueing.idle_timeout = EVENT_WORKER_IDLE_SECONDS
     persistence = kopf_settings.persistence
     persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=ANNOTATION_PREFIX)
-    # The spec's attribute values are masked in it (diffbase.py says why and how).
-    persistence.diffbase_storage = ValueFreeDiffBaseStorage(
+    # No change handler needs it (diffbase.py).
+    persistence.diffbase_storage = NoDiffBaseStorage(
         prefix=ANNOTATION_PREFIX, key="last-handled-configuration"
     )
     persistence.finalizer = FINALIZER
@@ -120,9 +132,9 @@ def build_registry(
     ) -> None:
         await run_daemon(runtime, body, stopped, logger)
 
-    @kopf.on.update(GROUP, VERSION, PLURAL, field="spec", registry=registry)
-    async def spec_changed(uid: str, **_: Any) -> None:
-        runtime.wakeup(uid).set()
+    @kopf.on.event(GROUP, VERSION, PLURAL, registry=registry)
+    async def seen(uid: str, body: kopf.Body, **_: Any) -> None:
+        runtime.seen(uid, body.metadata.get("generation"))
 
     @kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry, timeout=CLEANUP_TIMEOUT_SECONDS)
     async def deleted(body: kopf.Body, logger: AnyLogger, **_: Any) -> None:

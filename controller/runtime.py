@@ -51,6 +51,8 @@ class Runtime:
     locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     statuses: dict[str, BundleRenewalStatus] = field(default_factory=dict)
     """The status last written, by uid (the next reconcile starts from it)."""
+    generations: dict[str, int] = field(default_factory=dict)
+    """The `metadata.generation` each resource's last reconcile started from."""
     decided: dict[str, BundleRenewalStatus] = field(default_factory=dict)
     """The status last decided, written or not yet (callback routing and wake-ups use it)."""
     owners: BundleOwners = field(default_factory=BundleOwners)
@@ -114,6 +116,17 @@ class Runtime:
         last = self.decided.get(owner.uid) or self.statuses.get(owner.uid)
         return not (last is not None and bundle_sid == last.copy_sid and status in _STILL_IN_REVIEW)
 
+    def reconciling_generation(self, uid: str, generation: int) -> None:
+        self.generations[uid] = generation
+
+    def seen(self, uid: str, generation: object) -> None:
+        """A watch event: wake the resource if its spec changed (a newer generation) since its
+        last reconcile started. Events of our own status patches carry the same generation, and
+        one for a resource whose first reconcile has not started yet needs no wake-up."""
+        last = self.generations.get(uid)
+        if last is not None and isinstance(generation, int) and generation > last:
+            self.wakeup(uid).set()
+
     def wakeup(self, uid: str) -> asyncio.Event:
         return self.wakeups.setdefault(uid, asyncio.Event())
 
@@ -131,6 +144,7 @@ class Runtime:
         self.locks.pop(uid, None)
         self.statuses.pop(uid, None)
         self.decided.pop(uid, None)
+        self.generations.pop(uid, None)
         self.credentials.forget(uid)
         self.budget.forget(uid)
         self.untrack(uid)
