@@ -54,6 +54,10 @@ CLEANUP_TIMEOUT_SECONDS = 3 * 24 * 3600.0
 DAEMON_RESTART_DELAY = 10.0
 # How long a stopping daemon may take to finish its current Twilio call and status patch.
 DAEMON_STOP_TIMEOUT = 60.0
+# The handler that wakes a daemon on a spec change runs for every watch event of every resource
+# (the events of our own status patches too): Kopf's "Handler ... succeeded." line for it is
+# dropped, at every log level but DEBUG.
+WAKE_HANDLER_ID = "wake-on-spec-change"
 # A per-object event worker that has handled its events exits after this long without a new one
 # (Kopf's default is 5 s): with EVENT_WORKERS bounding them, a lingering worker holds a slot.
 EVENT_WORKER_IDLE_SECONDS = 0.3
@@ -95,6 +99,8 @@ def build_registry(
     reads `insights`, the instance given to `kopf.run`."""
     registry = kopf.OperatorRegistry()
     runtime = Runtime(settings)
+    if settings.log_level != "DEBUG":
+        _quiet_wake_handler(logging.getLogger("kopf.objects"))
 
     @kopf.on.login(registry=registry)
     def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
@@ -132,7 +138,7 @@ def build_registry(
     ) -> None:
         await run_daemon(runtime, body, stopped, logger)
 
-    @kopf.on.event(GROUP, VERSION, PLURAL, registry=registry)
+    @kopf.on.event(GROUP, VERSION, PLURAL, registry=registry, id=WAKE_HANDLER_ID)
     async def seen(uid: str, body: kopf.Body, **_: Any) -> None:
         runtime.seen(uid, body.metadata.get("generation"))
 
@@ -141,6 +147,19 @@ def build_registry(
         await clean_up(runtime, body, logger)
 
     return registry
+
+
+class _WakeHandlerSuccess(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (
+            record.levelno == logging.INFO
+            and record.msg == f"Handler {WAKE_HANDLER_ID!r} succeeded."
+        )
+
+
+def _quiet_wake_handler(logger: logging.Logger) -> None:
+    if not any(isinstance(f, _WakeHandlerSuccess) for f in logger.filters):
+        logger.addFilter(_WakeHandlerSuccess())
 
 
 async def _start(runtime: Runtime, logger: AnyLogger) -> None:

@@ -4,13 +4,15 @@ refuse without echoing its values."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 import kopf
 import pytest
 from pydantic import ValidationError
 
-from controller.handlers import configure_kopf
+from controller.handlers import WAKE_HANDLER_ID, build_registry, configure_kopf
+from controller.liveness import Insights
 from controller.models import (
     BundleRenewalSpec,
     BundleRenewalStatus,
@@ -20,6 +22,8 @@ from controller.models import (
     Phase,
 )
 from controller.parsing import describe_validation_error, read_object
+from controller.peering import Peering
+from controller.settings import OperatorSettings
 from controller.status_sink import status_patch
 from controller.workflow import decide_invalid_spec
 
@@ -142,3 +146,25 @@ def test_events_are_reported_by_the_operator_not_by_kopf() -> None:
     posting = configure_kopf(kopf.OperatorSettings()).posting
     assert posting.reporting_component == "bundle-renewal-operator"
     assert posting.reporting_instance
+
+
+@pytest.mark.parametrize(("log_level", "kept"), [("INFO", False), ("DEBUG", True)])
+def test_the_wake_handlers_success_line_is_dropped_but_at_debug(log_level: str, kept: bool) -> None:
+    """It would be a line per watch event of every resource; other handlers' lines stay."""
+    objects = logging.getLogger("kopf.objects")
+    saved = list(objects.filters)
+    try:
+        objects.filters.clear()
+        registry = build_registry(
+            OperatorSettings(LOG_LEVEL=log_level), Insights(), Peering("", 0, 60, False)
+        )
+        handlers = {h.id: h for h in registry._watching.get_all_handlers()}
+        # Kopf's own line: f"{handler} succeeded." (kopf/_core/actions/execution.py).
+        wake = logging.LogRecord("kopf.objects", logging.INFO, "", 0, "", None, None)
+        wake.msg = f"{handlers[WAKE_HANDLER_ID]} succeeded."
+        other = logging.LogRecord("kopf.objects", logging.INFO, "", 0, "", None, None)
+        other.msg = "Handler 'renew' succeeded."
+        assert objects.filter(wake) is kept
+        assert objects.filter(other) is True
+    finally:
+        objects.filters[:] = saved
