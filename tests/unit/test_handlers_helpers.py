@@ -158,7 +158,7 @@ def test_the_wake_handlers_success_line_is_dropped_but_at_debug(log_level: str, 
         registry = build_registry(
             OperatorSettings(LOG_LEVEL=log_level), Insights(), Peering("", 0, 60, False)
         )
-        handlers = {h.id: h for h in registry._watching.get_all_handlers()}
+        handlers = {str(h.id): h for h in registry._watching.get_all_handlers()}
         # Kopf's own line: f"{handler} succeeded." (kopf/_core/actions/execution.py).
         wake = logging.LogRecord("kopf.objects", logging.INFO, "", 0, "", None, None)
         wake.msg = f"{handlers[WAKE_HANDLER_ID]} succeeded."
