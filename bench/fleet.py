@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import sys
 import tempfile
 import time
@@ -126,6 +127,9 @@ class Bench:
             fleet.create([fleet_kube.spec(sid) for sid in account.originals])
             done = fleet.wait_for_phase("Completed", n, self.options.timeout)
             seconds = time.monotonic() - started
+            to_completed = decision_to_completed(
+                fleet.last_renewals(), self.options.profile.review_seconds
+            )
             used = cpu.stop()
             kube_after = scrape_requests(self.plane.endpoints)
             made = calls(self.sim.admin, account.sid).minus(before)
@@ -143,6 +147,7 @@ class Bench:
             "seconds": seconds,
             "bound_seconds": bound,
             "time_over_bound": seconds / bound,
+            "decision_to_completed_seconds": to_completed,
             **per_renewal(made, n),
             "kube_writes_per_renewal": {
                 k: v / n for k, v in writes_by_kind(kube_before, kube_after).items()
@@ -236,6 +241,28 @@ class Bench:
             "cpu_seconds_per_resource": {k: v / count for k, v in used.items()},
             "problems": [] if settled == count else [f"{count - settled} not Suspended"],
         }
+
+
+def decision_to_completed(records: list[dict[str, Any]], review_seconds: float) -> dict[str, Any]:
+    """From Twilio's decision to Completed, per renewal: the simulator decides `review_seconds`
+    after the submission, so completedAt - submittedAt - review_seconds (within a request's
+    latency of the truth: submittedAt is the operator's clock around the submit call)."""
+    delays = sorted(
+        (_instant(r["completedAt"]) - _instant(r["submittedAt"])).total_seconds() - review_seconds
+        for r in records
+        if r.get("completedAt") and r.get("submittedAt")
+    )
+    if not delays:
+        return {"renewals": 0, "median": None, "p90": None}
+    return {
+        "renewals": len(delays),
+        "median": statistics.median(delays),
+        "p90": delays[min(len(delays) - 1, int(0.9 * len(delays)))],
+    }
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def per_renewal(made: CallSnapshot, n: int) -> dict[str, Any]:

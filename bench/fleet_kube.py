@@ -162,6 +162,11 @@ class Fleet:
             ),
         )
 
+    def last_renewals(self) -> list[dict[str, Any]]:
+        """Each resource's last renewal as its status.history keeps it (camelCase)."""
+        items = self._list()["items"]
+        return [h[-1] for o in items if (h := (o.get("status") or {}).get("history"))]
+
     def count(self) -> int:
         listing = self._list(limit=1)
         remaining = listing["metadata"].get("remainingItemCount") or 0

@@ -130,6 +130,17 @@ def render(results: dict[str, Any]) -> str:
         rows.append(
             ("  sampled: renewals run", [gby.get((t, n), {}).get("sampled") for n in sizes])
         )
+    for mode in modes:
+        for stat in ("median", "p90"):
+            rows.append(
+                (
+                    f"  decision to Completed, {stat}, s ({mode})",
+                    [
+                        by.get((mode, n), {}).get("decision_to_completed_seconds", {}).get(stat)
+                        for n in sizes
+                    ],
+                )
+            )
     rows.append(("bound, s", [bound_seconds(n, profile) for n in sizes]))
     for mode in modes:
         rows.append(

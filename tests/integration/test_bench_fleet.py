@@ -65,6 +65,9 @@ def test_bench_fleet_short_produces_every_figure(tmp_path: Path) -> None:
         assert run["seconds"] > run["bound_seconds"] > 0
         assert run["time_over_bound"] == pytest.approx(run["seconds"] / run["bound_seconds"])
         assert_per_renewal_calls(run)
+        to_completed = run["decision_to_completed_seconds"]
+        assert to_completed["renewals"] == N  # every renewal's history has both times
+        assert -1 < to_completed["median"] <= to_completed["p90"] < run["seconds"]
         writes = run["kube_writes_per_renewal"]
         assert list(writes) == list(KINDS)
         assert writes["status patches"] > 0
@@ -98,6 +101,7 @@ def test_bench_fleet_short_produces_every_figure(tmp_path: Path) -> None:
         "Time",
         "bound(N) = N x 8 calls x 0.1 s / 100 concurrent + 2 s review",
         "guide (10 threads) / operator (webhook)",
+        "decision to Completed, median, s (webhook)",
         "Twilio calls per renewal",
         "Kubernetes writes per renewal",
         "CPU seconds per renewal",

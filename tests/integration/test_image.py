@@ -177,7 +177,7 @@ def test_the_image_completes_a_renewal_with_the_deployments_security_settings(
     assert "Read-only file system" in read_only.stderr
     assert image_operator.exec("touch", "/tmp/written").returncode == 0
     inspected = image_operator.inspect()
-    assert inspected["HostConfig"]["Memory"] == 256 * 2**20
+    assert inspected["HostConfig"]["Memory"] == 2**30  # the Deployment's limit, 1Gi
     mounts = {m["Destination"]: m for m in inspected["Mounts"]}
     assert mounts["/var/run/bundle-renewal-operator/kubeconfig"]["RW"] is False
 

@@ -150,6 +150,7 @@ def test_rejected_then_fixed_then_resubmitted_completes(
         for r in reasons
     ), reasons
     rejected_copy = status["copySid"]
+    renewals.wait_for_event("acme", "Rejected")  # posted in the background, after the status
     event_messages = [e.message or "" for e in renewals.events("acme")]
     assert any("not readable" in m for m in event_messages), event_messages
 

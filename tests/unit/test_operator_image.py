@@ -20,7 +20,7 @@ def test_the_flags_are_the_deployments_security_settings() -> None:
         *("--read-only", "--read-only-tmpfs=false"),
         *("--security-opt", "no-new-privileges"),
         *("--cap-drop", "ALL"),
-        *("--memory", "256m"),
+        *("--memory", "1g"),
         *("--tmpfs", "/tmp:rw,size=16m,mode=1777"),
     ]
 
