@@ -20,6 +20,7 @@ from controller.handlers import build_registry, configure_kopf
 from controller.liveness import Insights
 from controller.peering import Peering
 from controller.settings import LogFormat, OperatorSettings, replaced_variables_in
+from controller.tls_buffers import shrink_tls_read_buffers
 
 _KOPF_LOG_FORMATS = {
     LogFormat.PLAIN: kopf.LogFormat.PLAIN,
@@ -58,9 +59,10 @@ def main() -> int:
     if peering.enabled:
         logger.info("peering %r with priority %d", peering.name, peering.priority)
     insights = Insights()  # what Kopf watches, shared with the liveness probe
+    shrink_tls_read_buffers()  # memory per concurrent API request (tls_buffers.py)
     kopf.run(
         registry=build_registry(settings, insights, peering),
-        settings=configure_kopf(kopf.OperatorSettings(), peering, settings.event_workers),
+        settings=configure_kopf(kopf.OperatorSettings(), peering),
         insights=insights,
         clusterwide=settings.clusterwide,
         namespaces=settings.watch_namespaces,

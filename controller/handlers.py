@@ -54,27 +54,22 @@ CLEANUP_TIMEOUT_SECONDS = 3 * 24 * 3600.0
 DAEMON_RESTART_DELAY = 10.0
 # How long a stopping daemon may take to finish its current Twilio call and status patch.
 DAEMON_STOP_TIMEOUT = 60.0
+# A resource's event worker exits after this long without a new event (Kopf's default: 5 s). A
+# fleet seen at once leaves a worker per resource waiting; events closer together than Kopf's
+# batch window (0.1 s) are still handled together.
+EVENT_WORKER_IDLE_SECONDS = 0.5
 # The handler that wakes a daemon on a spec change runs for every watch event of every resource
 # (the events of our own status patches too): Kopf's "Handler ... succeeded." line for it is
 # dropped, at every log level but DEBUG.
 WAKE_HANDLER_ID = "wake-on-spec-change"
-# A per-object event worker that has handled its events exits after this long without a new one
-# (Kopf's default is 5 s): with EVENT_WORKERS bounding them, a lingering worker holds a slot.
-EVENT_WORKER_IDLE_SECONDS = 0.3
 
 
 def configure_kopf(
-    kopf_settings: kopf.OperatorSettings,
-    peering: Peering | None = None,
-    event_workers: int | None = None,
+    kopf_settings: kopf.OperatorSettings, peering: Peering | None = None
 ) -> kopf.OperatorSettings:
     """Kopf settings for this operator (returned for chaining)."""
     if peering is not None:
         peering.configure(kopf_settings)
-    # Bounded, so that thousands of resources seen at once (start-up, a fleet applied) are
-    # handled a few dozen at a time: unbounded, the operator's memory peaks with every one of
-    # them in flight, and the allocator keeps that peak (README, Fleet benchmark).
-    kopf_settings.queueing.worker_limit = event_workers
     kopf_settings.queueing.idle_timeout = EVENT_WORKER_IDLE_SECONDS
     persistence = kopf_settings.persistence
     persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=ANNOTATION_PREFIX)

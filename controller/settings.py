@@ -94,16 +94,6 @@ class OperatorSettings(BaseSettings):
         description="How long what a regulation accepts (read for the preflight and dry runs) is "
         "kept per account before it is read again; a refusal is always checked with a fresh read.",
     )
-    event_workers: int = Field(
-        50,
-        ge=1,
-        description=(
-            "At most this many resources' watch events (creation, change, deletion and its"
-            " clean-up) are handled at once, per watched namespace (or cluster-wide); the rest"
-            " wait their turn. Bounds the operator's"
-            " memory when thousands of resources appear at once (start-up, a fleet applied)."
-        ),
-    )
     twilio_concurrency_per_account: int = Field(
         100,
         ge=1,
