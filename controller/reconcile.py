@@ -227,12 +227,16 @@ async def _callback_on_original(
         )
 
 
-def _priority(resource: RenewalResource, deps: Dependencies) -> float:
-    """Where this reconcile's requests queue for the account's slots (lower first): a renewal
-    submitted earlier goes first, then reconciles in the order they started, so renewals that are
-    further along finish first instead of every renewal advancing in lockstep."""
-    review = resource.status.review
-    started = review.submitted_at if review is not None and review.submitted_at else deps.clock()
+def queue_priority(status: BundleRenewalStatus, now: datetime) -> float:
+    """Where a reconcile's requests queue for the account's slots (lower first): a reconcile of
+    a renewal in flight by when that renewal started, so that every step of a renewal begun
+    earlier, its completion after the review included, goes before any step of one begun later
+    (finish started renewals before starting new ones); any other reconcile by `now`, after
+    every renewal already begun. By the submission time instead, a completion queued behind the
+    first steps of every renewal begun before it was submitted: at 1,000 renewals, a median of
+    11.8 s from Twilio's decision to Completed (README, Fleet benchmark)."""
+    record = workflow.in_flight(status)
+    started = record.started_at if record is not None and record.started_at else now
     return started.timestamp()
 
 
@@ -251,7 +255,9 @@ async def _runner(
             "Secret %s cannot be read; cleaning up with the credentials last read from it",
             secret_name,
         )
-    gateway = deps.gateways.for_credentials(credentials, priority=_priority(resource, deps))
+    gateway = deps.gateways.for_credentials(
+        credentials, priority=queue_priority(resource.status, deps.clock())
+    )
     return ActionRunner(
         gateway,
         resource,

@@ -18,12 +18,14 @@ from controller.workflow.at_rest import renewal_due_reasons
 from controller.workflow.cleanup import decide_cleanup
 from controller.workflow.entry import decide
 from controller.workflow.failures import backoff_delay, decide_invalid_spec, on_error
+from controller.workflow.history import in_flight
 
 __all__ = [
     "backoff_delay",
     "decide",
     "decide_cleanup",
     "decide_invalid_spec",
+    "in_flight",
     "on_error",
     "renewal_due_reasons",
 ]

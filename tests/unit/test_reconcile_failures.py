@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,9 +16,15 @@ from pydantic import BaseModel, ValidationError
 from controller import workflow
 from controller.cluster import ObjectNotFound
 from controller.credentials import CredentialsError, LastGoodCredentials
-from controller.models import BundleRenewalSpec, BundleRenewalStatus
+from controller.models import (
+    BundleRenewalSpec,
+    BundleRenewalStatus,
+    RenewalOutcome,
+    RenewalRecord,
+    ReviewStatus,
+)
 from controller.plan import ErrorKind, Event, Policy, RenewalResource, copy_marker
-from controller.reconcile import Dependencies, reconcile
+from controller.reconcile import Dependencies, queue_priority, reconcile
 from controller.twilio_gateway.port import TwilioCredentials
 from controller.twilio_models import Bundle, BundleStatus
 
@@ -244,3 +251,18 @@ def test_forgotten_credentials_are_gone() -> None:
     remembered.forget("u-1")
     assert len(remembered) == 0
     assert "t" * 32 not in repr(remembered)
+
+
+def test_a_renewal_in_flight_queues_by_when_it_started_whatever_its_step() -> None:
+    """Its completion after the review goes before any step of a renewal begun later; a
+    reconcile with no renewal in flight goes after every renewal begun."""
+    began = datetime(2026, 5, 1, 10, 0, tzinfo=UTC)
+    now = began + timedelta(minutes=5)
+    record = RenewalRecord(started_at=began, submitted_at=began + timedelta(minutes=1))
+    in_review = BundleRenewalStatus(
+        history=[record], review=ReviewStatus(submitted_at=record.submitted_at)
+    )
+    assert queue_priority(in_review, now) == began.timestamp()
+    completed = record.model_copy(update={"outcome": RenewalOutcome.COMPLETED})
+    assert queue_priority(BundleRenewalStatus(history=[completed]), now) == now.timestamp()
+    assert queue_priority(BundleRenewalStatus(), now) == now.timestamp()
