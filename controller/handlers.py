@@ -12,8 +12,8 @@
 - cleanup: stops the listeners and closes the clients.
 Kopf's own bookkeeping (the deletion handler's progress, the finalizer) lives in annotations
 and a finalizer of our own name, so `.status` stays exactly our schema; no last-handled
-configuration is kept (diffbase.py). Handlers are registered
-in a registry built here, closing over the settings, not in Kopf's global registry.
+configuration is kept (diffbase.py). Handlers are registered in a registry built here, closing
+over the settings, not in Kopf's global registry.
 """
 
 from __future__ import annotations
