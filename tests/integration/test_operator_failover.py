@@ -107,6 +107,19 @@ def kill_mid_renewal(sim: Sim, account_sid: str, working: OperatorProcess) -> fl
     return killed
 
 
+def renew_and_kill_the_worker(
+    sim: Sim, renewals: Renewals, operator_factory: OperatorFactory, tmp_path: Path
+) -> tuple[Any, OperatorProcess, OperatorProcess, float]:
+    """A due bundle, two replicas, a renewal; the working replica SIGKILLed mid-renewal: the
+    case, the first (killed) and second replicas, and when the kill came (monotonic)."""
+    sim.set_config(latency={"distribution": "constant", "mean_ms": LATENCY_MS})
+    case = seed_due_bundle(sim)
+    renewals.create_credentials(case.account)
+    first, second = start_pair(operator_factory, renewals, tmp_path)
+    renewals.create("failover", renewal_spec(case.bundle_sid))
+    return case, first, second, kill_mid_renewal(sim, case.account.sid, first)
+
+
 def assert_renewed_once(sim: Sim, case: Any) -> None:
     assert_renewed(sim, case)
     assert copies_created(sim, case.account.sid) == 1
@@ -119,13 +132,9 @@ def assert_renewed_once(sim: Sim, case: Any) -> None:
 def test_the_standby_finishes_the_renewal_within_the_lifetime_when_the_worker_is_killed(
     sim: Sim, renewals: Renewals, operator_factory: OperatorFactory, tmp_path: Path
 ) -> None:
-    sim.set_config(latency={"distribution": "constant", "mean_ms": LATENCY_MS})
-    case = seed_due_bundle(sim)
-    renewals.create_credentials(case.account)
-    first, second = start_pair(operator_factory, renewals, tmp_path)
-
-    renewals.create("failover", renewal_spec(case.bundle_sid))
-    killed = kill_mid_renewal(sim, case.account.sid, first)
+    case, first, second, killed = renew_and_kill_the_worker(
+        sim, renewals, operator_factory, tmp_path
+    )
     # Its two writes answered; a third may have been logged and sent, unanswered, at the kill.
     written = twilio_calls(first.output())
     assert written[:2] == ["copy bundle", "update end-user"]
@@ -152,13 +161,9 @@ def test_the_standby_finishes_the_renewal_within_the_lifetime_when_the_worker_is
 def test_a_restarted_worker_hands_over_at_once_and_does_not_preempt_the_standby(
     sim: Sim, renewals: Renewals, operator_factory: OperatorFactory, tmp_path: Path
 ) -> None:
-    sim.set_config(latency={"distribution": "constant", "mean_ms": LATENCY_MS})
-    case = seed_due_bundle(sim)
-    renewals.create_credentials(case.account)
-    first, second = start_pair(operator_factory, renewals, tmp_path)
-
-    renewals.create("failover", renewal_spec(case.bundle_sid))
-    killed = kill_mid_renewal(sim, case.account.sid, first)
+    case, first, second, killed = renew_and_kill_the_worker(
+        sim, renewals, operator_factory, tmp_path
+    )
     # The kubelet restarts the container in its pod: same POD_NAME, a later start.
     first.start()
     wait_for("working", lambda: twilio_calls(second.output()), timeout=LIFETIME)
