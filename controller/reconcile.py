@@ -227,17 +227,29 @@ async def _callback_on_original(
         )
 
 
+# Ahead of every renewal not yet submitted, whenever it began: far more than any spread of
+# start times (about 31 years).
+SUBMITTED_AHEAD_SECONDS = 1e9
+
+
 def queue_priority(status: BundleRenewalStatus, now: datetime) -> float:
-    """Where a reconcile's requests queue for the account's slots (lower first): a reconcile of
-    a renewal in flight by when that renewal started, so that every step of a renewal begun
-    earlier, its completion after the review included, goes before any step of one begun later
-    (finish started renewals before starting new ones); any other reconcile by `now`, after
-    every renewal already begun. By the submission time instead, a completion queued behind the
-    first steps of every renewal begun before it was submitted: at 1,000 renewals, a median of
-    11.8 s from Twilio's decision to Completed (README, Fleet benchmark)."""
+    """Where a reconcile's requests queue for the account's slots (lower first). A renewal in
+    flight goes by when it started, so that every step of a renewal begun earlier goes before
+    any step of one begun later (finish started renewals before starting new ones); one already
+    submitted goes before every renewal not yet submitted, since what is left of it (the review's
+    decision, ReplaceItems, deleting the copy) is what makes it Ready. Any other reconcile goes
+    by `now`, after every renewal already begun.
+
+    Measured at 1,000 renewals (README, Fleet benchmark), Twilio's decision to Completed, median:
+    11.8 s queued by the submission time, 4.0-6.1 s by the start alone, 0.79-0.84 s with
+    submitted renewals first. The whole fleet took about 8 % longer (38.8 s against 35.7 s, 4
+    runs each): the last renewals are submitted later, and nothing is left to fill the slots
+    during their review."""
     record = workflow.in_flight(status)
-    started = record.started_at if record is not None and record.started_at else now
-    return started.timestamp()
+    if record is None or record.started_at is None:
+        return now.timestamp()
+    ahead = SUBMITTED_AHEAD_SECONDS if record.submitted_at is not None else 0.0
+    return record.started_at.timestamp() - ahead
 
 
 async def _runner(

@@ -4,9 +4,10 @@ Before, an asyncio.Semaphore of 4 per account served waiters first come, first s
 scale every renewal queued for every one of its requests behind every other renewal's, so all of
 them advanced in lockstep and none finished early (1,000 renewals: the first Ready after 361 s).
 Here a waiter carries a priority, lower first, and equal priorities keep their arrival order. The
-gateway factory passes the priority its caller chose (the time the resource's renewal began), so
-that the renewals begun first finish first and the rest follow, instead of all finishing at the
-end; a request without one gets the current time, which keeps plain first-come order among such
+gateway factory passes the priority its caller chose (the time the resource's renewal began, and
+ahead of all those a renewal already submitted: `reconcile.queue_priority`), so that the
+renewals begun first finish first and the rest follow, instead of all finishing at the end; a
+request without one gets the current time, which keeps plain first-come order among such
 requests and places them fairly among prioritised ones (after renewals begun earlier).
 
 The number of slots is the account's AimdLimit, fed by every released slot with what the request

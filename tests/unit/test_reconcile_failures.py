@@ -253,16 +253,31 @@ def test_forgotten_credentials_are_gone() -> None:
     assert "t" * 32 not in repr(remembered)
 
 
-def test_a_renewal_in_flight_queues_by_when_it_started_whatever_its_step() -> None:
-    """Its completion after the review goes before any step of a renewal begun later; a
+def test_renewals_in_flight_queue_by_their_start_and_submitted_ones_first() -> None:
+    """A renewal begun earlier goes first, except that one already submitted (what is left is
+    its completion) goes before every renewal not yet submitted, whenever that began; a
     reconcile with no renewal in flight goes after every renewal begun."""
     began = datetime(2026, 5, 1, 10, 0, tzinfo=UTC)
     now = began + timedelta(minutes=5)
-    record = RenewalRecord(started_at=began, submitted_at=began + timedelta(minutes=1))
+    editing = BundleRenewalStatus(history=[RenewalRecord(started_at=began)])
+    later = BundleRenewalStatus(history=[RenewalRecord(started_at=began + timedelta(minutes=1))])
+    record = RenewalRecord(
+        started_at=began + timedelta(minutes=2), submitted_at=began + timedelta(minutes=3)
+    )
     in_review = BundleRenewalStatus(
         history=[record], review=ReviewStatus(submitted_at=record.submitted_at)
     )
-    assert queue_priority(in_review, now) == began.timestamp()
-    completed = record.model_copy(update={"outcome": RenewalOutcome.COMPLETED})
-    assert queue_priority(BundleRenewalStatus(history=[completed]), now) == now.timestamp()
-    assert queue_priority(BundleRenewalStatus(), now) == now.timestamp()
+    earlier_in_review = BundleRenewalStatus(
+        history=[record.model_copy(update={"started_at": began - timedelta(minutes=1)})]
+    )
+    idle = BundleRenewalStatus()
+    completed = BundleRenewalStatus(
+        history=[record.model_copy(update={"outcome": RenewalOutcome.COMPLETED})]
+    )
+    ranked = sorted(
+        [idle, completed, later, editing, in_review, earlier_in_review],
+        key=lambda status: queue_priority(status, now),
+    )
+    assert ranked[:4] == [earlier_in_review, in_review, editing, later]
+    assert queue_priority(editing, now) == began.timestamp()
+    assert queue_priority(idle, now) == queue_priority(completed, now) == now.timestamp()
