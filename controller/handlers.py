@@ -163,6 +163,9 @@ async def _start(runtime: Runtime, logger: AnyLogger) -> None:
     runtime.cluster = ClusterClient(load_client_configuration())
     runtime.gateways = SdkTwilioGatewayFactory(gateway_settings(settings))
     runtime.metrics.twilio = runtime.gateways.counter
+    runtime.metrics.slots = runtime.gateways.slot_counts
+    runtime.loop_lag.start()
+    runtime.metrics.loop_lag = runtime.loop_lag.snapshot
     logger.info(
         "Twilio at %s; watching %s",
         settings.twilio_base(),

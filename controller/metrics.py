@@ -4,7 +4,9 @@ The operator process keeps one `OperatorMetrics`; the Kopf handlers record recon
 sink and the reconcile daemons feed each resource's status (resource_metrics.py: deadlines,
 readiness, phase, review wait, completed renewals and their durations), the status-callback
 receiver records its answers, and the Twilio gateway's own `CallCounter` (read here, never
-counted twice) supplies request counts, latencies, retries and 429s. `OperatorMetrics` is a
+counted twice) supplies request counts, latencies, retries and 429s; the gateway factory its
+accounts' request slots (limit, in flight, waiting) and the loop-lag probe (loop_lag.py) how late
+the event loop runs: the two saturation signals of a fleet. `OperatorMetrics` is a
 prometheus_client custom collector: it keeps plain numbers and turns them into metric families
 when collected. Each instance owns its own `CollectorRegistry` (never the library's global one),
 so several instances, as in the tests, stay independent. `render()` is what `GET /metrics`
@@ -21,11 +23,11 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Protocol
 
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
-from prometheus_client.metrics_core import CounterMetricFamily, Metric
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from controller.histogram import Snapshot
@@ -63,6 +65,19 @@ class CallCounts(Protocol):
     def durations(self) -> dict[tuple[str, str], Snapshot]: ...
 
 
+class SlotCounts(Protocol):
+    """The Twilio accounts' request slots, summed (twilio_gateway.slots.SlotCounts)."""
+
+    @property
+    def limit(self) -> int: ...
+
+    @property
+    def in_flight(self) -> int: ...
+
+    @property
+    def waiting(self) -> int: ...
+
+
 class OperatorMetrics(Collector):
     """Everything /metrics reports, for one operator process."""
 
@@ -70,6 +85,9 @@ class OperatorMetrics(Collector):
         self, twilio: CallCounts | None = None, clock: Callable[[], float] = time.time
     ) -> None:
         self.twilio = twilio
+        #: The gateway factory's `slot_counts` and the loop-lag probe's `snapshot`, once started.
+        self.slots: Callable[[], SlotCounts] | None = None
+        self.loop_lag: Callable[[], Mapping[tuple[()], Snapshot]] | None = None
         self.resources = ResourceMetrics(clock)
         self._reconciles: Counter[str] = Counter({outcome: 0 for outcome in RECONCILE_OUTCOMES})
         self._callbacks: Counter[tuple[int, str]] = Counter()
@@ -128,6 +146,38 @@ class OperatorMetrics(Collector):
         yield callbacks
 
         yield from self._twilio()
+        yield from self._saturation()
+
+    def _saturation(self) -> Iterator[Metric]:
+        slots = self.slots() if self.slots is not None else None
+        for name, documentation, value in (
+            (
+                "bundle_renewal_twilio_concurrency_limit",
+                "Requests the adaptive limit lets be in flight to Twilio now (summed over"
+                " accounts).",
+                slots.limit if slots is not None else 0,
+            ),
+            (
+                "bundle_renewal_twilio_requests_in_flight",
+                "Requests to Twilio in flight now (summed over accounts).",
+                slots.in_flight if slots is not None else 0,
+            ),
+            (
+                "bundle_renewal_twilio_requests_waiting",
+                "Requests waiting for a slot under the adaptive limit now (summed over"
+                " accounts): a queue that stays long means Twilio's limit or the operator's CPU"
+                " sets the pace.",
+                slots.waiting if slots is not None else 0,
+            ),
+        ):
+            yield GaugeMetricFamily(name, documentation, value=value)
+        yield histogram_family(
+            "bundle_renewal_event_loop_lag_seconds",
+            "How much later than asked the operator's event loop woke a probe sleeping 0.25 s:"
+            " lag that stays high asks for more CPU, or for sharding the fleet.",
+            [],
+            self.loop_lag() if self.loop_lag is not None else {},
+        )
 
     def _twilio(self) -> Iterator[Metric]:
         twilio = self.twilio

@@ -14,6 +14,7 @@ from controller.bundle_owners import BundleOwner, BundleOwners
 from controller.cluster import ClusterClient
 from controller.credentials import LastGoodCredentials
 from controller.http_server import HttpServer
+from controller.loop_lag import LoopLagProbe
 from controller.metrics import OperatorMetrics
 from controller.models import BundleRenewalStatus
 from controller.reconcile import Dependencies, budget_from_settings, policy_from_settings
@@ -59,6 +60,7 @@ class Runtime:
     servers: list[HttpServer] = field(default_factory=list)
     credentials: LastGoodCredentials = field(default_factory=LastGoodCredentials)
     metrics: OperatorMetrics = field(default_factory=OperatorMetrics)
+    loop_lag: LoopLagProbe = field(default_factory=LoopLagProbe)
     budget: WriteBudget = field(init=False)
     regulations: RegulationCache = field(init=False)
     """What regulations accept, per account, for the preflight: read once per TTL."""
@@ -154,6 +156,7 @@ class Runtime:
         await server.start()
 
     async def stop(self) -> None:
+        await self.loop_lag.stop()
         for server in self.servers:
             await server.stop()
         if self.gateways is not None:

@@ -22,7 +22,7 @@ from controller.twilio_gateway.metrics import CallCounter
 from controller.twilio_gateway.port import TwilioCredentials
 from controller.twilio_gateway.retry import Random, Retrier, Sleep
 from controller.twilio_gateway.sdk import SdkTwilioGateway
-from controller.twilio_gateway.slots import AccountSlots
+from controller.twilio_gateway.slots import AccountSlots, SlotCounts
 
 
 class SdkTwilioGatewayFactory:
@@ -85,6 +85,10 @@ class SdkTwilioGatewayFactory:
             limiter = AccountSlots(self.settings.concurrency_policy(), name=account_sid)
             self._limiters[account_sid] = limiter
         return limiter
+
+    def slot_counts(self) -> SlotCounts:
+        """Every account's slots, summed (for /metrics; one account: its own figures)."""
+        return sum((s.counts() for s in self._limiters.values()), SlotCounts())
 
     def _retire(self, connection: AccountConnection) -> None:
         """Close `connection` after `retire_after` seconds (at `close()` without a running loop)."""

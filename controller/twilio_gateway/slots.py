@@ -35,6 +35,24 @@ _log = logging.getLogger("controller.twilio_gateway")
 
 
 @dataclass(frozen=True)
+class SlotCounts:
+    """Slots summed over accounts, for /metrics: the limits, the requests in flight, and the
+    requests waiting for a slot (a queue that stays long: Twilio's limit, or a slow loop, sets
+    the pace)."""
+
+    limit: int = 0
+    in_flight: int = 0
+    waiting: int = 0
+
+    def __add__(self, other: SlotCounts) -> SlotCounts:
+        return SlotCounts(
+            self.limit + other.limit,
+            self.in_flight + other.in_flight,
+            self.waiting + other.waiting,
+        )
+
+
+@dataclass(frozen=True)
 class Slot:
     """A held slot: the limit's generation when it was granted, and when (monotonic clock)."""
 
@@ -83,6 +101,9 @@ class AccountSlots:
     @property
     def waiting(self) -> int:
         return sum(1 for *_, waiter in self._waiters if not waiter.done())
+
+    def counts(self) -> SlotCounts:
+        return SlotCounts(self.limit, self._in_flight, self.waiting)
 
     def now(self) -> float:
         """Unix time in seconds, on the monotonic clock: the priority of a request without one."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 
@@ -16,6 +17,7 @@ from controller.twilio_gateway.config import (
 from controller.twilio_gateway.factory import SdkTwilioGatewayFactory
 from controller.twilio_gateway.port import TwilioCredentials, TwilioGateway, TwilioTransientError
 from controller.twilio_gateway.retry import RetryPolicy
+from controller.twilio_gateway.slots import SlotCounts
 
 ACCOUNT = "AC" + "1" * 32
 OTHER_ACCOUNT = "AC" + "2" * 32
@@ -70,6 +72,22 @@ def test_each_account_starts_at_the_initial_limit_below_its_ceiling() -> None:
     fixed = GatewaySettings(max_concurrent_requests_per_account=4, adaptive_concurrency=False)
     policy = fixed.concurrency_policy()
     assert (policy.initial, policy.floor, policy.ceiling) == (4, 4, 4)
+
+
+async def test_slot_counts_sum_every_account() -> None:
+    factory = SdkTwilioGatewayFactory(GatewaySettings(max_concurrent_requests_per_account=3))
+    assert factory.slot_counts() == SlotCounts()  # no account used yet
+    first, other = factory.limiter_for(ACCOUNT), factory.limiter_for(OTHER_ACCOUNT)
+    held = [await first.acquire() for _ in range(3)]
+    waiting = asyncio.create_task(first.acquire())
+    await asyncio.sleep(0)
+    await other.acquire()
+    assert factory.slot_counts() == SlotCounts(limit=6, in_flight=4, waiting=1)
+    waiting.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await waiting
+    assert len(held) == 3
+    assert factory.slot_counts().waiting == 0
 
 
 def test_connections_are_cached_per_credentials() -> None:

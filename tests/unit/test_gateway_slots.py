@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from controller.twilio_gateway.aimd import AimdPolicy, Signal
-from controller.twilio_gateway.slots import AccountSlots, Slot
+from controller.twilio_gateway.slots import AccountSlots, Slot, SlotCounts
 
 
 class FakeClock:
@@ -220,3 +220,15 @@ async def test_latency_is_measured_on_the_injected_clock() -> None:
 async def test_a_nan_priority_is_refused() -> None:
     with pytest.raises(ValueError, match="NaN"):
         await slots().acquire(float("nan"))
+
+
+async def test_counts_are_the_limit_the_requests_in_flight_and_those_waiting() -> None:
+    account = slots(limit=2)
+    held = [await account.acquire() for _ in range(2)]
+    served: list[str] = []
+    (third,) = await queue_up(account, served, ("third", None))
+    assert account.counts() == SlotCounts(limit=2, in_flight=2, waiting=1)
+    account.release(held[0], Signal.NEUTRAL)
+    await third
+    assert account.counts() == SlotCounts(limit=2, in_flight=2, waiting=0)
+    assert SlotCounts(1, 2, 3) + SlotCounts(10, 20, 30) == SlotCounts(11, 22, 33)

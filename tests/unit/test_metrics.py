@@ -14,8 +14,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from controller.cluster import ClusterClient
-from controller.histogram import Snapshot
+from controller.histogram import Histogram, Snapshot
 from controller.http_server import metrics_application
+from controller.loop_lag import LAG_BUCKETS
 from controller.metrics import CONTENT_TYPE, RECONCILE_OUTCOMES, OperatorMetrics
 from controller.models import BundleRenewalStatus, Phase
 from controller.parsing import read_object
@@ -24,6 +25,7 @@ from controller.runtime import Runtime
 from controller.settings import OperatorSettings
 from controller.status_sink import KopfSink
 from controller.twilio_gateway.metrics import CallCounter
+from controller.twilio_gateway.slots import SlotCounts
 from tests.metrics_scrape import scrape, total, value
 
 label_values = st.text(st.characters(blacklist_categories=["Cs"]), max_size=30)
@@ -47,6 +49,10 @@ FAMILIES = {
     "bundle_renewal_twilio_request_duration_seconds": "histogram",
     "bundle_renewal_twilio_retries_total": "counter",
     "bundle_renewal_twilio_throttled_total": "counter",
+    "bundle_renewal_twilio_concurrency_limit": "gauge",
+    "bundle_renewal_twilio_requests_in_flight": "gauge",
+    "bundle_renewal_twilio_requests_waiting": "gauge",
+    "bundle_renewal_event_loop_lag_seconds": "histogram",
 }
 
 
@@ -231,6 +237,33 @@ def test_twilio_requests_are_the_gateway_counters_read_not_counted_again() -> No
     counter.record_call("create_bundle_copy")
     requests = scrape(metrics.render())["bundle_renewal_twilio_requests_total"]
     assert value(requests, operation="create_bundle_copy") == 2
+
+
+def test_saturation_is_the_gateway_slots_and_the_loop_lag_as_they_are_now() -> None:
+    """The slot gauges read the factory's counts at each scrape; the lag is the probe's
+    histogram."""
+    metrics = OperatorMetrics()
+    counts = [SlotCounts(limit=60, in_flight=60, waiting=140)]
+    metrics.slots = lambda: counts[0]
+    lag: Histogram[tuple[()]] = Histogram(LAG_BUCKETS)
+    for seconds in (0.0004, 0.03, 0.04, 0.3):
+        lag.observe((), seconds)
+    metrics.loop_lag = lambda: lag.snapshot()
+
+    families = scrape(metrics.render())
+    assert value(families["bundle_renewal_twilio_concurrency_limit"]) == 60
+    assert value(families["bundle_renewal_twilio_requests_in_flight"]) == 60
+    assert value(families["bundle_renewal_twilio_requests_waiting"]) == 140
+    lag_family = families["bundle_renewal_event_loop_lag_seconds"]
+    buckets = {s.labels["le"]: s.value for s in lag_family.samples if s.name.endswith("_bucket")}
+    assert (buckets["0.001"], buckets["0.025"], buckets["0.05"], buckets["+Inf"]) == (1, 1, 3, 4)
+    (lag_sum,) = (s.value for s in lag_family.samples if s.name.endswith("_sum"))
+    assert lag_sum == pytest.approx(0.3704)
+
+    counts[0] = SlotCounts(limit=64, in_flight=3, waiting=0)
+    families = scrape(metrics.render())
+    assert value(families["bundle_renewal_twilio_requests_waiting"]) == 0
+    assert value(families["bundle_renewal_twilio_concurrency_limit"]) == 64
 
 
 def test_the_gateway_counter_may_be_attached_after_creation() -> None:
