@@ -201,6 +201,15 @@ def render(results: dict[str, Any]) -> str:
             "",
         ]
 
+    startup = results.get("startup")
+    if startup:
+        out += [
+            f"start-up: {startup['resources']} suspended resources in place before the operator"
+            f" started: every one had a status {startup['seconds']:.1f} s after its process"
+            f" started (live after {startup['ready_seconds']:.1f} s)",
+            "",
+        ]
+
     rows = [
         ("resources deleted", [r["deletion"]["deleted"] for r in ops]),
         ("Twilio calls per resource", [r["deletion"]["calls_per_resource"] for r in ops]),
@@ -217,6 +226,9 @@ def render(results: dict[str, Any]) -> str:
     problems += [
         f"guide {g['threads']}t {g['renewals']}: {p}" for g in guides for p in g["problems"]
     ]
+    for scenario in ("startup", "idle"):
+        run = results.get(scenario)
+        problems += [f"{scenario}: {p}" for p in (run["problems"] if run else [])]
     out.append(
         "problems: "
         + (

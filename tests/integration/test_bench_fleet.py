@@ -24,6 +24,7 @@ from bench.fleet_sim import COPIES_ROUTE
 
 N = 10  # --short
 IDLE = 100
+STARTUP = 50
 
 
 def bench_fleet(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
@@ -92,6 +93,10 @@ def test_bench_fleet_short_produces_every_figure(tmp_path: Path) -> None:
         assert guide["seconds"] == guide["sample_seconds"] * N / guide["sampled"]
         assert_per_renewal_calls(guide)
 
+    startup = results["startup"]
+    assert (startup["resources"], startup["settled"], startup["problems"]) == (STARTUP, STARTUP, [])
+    assert 0 < startup["ready_seconds"] <= startup["seconds"]
+
     idle = results["idle"]
     assert (idle["resources"], idle["settled"], idle["problems"]) == (IDLE, IDLE, [])
     assert idle["memory_end"]["rss_mib"] > 0
@@ -107,6 +112,7 @@ def test_bench_fleet_short_produces_every_figure(tmp_path: Path) -> None:
         "CPU seconds per renewal",
         "Operator memory, MiB",
         "Deletion",
+        f"start-up: {STARTUP} suspended resources in place before the operator started",
         "problems: none",
     ):
         assert heading in report, heading
