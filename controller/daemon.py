@@ -102,7 +102,7 @@ async def _reconcile_and_wait(
     runtime: Runtime, body: kopf.Body, stopped: kopf.DaemonStopped, logger: AnyLogger
 ) -> tuple[str | None, float | None]:
     """One reconcile: its outcome for the metrics (None: the resource is gone) and the delay."""
-    obj = read_object(body, runtime.statuses.get(str(body.metadata.uid)))
+    obj = read_object(body, runtime.last_written(str(body.metadata.uid)))
     runtime.reconciling_generation(obj.uid, obj.generation)
     runtime.track(obj.owner, obj.bundle_sid, obj.status)
     sink = KopfSink(runtime, body, obj)
@@ -126,7 +126,7 @@ async def _reconcile_and_wait(
 
 
 async def _clean_up_once(runtime: Runtime, body: kopf.Body, logger: AnyLogger) -> Outcome | None:
-    obj = read_object(body, runtime.statuses.get(str(body.metadata.uid)))
+    obj = read_object(body, runtime.last_written(str(body.metadata.uid)))
     resource = obj.for_cleanup()
     if resource is None:
         return None  # not even the bundle and the Secret are usable: nothing to clean up with

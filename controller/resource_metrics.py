@@ -4,10 +4,10 @@ Alerts need to know, per resource, when Twilio's deadline falls, whether the res
 which phase it is in, how long its copy has waited in review and whether its attempts keep
 failing: all of it is in `.status`, so the figures are derived from the last status this process
 wrote or read for the resource (runtime.track on every reconcile, the status sink after every
-write), never kept separately, and a restarted operator shows them again after its first
-reconcile. Transitions between two statuses (a renewal completed, a review ended) feed counters
-and duration histograms. Series are labelled by the resource's namespace and name only: no SID,
-no attribute value. Pure bookkeeping: no I/O; the clock is injected.
+write; only the figures are kept, not the status), and a restarted operator shows them again
+after its first reconcile. Transitions between two statuses (a renewal completed, a review
+ended) feed counters and duration histograms. Series are labelled by the resource's namespace
+and name only: no SID, no attribute value. Pure bookkeeping: no I/O; the clock is injected.
 """
 
 from __future__ import annotations
@@ -39,11 +39,44 @@ _RESOURCE = ["namespace", "name"]
 LabelValues = TypeVar("LabelValues", bound=tuple[str, ...])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """What the per-resource series show of a status. Only these are kept, not the status
+    model, which is ten times larger (memory at fleet scale: README, Fleet benchmark)."""
+
+    phase: Phase
+    ready: ConditionStatus
+    valid_until: float | None
+    """Unix time, as every timestamp here."""
+    completed_at: float | None
+    submitted_at: float | None
+    """When the copy in review was submitted (set in phase InReview only)."""
+    failed_attempts: int
+
+    @classmethod
+    def of(cls, status: BundleRenewalStatus) -> Figures:
+        phase = phase_of(status)
+        original, review = status.original, status.review
+        submitted = review.submitted_at if review is not None else None
+        return cls(
+            phase=phase,
+            ready=ready_of(status),
+            valid_until=_timestamp(original.valid_until if original is not None else None),
+            completed_at=_timestamp(status.completed_at),
+            submitted_at=_timestamp(submitted) if phase is Phase.IN_REVIEW else None,
+            failed_attempts=status.failed_attempts,
+        )
+
+
+def _timestamp(when: datetime | None) -> float | None:
+    return when.timestamp() if when is not None else None
+
+
+@dataclass(frozen=True, slots=True)
 class Tracked:
     namespace: str
     name: str
-    status: BundleRenewalStatus
+    figures: Figures
     seq: int
     """Order of the last update: of two uids with one name (deleted and created again), the
     newer one is shown, so that a series never appears twice."""
@@ -100,7 +133,7 @@ class ResourceMetrics:
     def track(self, uid: str, namespace: str, name: str, status: BundleRenewalStatus) -> None:
         """The resource's latest status."""
         self._seq += 1
-        self._tracked[uid] = Tracked(namespace, name, status, self._seq)
+        self._tracked[uid] = Tracked(namespace, name, Figures.of(status), self._seq)
 
     def reconciling(self, uid: str, namespace: str, name: str, status: BundleRenewalStatus) -> None:
         """A reconcile starts from `status`; one with the copy in review re-reads it at Twilio."""
@@ -149,7 +182,7 @@ class ResourceMetrics:
 
     def collect(self) -> Iterator[Metric]:
         resources = self.resources()
-        phases = Counter(phase_of(t.status) for t in self._tracked.values())
+        phases = Counter(t.figures.phase for t in self._tracked.values())
         by_phase = GaugeMetricFamily(
             "bundle_renewal_resources",
             "BundleRenewals watched by this process, by their last known phase (no status yet:"
@@ -232,22 +265,18 @@ class ResourceMetrics:
             labels=_RESOURCE,
         )
         for tracked in resources:
-            status, labels = tracked.status, [tracked.namespace, tracked.name]
-            original = status.original
-            if original is not None and original.valid_until is not None:
-                valid_until.add_metric(labels, original.valid_until.timestamp())
-            if status.completed_at is not None:
-                completed_at.add_metric(labels, status.completed_at.timestamp())
-            current = ready_of(status)
+            figures, labels = tracked.figures, [tracked.namespace, tracked.name]
+            if figures.valid_until is not None:
+                valid_until.add_metric(labels, figures.valid_until)
+            if figures.completed_at is not None:
+                completed_at.add_metric(labels, figures.completed_at)
             for condition in ConditionStatus:
-                ready.add_metric([*labels, condition.value], float(condition is current))
-            current_phase = phase_of(status)
+                ready.add_metric([*labels, condition.value], float(condition is figures.ready))
             for each in Phase:
-                phase.add_metric([*labels, each.value], float(each is current_phase))
-            review = status.review
-            if current_phase is Phase.IN_REVIEW and review and review.submitted_at:
-                in_review.add_metric(labels, max(0.0, now - review.submitted_at.timestamp()))
-            failed.add_metric(labels, status.failed_attempts)
+                phase.add_metric([*labels, each.value], float(each is figures.phase))
+            if figures.submitted_at is not None:
+                in_review.add_metric(labels, max(0.0, now - figures.submitted_at))
+            failed.add_metric(labels, figures.failed_attempts)
         yield from (valid_until, completed_at, ready, phase, in_review, failed)
 
 

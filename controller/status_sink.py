@@ -29,10 +29,9 @@ class KopfSink:
         runtime, obj = self.runtime, self.obj
         if runtime.cluster is None:
             raise RuntimeError("the operator has not started")
-        previous = runtime.statuses.get(obj.uid) or obj.status
+        previous = runtime.last_written(obj.uid) or obj.status
         await runtime.cluster.patch_status(obj.namespace, obj.name, status_patch(status))
-        runtime.statuses[obj.uid] = status
-        runtime.written(obj.owner, obj.bundle_sid, previous, status)
+        runtime.status_written(obj.owner, obj.bundle_sid, previous, status)
 
     def post_event(self, event: Event) -> None:
         kopf.event(self.body, type=event.type.value, reason=event.reason, message=event.message)

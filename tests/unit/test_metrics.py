@@ -18,7 +18,7 @@ from controller.histogram import Histogram, Snapshot
 from controller.http_server import metrics_application
 from controller.loop_lag import LAG_BUCKETS
 from controller.metrics import CONTENT_TYPE, RECONCILE_OUTCOMES, OperatorMetrics
-from controller.models import BundleRenewalStatus, Phase
+from controller.models import BundleRenewalStatus, Phase, RenewalRecord, ReviewStatus
 from controller.parsing import read_object
 from controller.plan import ErrorKind
 from controller.runtime import Runtime
@@ -361,3 +361,31 @@ async def test_a_status_already_completed_before_a_restart_is_not_counted_again(
     obj = read_object(body(stored))
     state.track(obj.owner, obj.bundle_sid, obj.status)
     assert phase_values(state.metrics) == {"Completed": 1}
+
+
+async def test_the_next_reconcile_starts_from_the_written_status_kept_as_json() -> None:
+    """What the sink wrote comes back whole (the next reconcile reads it over Kopf's possibly
+    older body), but neither the runtime nor the metrics keep the status model itself."""
+    state = runtime()
+    sink = KopfSink(state, body("InReview"), read_object(body("InReview")))
+    written = BundleRenewalStatus(
+        phase=Phase.IN_REVIEW,
+        copy_sid="BU" + "c" * 32,
+        review=ReviewStatus(submitted_at=T0, status="in-review"),
+        history=[RenewalRecord(started_at=T0 - timedelta(minutes=3), submitted_at=T0)],
+    )
+    await sink.write_status(written)
+
+    assert state.last_written("uid-1") == written
+    assert read_object(body("Pending"), state.last_written("uid-1")).status == written
+    assert isinstance(state.written["uid-1"], str)
+    kept = [
+        item
+        for value in vars(state).values()
+        for item in (value.values() if isinstance(value, dict) else [value])
+    ]
+    assert not any(isinstance(item, BundleRenewalStatus) for item in kept), kept
+    (tracked,) = state.metrics.resources.resources()
+    assert tracked.figures.phase is Phase.IN_REVIEW
+    assert tracked.figures.submitted_at == T0.timestamp()
+    assert state.last_written("uid-other") is None

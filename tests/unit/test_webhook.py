@@ -503,13 +503,13 @@ async def test_a_callback_reporting_the_copy_still_in_review_wakes_nobody() -> N
     reviewing = BundleRenewalStatus(phase=Phase.IN_REVIEW, copy_sid=COPY_A)
     async with TestClient(TestServer(receiver.application())) as client:
         hook = Harness(client, secrets, woken, answers)
-        runtime.statuses["uid-a"] = reviewing
+        runtime.status_written(OWNER_A, BUNDLE_A, BundleRenewalStatus(), reviewing)
         for status in ("pending-review", "in-review"):
             assert await hook.form({**callback(COPY_A), "status": status}) == 204
         assert woken == []
         assert answers == [(204, "noted")] * 2
         # Submitting it (decided, not written yet: the callback can beat the status write).
-        runtime.decided["uid-a"] = reviewing.model_copy(update={"phase": Phase.IN_PROGRESS})
+        runtime.noted(OWNER_A, BUNDLE_A, reviewing.model_copy(update={"phase": Phase.IN_PROGRESS}))
         assert await hook.form({**callback(COPY_A), "status": "pending-review"}) == 204
         assert woken == []
         assert await hook.form(callback(COPY_A)) == 204  # twilio-approved: the decision

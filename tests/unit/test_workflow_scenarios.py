@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from controller.models import CreatedDocument, Phase
+from controller.bundle_owners import BundleOwner
+from controller.models import BundleRenewalStatus, CreatedDocument, Phase
 from controller.plan import (
     CreateDocument,
     Decision,
@@ -19,6 +20,8 @@ from controller.plan import (
     ReplaceItems,
     Submit,
 )
+from controller.runtime import Runtime
+from controller.settings import OperatorSettings
 from controller.twilio_models import BundleStatus, EndUser, SupportingDocument
 from tests.unit.fake_twilio import (
     T0,
@@ -673,3 +676,28 @@ def test_rejected_then_suspend_toggle_does_not_resubmit() -> None:
     retry = with_spec(resumed, {**seed_spec(), "renewalRequest": "retry-1"})
     assert reconcile(retry, twilio, T0).resource.status.phase == Phase.IN_REVIEW
     assert twilio.calls["submit_bundle"] == 2
+
+
+def test_every_status_of_a_renewal_round_trips_through_the_runtime() -> None:
+    """The runtime keeps the status last written as JSON (memory): each status a renewal goes
+    through, rejected and resubmitted included, comes back from it equal."""
+    twilio = FakeTwilio.seed()
+    decisions: list[Decision] = []
+    run = reconcile(resource(seed_spec(), twilio), twilio, T0, log=decisions)
+    twilio.review(approve=False, reasons={"commercial_registrar_excerpt": "Document is blurry"})
+    rejected = reconcile(run.resource, twilio, T0 + timedelta(minutes=5), log=decisions)
+    fixed = with_spec(rejected.resource, seed_spec(number="K-552100555"))
+    resubmitted = reconcile(fixed, twilio, T0 + timedelta(hours=3), log=decisions)
+    twilio.review(approve=True)
+    done = reconcile(resubmitted.resource, twilio, T0 + timedelta(hours=4), log=decisions)
+    assert done.resource.status.phase == Phase.COMPLETED
+
+    runtime = Runtime(OperatorSettings())
+    owner = BundleOwner("uid-1", "telecom", "acme", "twilio")
+    statuses = [d.status for d in decisions]
+    assert {s.phase for s in statuses} >= {Phase.IN_REVIEW, Phase.REJECTED, Phase.COMPLETED}
+    previous = BundleRenewalStatus()
+    for status in statuses:
+        runtime.status_written(owner, None, previous, status)
+        assert runtime.last_written("uid-1") == status
+        previous = status
