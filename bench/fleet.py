@@ -217,9 +217,8 @@ class Bench:
         """`count` suspended resources exist before the operator starts (as after an upgrade or
         a node loss): how long from starting its process until every one has a status (issue
         10's target: 30 s for 1,000; 715 of them still had none after 30 s, before)."""
-        fleet = Fleet(self.api, f"fleet-startup-{count}")
-        fleet.create_namespace({"accountSid": "AC" + "0" * 32, "authToken": "unused"})
-        fleet.create([fleet_kube.spec(f"BU{i:032x}", suspend=True) for i in range(count)])
+        fleet = self.suspended_fleet("startup", count)
+        fleet.create(suspended_specs(count))
         started = time.monotonic()
         operator = self.operator(fleet.namespace, "polling", settle=False)
         try:
@@ -228,18 +227,11 @@ class Bench:
             seconds = time.monotonic() - started
         finally:
             operator.stop()
-        return {
-            "resources": count,
-            "settled": settled,
-            "seconds": seconds,
-            "ready_seconds": ready,
-            "problems": [] if settled == count else [f"{count - settled} without a status"],
-        }
+        return {**settled_figures(count, settled, seconds), "ready_seconds": ready}
 
     def run_idle(self, count: int) -> dict[str, Any]:
         """Suspended resources (no Twilio call, no Secret read): what holding them costs."""
-        fleet = Fleet(self.api, f"fleet-idle-{count}")
-        fleet.create_namespace({"accountSid": "AC" + "0" * 32, "authToken": "unused"})
+        fleet = self.suspended_fleet("idle", count)
         operator = self.operator(fleet.namespace, "polling")
         assert operator.pid is not None
         try:
@@ -248,7 +240,7 @@ class Bench:
             kube_before = scrape_requests(self.plane.endpoints)
             cpu.start()
             started = time.monotonic()
-            fleet.create([fleet_kube.spec(f"BU{i:032x}", suspend=True) for i in range(count)])
+            fleet.create(suspended_specs(count))
             settled = fleet.wait_for_phase("Suspended", count, self.options.timeout)
             seconds = time.monotonic() - started
             used = cpu.stop()
@@ -257,16 +249,29 @@ class Bench:
         finally:
             operator.stop()
         return {
-            "resources": count,
-            "settled": settled,
-            "seconds": seconds,
+            **settled_figures(count, settled, seconds),
             "memory_start": asdict(start_memory),
             "memory_end": asdict(end_memory),
             "kube_writes_per_resource": sum(kube.values()) / count,
             "kube_writes": describe(kube),
             "cpu_seconds_per_resource": {k: v / count for k, v in used.items()},
-            "problems": [] if settled == count else [f"{count - settled} not Suspended"],
         }
+
+    def suspended_fleet(self, scenario: str, count: int) -> Fleet:
+        """The namespace of a fleet of suspended resources (credentials never read)."""
+        fleet = Fleet(self.api, f"fleet-{scenario}-{count}")
+        fleet.create_namespace({"accountSid": "AC" + "0" * 32, "authToken": "unused"})
+        return fleet
+
+
+def suspended_specs(count: int) -> list[dict[str, Any]]:
+    return [fleet_kube.spec(f"BU{i:032x}", suspend=True) for i in range(count)]
+
+
+def settled_figures(count: int, settled: int, seconds: float) -> dict[str, Any]:
+    """A fleet of suspended resources: how many got their status (Suspended), in how long."""
+    missing = [] if settled == count else [f"{count - settled} without a status"]
+    return {"resources": count, "settled": settled, "seconds": seconds, "problems": missing}
 
 
 def decision_to_completed(records: list[dict[str, Any]], review_seconds: float) -> dict[str, Any]:
