@@ -293,7 +293,7 @@ def decision_to_completed(records: list[dict[str, Any]], review_seconds: float) 
 
 
 def _instant(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return datetime.fromisoformat(text)  # Python 3.11 reads the "Z" suffix
 
 
 def per_renewal(made: CallSnapshot, n: int) -> dict[str, Any]:

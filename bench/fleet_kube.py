@@ -163,9 +163,10 @@ class Fleet:
         )
 
     def last_renewals(self) -> list[dict[str, Any]]:
-        """Each resource's last renewal as its status.history keeps it (camelCase)."""
+        """Each resource's last renewal as its status.history keeps it (camelCase; the newest
+        record comes first)."""
         items = self._list()["items"]
-        return [h[-1] for o in items if (h := (o.get("status") or {}).get("history"))]
+        return [h[0] for o in items if (h := (o.get("status") or {}).get("history"))]
 
     def count(self) -> int:
         listing = self._list(limit=1)
