@@ -134,6 +134,19 @@ async def run_until(
         await asyncio.sleep(min(outcome.requeue_after or 0.05, 0.2))
 
 
+def _beyond_next_check(statuses: list[BundleRenewalStatus]) -> list[BundleRenewalStatus]:
+    """The statuses written, less each that differs from the one before only in nextCheckTime."""
+    kept: list[BundleRenewalStatus] = []
+    for status in statuses:
+        if (
+            kept
+            and status.model_copy(update={"next_check_time": kept[-1].next_check_time}) == kept[-1]
+        ):
+            continue
+        kept.append(status)
+    return kept
+
+
 async def test_happy_path_completes_and_persists_after_every_write(
     sim: Sim, factory: SdkTwilioGatewayFactory
 ) -> None:
@@ -149,7 +162,9 @@ async def test_happy_path_completes_and_persists_after_every_write(
     # Status is written at the renewal's start (before the copy: no Twilio write yet), when it
     # waits for review and when it completes; nothing a restart needs goes unwritten (the crash
     # tests check that), and there is no write per step.
-    # (While in review, a poll that sees pending-review become in-review records it too.)
+    # (While in review, a poll that sees pending-review become in-review records it too, and a
+    # poll whose rounded status.nextCheckTime moved on to the next second writes that alone: how
+    # many depends on the machine's pace, so those are not counted.)
     assert sink.writes_seen_at_patch[0] == 0, sink.writes_seen_at_patch
     phases = [s.phase for s in sink.statuses]
     assert [p for i, p in enumerate(phases) if i == 0 or p != phases[i - 1]] == [
@@ -157,7 +172,8 @@ async def test_happy_path_completes_and_persists_after_every_write(
         Phase.IN_REVIEW,
         Phase.COMPLETED,
     ], phases
-    assert len(phases) <= 4, phases
+    assert phases.count(Phase.IN_PROGRESS) == 1, phases
+    assert len(_beyond_next_check(sink.statuses)) <= 4, phases
     in_review = next(s for s in sink.statuses if s.phase == Phase.IN_REVIEW)
     assert in_review.replaced_object_sids  # recorded with the submission, for ReplaceItems
     # Every transition has an event, and no event carries an attribute value.
