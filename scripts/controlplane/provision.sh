@@ -40,25 +40,8 @@ KUBECTL_BIN="${CACHE_ROOT}/kubectl/${K8S_GIT_VERSION}/kubectl"
 
 log() { printf '[provision] %s\n' "$*" >&2; }
 die() { printf '[provision] ERROR: %s\n' "$*" >&2; exit 1; }
-
-as_root() {
-  if [[ ${EUID} -eq 0 ]]; then
-    "$@"
-  elif command -v sudo >/dev/null 2>&1; then
-    sudo "$@"
-  else
-    die "need root (or sudo) to run: $*"
-  fi
-}
-
-missing_packages() {
-  local pkg
-  for pkg in "$@"; do
-    if [[ "$(dpkg-query -W -f='${Status}' "${pkg}" 2>/dev/null)" != "install ok installed" ]]; then
-      printf '%s\n' "${pkg}"
-    fi
-  done
-}
+# shellcheck source=../apt-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../apt-lib.sh"
 
 has_deb_src() {
   # `apt-cache showsrc` lists nothing unless a deb-src entry for the package is known.
@@ -83,7 +66,7 @@ ensure_kubectl() {
   chmod 0777 "${work}"
   log "fetching Debian's kubernetes-client (kubectl ${K8S_GIT_VERSION})"
   if ! (cd "${work}" && apt-get download -q kubernetes-client >/dev/null 2>&1); then
-    as_root apt-get update -q >/dev/null
+    apt_update
     (cd "${work}" && apt-get download -q kubernetes-client >/dev/null 2>&1) ||
       { rm -rf "${work}"; die "apt-get download kubernetes-client failed"; }
   fi
@@ -127,12 +110,11 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 EOF
   fi
   log "apt-get update"
-  as_root apt-get update -q >/dev/null
+  apt_update
   if [[ ${#missing[@]} -gt 0 ]]; then
     log "installing: ${missing[*]}"
     # With systemd the package also starts its own etcd service on 2379; ours uses free ports.
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-      "${missing[@]}" >/dev/null
+    apt_install "${missing[@]}" >/dev/null
   fi
   has_deb_src || [[ ${need_build} == 0 ]] || die "no deb-src entry for the kubernetes source package"
 }

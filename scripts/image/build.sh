@@ -37,29 +37,16 @@ BASE_REF="localhost/bundle-renewal-operator-base:bookworm-${BASE_KEY}"
 
 log() { printf '[image] %s\n' "$*" >&2; }
 die() { printf '[image] ERROR: %s\n' "$*" >&2; exit 1; }
-
-as_root() {
-  if [[ ${EUID} -eq 0 ]]; then
-    "$@"
-  elif command -v sudo >/dev/null 2>&1; then
-    sudo "$@"
-  else
-    die "need root (or sudo) to run: $*"
-  fi
-}
+# shellcheck source=../apt-lib.sh
+source "${HERE}/../apt-lib.sh"
 
 ensure_packages() {
-  local pkg missing=()
-  for pkg in "${PACKAGES[@]}"; do
-    if [[ "$(dpkg-query -W -f='${Status}' "${pkg}" 2>/dev/null)" != "install ok installed" ]]; then
-      missing+=("${pkg}")
-    fi
-  done
+  local missing
+  mapfile -t missing < <(missing_packages "${PACKAGES[@]}")
   [[ ${#missing[@]} -eq 0 ]] && return 0
   log "installing Debian packages: ${missing[*]}"
-  as_root apt-get update -q >/dev/null
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-    "${missing[@]}" >/dev/null
+  apt_update
+  apt_install "${missing[@]}" >/dev/null
 }
 
 # Podman's own storage keeps the base between runs; the tarball brings it back when that storage
