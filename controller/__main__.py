@@ -15,7 +15,7 @@ import sys
 import kopf
 from pydantic import ValidationError
 
-from controller import redaction
+from controller import lean_bodies, redaction
 from controller.handlers import build_registry, configure_kopf
 from controller.liveness import Insights
 from controller.peering import Peering
@@ -60,6 +60,7 @@ def main() -> int:
         logger.info("peering %r with priority %d", peering.name, peering.priority)
     insights = Insights()  # what Kopf watches, shared with the liveness probe
     shrink_tls_read_buffers()  # memory per concurrent API request (tls_buffers.py)
+    lean_bodies.install()  # memory per resource: Kopf keeps no managedFields (lean_bodies.py)
     kopf.run(
         registry=build_registry(settings, insights, peering),
         settings=configure_kopf(kopf.OperatorSettings(), peering),

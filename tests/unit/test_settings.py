@@ -112,6 +112,7 @@ def test_the_operator_warns_at_start_up_about_status_callback_url(
 ) -> None:
     started: list[dict[str, Any]] = []
     monkeypatch.setattr(entry_point, "configure_logging", lambda settings: None)
+    monkeypatch.setattr(entry_point.lean_bodies, "install", lambda: True)  # Kopf left as it is
     monkeypatch.setattr(entry_point.kopf, "run", lambda **kwargs: started.append(kwargs))
     monkeypatch.setenv("STATUS_CALLBACK_URL", "https://old.example/callbacks")
     with caplog.at_level(logging.WARNING, logger="controller.__main__"):
