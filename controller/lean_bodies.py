@@ -15,6 +15,7 @@ and the operator's status patches send only status, so no write needs the field 
 from __future__ import annotations
 
 import functools
+import importlib
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -40,8 +41,6 @@ def install(module: Any = None) -> bool:
     """Make Kopf's event processor drop managedFields before it stores a body; False (and a
     warning) when that processor is not where this Kopf version kept it. Safe to call twice."""
     if module is None:
-        import importlib
-
         try:
             module = importlib.import_module(_MODULE)
         except ImportError:
