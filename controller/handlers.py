@@ -185,9 +185,10 @@ async def _start(runtime: Runtime, logger: AnyLogger) -> None:
                 receiver.application(),
                 settings.webhook_host,
                 settings.webhook_port,
-                f"status-callback receiver (POST {settings.webhook_path})",
+                f"status-callback receiver (GET or POST {settings.webhook_path})",
             )
         )
+        runtime.metrics.enable_webhook()
         logger.info("status callbacks: %s", settings.status_callback_url())
     if settings.metrics_enabled:
         await runtime.serve(

@@ -78,6 +78,12 @@ class SlotCounts(Protocol):
     def waiting(self) -> int: ...
 
 
+#: (method, encoding) of each callback shape the receiver accepts (callback_signature).
+CALLBACK_SHAPES = (("GET", "query"), ("POST", "query"), ("POST", "form"), ("POST", "json"))
+#: The answers BundleRenewalCallbacksNotVerified compares (scripts/alert_rules.py).
+CALLBACK_ANSWERS_WATCHED = ((204, "woken"), (204, "noted"), (403, "not_verified"))
+
+
 class OperatorMetrics(Collector):
     """Everything /metrics reports, for one operator process."""
 
@@ -90,15 +96,25 @@ class OperatorMetrics(Collector):
         self.loop_lag: Callable[[], Mapping[tuple[()], Snapshot]] | None = None
         self.resources = ResourceMetrics(clock)
         self._reconciles: Counter[str] = Counter({outcome: 0 for outcome in RECONCILE_OUTCOMES})
-        self._callbacks: Counter[tuple[int, str]] = Counter()
+        self._callbacks: Counter[tuple[int, str, str, str]] = Counter()
+        self.webhook_enabled = False
         self.registry = CollectorRegistry()
         self.registry.register(self)
 
     def record_reconcile(self, outcome: str) -> None:
         self._reconciles[outcome] += 1
 
-    def record_callback(self, code: int, reason: str) -> None:
-        self._callbacks[(code, reason)] += 1
+    def record_callback(self, code: int, reason: str, method: str, encoding: str) -> None:
+        self._callbacks[(code, reason, method, encoding)] += 1
+
+    def enable_webhook(self) -> None:
+        """The receiver serves: say so, and expose at 0 the answers the callback alert compares
+        for every shape Twilio may send, so that the first of each counts in `increase()` (a
+        counter whose series appears at 1 shows no increase)."""
+        self.webhook_enabled = True
+        for code, reason in CALLBACK_ANSWERS_WATCHED:
+            for method, encoding in CALLBACK_SHAPES:
+                self._callbacks[(code, reason, method, encoding)] += 0
 
     def reconciling(self, uid: str, namespace: str, name: str, status: BundleRenewalStatus) -> None:
         """A reconcile of the resource starts from `status` (the daemon, via runtime.track)."""
@@ -136,13 +152,19 @@ class OperatorMetrics(Collector):
 
         yield from self.resources.collect()
 
+        yield GaugeMetricFamily(
+            "bundle_renewal_webhook_enabled",
+            "1 when the status-callback receiver serves (WEBHOOK_PUBLIC_URL is set), else 0.",
+            value=1 if self.webhook_enabled else 0,
+        )
         callbacks = CounterMetricFamily(
             "bundle_renewal_webhook_callbacks_total",
-            "Twilio status callbacks received, by HTTP answer code and reason.",
-            labels=["code", "reason"],
+            "Twilio status callbacks received, by HTTP answer code, reason, method (GET, POST,"
+            " other) and shape (query, form, json; unknown when refused before it was known).",
+            labels=["code", "reason", "method", "encoding"],
         )
-        for (code, reason), n in sorted(self._callbacks.items()):
-            callbacks.add_metric([str(code), reason], n)
+        for (code, reason, method, encoding), n in sorted(self._callbacks.items()):
+            callbacks.add_metric([str(code), reason, method, encoding], n)
         yield callbacks
 
         yield from self._twilio()

@@ -7,15 +7,19 @@ with each owner's account token (from that owner's credentials Secret, never an 
 the body) against the public URL Twilio called (`callback_signature`), and wakes the daemon of
 every owner whose token verifies it; that daemon then re-reads Twilio as on any poll.
 
-Answers (and the reason keyword each is counted under in /metrics): 204 woken (`woken`); 400
-malformed body (`malformed`); 403 missing signature (`no_signature`), or a bad one or no token
-to verify with (`not_verified`); 404 unknown bundle (`unknown_bundle`) or path (not
-counted); 405 not POST
-(`method_not_allowed`); 413 body over WEBHOOK_MAX_BODY_BYTES (`body_too_large`); 415 not form or
-JSON (`unsupported_media_type`); 503 only when the credentials Secret cannot be read right now
-(`credentials_unavailable`). Never a 500: an unexpected error is logged and answered 400
-(`unexpected_error`). Log lines name the refusal, the bundle SID and the resource, never the
-body, the signature or a token. HttpServer (http_server.py) serves the application.
+It accepts each shape Twilio may send (`callback_signature`): GET with the fields in the
+query, POST form-encoded, POST JSON with `?bodySHA256=`.
+
+Answers (and the reason keyword each is counted under in /metrics, with the request's method
+and shape): 204 woken (`woken`) or nothing to poll for (`noted`); 400 malformed (`malformed`);
+403 missing signature (`no_signature`), or a bad one or no token to verify with
+(`not_verified`); 404 unknown bundle (`unknown_bundle`) or path (not counted); 405 neither GET
+nor POST (`method_not_allowed`); 413 body over WEBHOOK_MAX_BODY_BYTES (`body_too_large`); 415 a
+body neither form nor JSON (`unsupported_media_type`); 503 only when the credentials Secret
+cannot be read right now (`credentials_unavailable`). Never a 500: an unexpected error is
+logged and answered 400 (`unexpected_error`). Log lines name the refusal, the bundle SID and the
+resource, never the body, the query, the signature or a token. HttpServer (http_server.py)
+serves the application.
 """
 
 from __future__ import annotations
@@ -30,9 +34,12 @@ from pydantic import SecretStr
 
 from controller.bundle_owners import BundleOwner, BundleOwners
 from controller.callback_signature import (
+    METHODS,
+    CallbackError,
     MalformedCallback,
+    MethodNotAllowed,
     ParsedCallback,
-    body_format,
+    UnsupportedMediaType,
     parse_callback,
     signature_valid,
     signed_url,
@@ -57,8 +64,11 @@ def _always(owner: BundleOwner, bundle_sid: str, status: str | None) -> bool:
     return True
 
 
-#: Called with each answer's HTTP status and reason keyword (OperatorMetrics.record_callback).
-AnswerRecorder = Callable[[int, str], None]
+#: Called with each answer's HTTP status, reason keyword, method (GET, POST or `other`) and
+#: shape (`query`, `form`, `json`, or `unknown` when refused before it was known)
+#: (OperatorMetrics.record_callback).
+AnswerRecorder = Callable[[int, str, str, str], None]
+UNKNOWN_ENCODING = "unknown"
 
 
 @dataclass
@@ -104,15 +114,32 @@ class CallbackTokens:
 
 
 class _Refused(Exception):
-    def __init__(self, status: int, kind: str, reason: str, *, level: int = logging.INFO):
+    def __init__(
+        self,
+        status: int,
+        kind: str,
+        reason: str,
+        *,
+        level: int = logging.INFO,
+        encoding: str = UNKNOWN_ENCODING,
+    ):
         super().__init__(reason)
         self.status = status
         self.kind = kind
         self.reason = reason
         self.level = level
+        self.encoding = encoding
 
 
-def _ignore_answer(status: int, kind: str) -> None:
+#: Each CallbackError's answer and reason keyword.
+_PARSE_REFUSALS: dict[type[CallbackError], tuple[int, str]] = {
+    MethodNotAllowed: (405, "method_not_allowed"),
+    UnsupportedMediaType: (415, "unsupported_media_type"),
+    MalformedCallback: (400, "malformed"),
+}
+
+
+def _ignore_answer(status: int, kind: str, method: str, encoding: str) -> None:
     pass
 
 
@@ -146,8 +173,10 @@ class CallbackReceiver:
         return app
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        # A bounded label: the method is the client's text.
+        method = request.method if request.method in METHODS else "other"
         try:
-            woken = await self._handle(request)
+            sid, woken, encoding = await self._handle(request)
         except _Refused as refusal:
             _log.log(
                 refusal.level,
@@ -155,50 +184,59 @@ class CallbackReceiver:
                 refusal.status,
                 refusal.reason,
             )
-            self.record(refusal.status, refusal.kind)
+            self.record(refusal.status, refusal.kind, method, refusal.encoding)
             # The answer names the status only: details (resources, Secrets) stay in the log.
-            headers = {"Allow": "POST"} if refusal.status == 405 else None
+            headers = {"Allow": ", ".join(METHODS)} if refusal.status == 405 else None
             return web.Response(status=refusal.status, headers=headers)
         except Exception as exc:
             _log.error("status callback refused (400): unexpected %s", type(exc).__name__)
-            self.record(400, "unexpected_error")
+            self.record(400, "unexpected_error", method, UNKNOWN_ENCODING)
             return web.Response(status=400)
-        if woken[1]:
-            _log.info("status callback for %s: woke %s", woken[0], ", ".join(woken[1]))
-            self.record(204, "woken")
+        if woken:
+            _log.info(
+                "status callback for %s (%s %s): woke %s", sid, method, encoding, ", ".join(woken)
+            )
+            self.record(204, "woken", method, encoding)
         else:
-            _log.info("status callback for %s: no news (still in review)", woken[0])
-            self.record(204, "noted")
+            _log.info(
+                "status callback for %s (%s %s): no news (still in review)", sid, method, encoding
+            )
+            self.record(204, "noted", method, encoding)
         return web.Response(status=204)
 
-    async def _handle(self, request: web.Request) -> tuple[str, list[str]]:
-        if request.method != "POST":
-            raise _Refused(405, "method_not_allowed", f"method {request.method} not allowed")
+    async def _handle(self, request: web.Request) -> tuple[str, list[str], str]:
+        """(bundle SID, the owners woken, the callback's shape), or _Refused."""
+        if request.method not in METHODS:
+            raise _Refused(405, "method_not_allowed", "method not allowed")
         if request.content_length is not None and request.content_length > self.max_body_bytes:
             raise _Refused(
                 413, "body_too_large", f"body of {request.content_length} bytes is too large"
-            )
-        if body_format(request.headers.get("Content-Type")) is None:
-            raise _Refused(
-                415, "unsupported_media_type", "content type is neither form-encoded nor JSON"
             )
         try:
             body = await request.read()
         except web.HTTPRequestEntityTooLarge:
             raise _Refused(413, "body_too_large", "body is too large") from None
+        raw_query = request.rel_url.raw_query_string
         try:
-            callback = parse_callback(request.headers.get("Content-Type"), body)
-        except MalformedCallback as exc:
-            raise _Refused(400, "malformed", f"malformed callback: {exc}") from None
+            callback = parse_callback(
+                request.method, request.headers.get("Content-Type"), raw_query, body
+            )
+        except CallbackError as exc:
+            status, kind = _PARSE_REFUSALS[type(exc)]
+            raise _Refused(status, kind, f"{kind.replace('_', ' ')}: {exc}") from None
+        encoding = callback.encoding.value
         owners = self.owners.owners_of(callback.bundle_sid)
         if not owners:
             raise _Refused(
-                404, "unknown_bundle", f"bundle {callback.bundle_sid} is not managed here"
+                404,
+                "unknown_bundle",
+                f"bundle {callback.bundle_sid} is not managed here",
+                encoding=encoding,
             )
         url = signed_url(
             self.public_base_url,
             self.path,
-            request.rel_url.raw_query_string,
+            raw_query,
             trust_forwarded=self.trust_forwarded,
             forwarded_proto=request.headers.get("X-Forwarded-Proto"),
             forwarded_host=request.headers.get("X-Forwarded-Host"),
@@ -207,7 +245,7 @@ class CallbackReceiver:
         woken = [o for o in verified if self.wanted(o, callback.bundle_sid, callback.status)]
         for owner in woken:
             self.wake(owner)
-        return callback.bundle_sid, [f"{o.namespace}/{o.name}" for o in woken]
+        return callback.bundle_sid, [f"{o.namespace}/{o.name}" for o in woken], encoding
 
     async def _verified_owners(
         self,
@@ -219,7 +257,10 @@ class CallbackReceiver:
         signature = request.headers.get(SIGNATURE_HEADER)
         if not signature:
             raise _Refused(
-                403, "no_signature", f"callback for {callback.bundle_sid} has no {SIGNATURE_HEADER}"
+                403,
+                "no_signature",
+                f"callback for {callback.bundle_sid} has no {SIGNATURE_HEADER}",
+                encoding=callback.encoding.value,
             )
         settings_header = request.headers.get(SIGNATURE_SETTINGS_HEADER)
         verified: list[BundleOwner] = []
@@ -250,10 +291,13 @@ class CallbackReceiver:
                 "credentials_unavailable",
                 f"cannot verify the callback for {callback.bundle_sid} now: {'; '.join(problems)}",
                 level=logging.WARNING,
+                encoding=callback.encoding.value,
             )
         raise _Refused(
             403,
             "not_verified",
-            f"callback for {callback.bundle_sid} refused: {'; '.join(problems)}",
+            f"callback for {callback.bundle_sid} ({callback.encoding}) refused:"
+            f" {'; '.join(problems)}",
             level=logging.WARNING,
+            encoding=callback.encoding.value,
         )

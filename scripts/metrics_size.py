@@ -81,8 +81,9 @@ def status(i: int) -> BundleRenewalStatus:
 
 
 def fleet(resources: int, twilio: CallCounter | None = None) -> OperatorMetrics:
-    """OperatorMetrics holding `resources` BundleRenewals' statuses."""
+    """OperatorMetrics holding `resources` BundleRenewals' statuses, its callback receiver on."""
     metrics = OperatorMetrics(twilio, clock=NOW.timestamp)
+    metrics.enable_webhook()
     for i in range(resources):
         metrics.reconciling(f"uid-{i}", f"team-{i % 25:02d}", f"renewal-{i:04d}", status(i))
     return metrics
@@ -101,7 +102,7 @@ def every_family() -> OperatorMetrics:
     counter.record_attempt("fetch_bundle", "ok", 0.2)
     metrics = fleet(20, counter)
     metrics.record_reconcile("ok")
-    metrics.record_callback(204, "woken")
+    metrics.record_callback(204, "woken", "GET", "query")
     in_review = status(16)
     approved = BundleRenewalStatus(
         phase=Phase.COMPLETED,

@@ -21,8 +21,9 @@ live state for assertions. ``async_client(account)`` builds an SDK client on
 ``AsyncTwilioHttpClient`` (close it with ``await client.http_client.close()``).
 
 ``callback_receiver`` (function scope): a :class:`CallbackReceiver` HTTP server on a free loopback
-port that records every status callback POSTed to ``receiver.url``; ``receiver.wait_for(...)``
-waits for one matching a predicate.
+port that records every status callback sent to ``receiver.url``, in any of the simulator's shapes
+(``callback.fields`` has the guide's snake_case names whatever the shape);
+``receiver.wait_for(...)`` waits for one matching a predicate.
 
 ``prism`` (function scope): a :class:`PrismProxy`, Stoplight Prism validating every request and
 answer against Twilio's OpenAPI spec in front of the simulator (``--errors``: a request that
@@ -33,6 +34,7 @@ to look for violations. A missing Prism fails the test (``make prism`` installs 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import threading
@@ -47,9 +49,11 @@ import pytest
 import requests
 from aiohttp import web
 from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from twilio_sim.admin_client import AdminClient
+from twilio_sim.callbacks import PASCAL_CASE
 from twilio_sim.regulations import FRANCE_MOBILE_BUSINESS_SID
 from twilio_sim.server import SimServer, free_port
 from twilio_sim.store import Store
@@ -138,15 +142,41 @@ def sim(sim_server: SimServer) -> Sim:
 
 @dataclass
 class ReceivedCallback:
+    method: str
     url: str
     headers: dict[str, str]
     body: bytes
-    form: dict[str, str]
+    fields: dict[str, str]
+    """The query's and the body's fields (not bodySHA256), by the guide's snake_case names."""
+
+    def verified(self, auth_token: str) -> bool:
+        """Whether the official SDK's validator accepts it, as a receiver of its shape would
+        call it: the form fields, the JSON text (checked against bodySHA256), or nothing."""
+        signature = self.headers.get("X-Twilio-Signature", "")
+        validator = RequestValidator(auth_token)
+        content_type = self.headers.get("Content-Type", "")
+        params: dict[str, str] | str = {}
+        if content_type.startswith("application/json"):
+            params = self.body.decode()
+        elif self.body:
+            params = dict(parse_qsl(self.body.decode(), keep_blank_values=True))
+        return bool(validator.validate(self.url, params, signature))
+
+
+def callback_fields(query: str, content_type: str, body: bytes) -> dict[str, str]:
+    """What a callback says, whichever shape carries it (independently of the operator's parser)."""
+    pairs = parse_qsl(query, keep_blank_values=True)
+    if content_type.startswith("application/json"):
+        pairs += list(json.loads(body).items())
+    elif body:
+        pairs += parse_qsl(body.decode(), keep_blank_values=True)
+    snake = {pascal: snake for snake, pascal in PASCAL_CASE.items()}
+    return {snake.get(k, k): v for k, v in pairs if k != "bodySHA256"}
 
 
 @dataclass
 class CallbackReceiver:
-    """Records POSTs to ``url``; answers 200 (or ``status`` if set)."""
+    """Records requests to ``url``; answers 200 (or ``status`` if set)."""
 
     host: str = "127.0.0.1"
     port: int = field(default_factory=free_port)
@@ -161,10 +191,14 @@ class CallbackReceiver:
     async def _handle(self, request: web.Request) -> web.Response:
         body = await request.read()
         cb = ReceivedCallback(
-            str(request.url),
+            request.method,
+            # the URL exactly as called (the signature covers its raw query)
+            f"http://{self.host}:{self.port}{request.raw_path}",
             dict(request.headers),
             body,
-            dict(parse_qsl(body.decode(), keep_blank_values=True)),
+            callback_fields(
+                request.rel_url.raw_query_string, request.headers.get("Content-Type", ""), body
+            ),
         )
         with self._cond:
             self.received.append(cb)
@@ -190,7 +224,7 @@ class CallbackReceiver:
 def callback_receiver() -> Iterator[CallbackReceiver]:
     receiver = CallbackReceiver()
     app = web.Application()
-    app.router.add_post("/status-callback", receiver._handle)
+    app.router.add_route("*", "/status-callback", receiver._handle)
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()

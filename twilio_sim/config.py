@@ -12,6 +12,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+#: How status callbacks are sent (twilio_sim/callbacks.py): GET with the fields in the query, as
+#: the one real callback on public record; or a POST, form-encoded or JSON.
+CallbackShape = Literal["get", "post-form", "post-json"]
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -88,6 +92,8 @@ class SimConfig(_Strict):
     callback_timeout_seconds: float = Field(5.0, gt=0)
     # Status callbacks in flight at once (Twilio does not deliver them one at a time either).
     callback_concurrency: int = Field(50, ge=1)
+    # The shape of status callbacks, taken when the bundle changes (twilio_sim/callbacks.py).
+    callback_shape: CallbackShape = "get"
 
     def merged(self, patch: dict[str, Any]) -> SimConfig:
         """A new config with patch's keys deep-merged into this one (validated)."""

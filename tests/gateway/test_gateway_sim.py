@@ -157,7 +157,7 @@ async def test_renewal_sequence_through_every_port_method(
     assert submitted.status_callback == callback_receiver.url
     await wait_for_status(gateway, copy.sid, BundleStatus.TWILIO_APPROVED)
     await asyncio.to_thread(
-        callback_receiver.wait_for, lambda cb: cb.form.get("bundle_sid") == copy.sid
+        callback_receiver.wait_for, lambda cb: cb.fields.get("bundle_sid") == copy.sid
     )
 
     replaced = await gateway.replace_items(original_sid, copy.sid)

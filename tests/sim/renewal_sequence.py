@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 from twilio.base.exceptions import TwilioRestException
-from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from tests.sim_fixtures import CallbackReceiver, ReceivedCallback, Sim, SimAccount
@@ -47,11 +46,6 @@ class Sdk:
         return await asyncio.to_thread(getattr(target, method), **kwargs)
 
 
-def verified(receiver_cb: ReceivedCallback, auth_token: str) -> bool:
-    signature = receiver_cb.headers.get("X-Twilio-Signature", "")
-    return bool(RequestValidator(auth_token).validate(receiver_cb.url, receiver_cb.form, signature))
-
-
 async def wait_callback(
     receiver: CallbackReceiver,
     bundle_sid: str,
@@ -62,11 +56,11 @@ async def wait_callback(
     """The first callback for bundle_sid with that status (and without the field ``without``)."""
 
     def match(cb: ReceivedCallback) -> bool:
-        if cb.form.get("bundle_sid") != bundle_sid or cb.form.get("status") != status:
+        if cb.fields.get("bundle_sid") != bundle_sid or cb.fields.get("status") != status:
             return False
-        if without is not None and without in cb.form:
+        if without is not None and without in cb.fields:
             return False
-        return all(cb.form.get(k) == v for k, v in fields.items())
+        return all(cb.fields.get(k) == v for k, v in fields.items())
 
     return await asyncio.to_thread(receiver.wait_for, match)
 
@@ -85,8 +79,8 @@ async def run_renewal_sequence(
     cb = await wait_callback(
         receiver, original, "twilio-approved", valid_until=change["valid_until"]
     )
-    assert cb.form["account_sid"] == account.sid
-    assert verified(cb, account.auth_token)
+    assert cb.fields["account_sid"] == account.sid
+    assert cb.verified(account.auth_token)
 
     # 1. Find the bundles due for renewal.
     horizon = datetime.now(UTC) + timedelta(days=365)
@@ -151,7 +145,7 @@ async def run_renewal_sequence(
     submitted = await call(rc.bundles(copy.sid), "update", status="pending-review")
     assert submitted.status == "pending-review"
     cb = await wait_callback(receiver, copy.sid, "twilio-approved")
-    assert verified(cb, account.auth_token)
+    assert cb.verified(account.auth_token)
     assert (await call(rc.bundles(copy.sid), "fetch")).status == "twilio-approved"
 
     # 7. Replace the original's items with the copy's.
@@ -166,7 +160,7 @@ async def run_renewal_sequence(
     assert await call(rc.bundles(copy.sid).item_assignments, "list") == []
     assert sim.admin.bundle(original)["phone_number_sids"] == seeded["phone_number_sids"]
     cleared = await wait_callback(receiver, original, "twilio-approved", without="valid_until")
-    assert verified(cleared, account.auth_token)
+    assert cleared.verified(account.auth_token)
 
     # 8. Delete the copy.
     assert await call(rc.bundles(copy.sid), "delete") is True

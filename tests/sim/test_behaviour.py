@@ -98,8 +98,8 @@ def test_rejection_rules_refuse_a_document_and_the_fix_gets_approved(
     copy = rc.bundles(seeded["bundle_sid"]).bundle_copies.create()
     rc.bundles(copy.sid).update(status="pending-review")
     sim.wait_for_status(copy.sid, "twilio-rejected")
-    cb = callback_receiver.wait_for(lambda c: c.form.get("status") == "twilio-rejected")
-    assert cb.form["failure_reason"] == "The K-bis is older than 3 months."
+    cb = callback_receiver.wait_for(lambda c: c.fields.get("status") == "twilio-rejected")
+    assert cb.fields["failure_reason"] == "The K-bis is older than 3 months."
     docs = [
         rc.supporting_documents(i.object_sid).fetch()
         for i in rc.bundles(copy.sid).item_assignments.list()
@@ -155,8 +155,8 @@ def test_an_approved_bundle_past_valid_until_turns_rejected(
     change = sim.change_regulation(valid_until=soon.strftime("%Y-%m-%dT%H:%M:%SZ"))
     assert change["affected_bundle_sids"] == [seeded["bundle_sid"]]
     sim.wait_for_status(seeded["bundle_sid"], "twilio-rejected", timeout=5)
-    cb = callback_receiver.wait_for(lambda c: c.form.get("status") == "twilio-rejected")
-    assert cb.form["valid_until"] == change["valid_until"]
+    cb = callback_receiver.wait_for(lambda c: c.fields.get("status") == "twilio-rejected")
+    assert cb.fields["valid_until"] == change["valid_until"]
 
 
 def test_custom_regulation_change_adds_a_document_requirement(sim: Sim) -> None:

@@ -23,7 +23,8 @@ CALLBACKS = 12
 
 
 class HoldingReceiver:
-    """Answers 204 to each POST only once ``release()`` is called; counts requests in flight."""
+    """Answers 204 to each callback (any shape) only once ``release()`` is called; counts
+    requests in flight."""
 
     def __init__(self) -> None:
         self.port = free_port()
@@ -59,7 +60,7 @@ class HoldingReceiver:
 
     def serve(self) -> Iterator[HoldingReceiver]:
         app = web.Application()
-        app.router.add_post("/cb", self._handle)
+        app.router.add_route("*", "/cb", self._handle)
         runner = web.AppRunner(app, access_log=None)
         thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         thread.start()

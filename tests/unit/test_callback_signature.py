@@ -15,9 +15,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from controller.callback_signature import (
+    BUNDLE_SID,
     BodyFormat,
+    CallbackError,
+    Encoding,
     MalformedCallback,
+    MethodNotAllowed,
     ParsedCallback,
+    UnsupportedMediaType,
     body_format,
     parse_callback,
     signature_valid,
@@ -139,13 +144,13 @@ def test_body_format_by_media_type(content_type: str | None, expected: BodyForma
 
 
 def test_form_and_json_bodies_name_their_bundle() -> None:
-    form = parse_callback(FORM, form_body(PARAMS))
-    assert (form.format, form.bundle_sid, form.account_sid) == (BodyFormat.FORM, BUNDLE, ACCOUNT)
+    form = parse_callback("POST", FORM, "", form_body(PARAMS))
+    assert (form.encoding, form.bundle_sid, form.account_sid) == (Encoding.FORM, BUNDLE, ACCOUNT)
     assert dict(form.form) == PARAMS
     text = json.dumps(PARAMS)
-    parsed = parse_callback("application/json", text.encode())
-    assert (parsed.format, parsed.bundle_sid, parsed.text) == (BodyFormat.JSON, BUNDLE, text)
-    camel = parse_callback(FORM, form_body({"BundleSid": BUNDLE}))
+    parsed = parse_callback("POST", "application/json", "", text.encode())
+    assert (parsed.encoding, parsed.bundle_sid, parsed.text) == (Encoding.JSON, BUNDLE, text)
+    camel = parse_callback("POST", FORM, "", form_body({"BundleSid": BUNDLE}))
     assert camel.bundle_sid == BUNDLE
     assert camel.account_sid is None
 
@@ -174,15 +179,15 @@ def test_form_and_json_bodies_name_their_bundle() -> None:
 def test_malformed_bodies_are_refused_with_a_reason(
     content_type: str, body: bytes, problem: str
 ) -> None:
-    with pytest.raises(MalformedCallback, match=problem):
-        parse_callback(content_type, body)
+    with pytest.raises(CallbackError, match=problem):
+        parse_callback("POST", content_type, "", body)
 
 
 # --- signatures ----------------------------------------------------------------------------
 
 
 def parsed_form(params: dict[str, str]) -> ParsedCallback:
-    return parse_callback(FORM, form_body(params))
+    return parse_callback("POST", FORM, "", form_body(params))
 
 
 def test_form_signature_made_with_the_token_over_this_url_and_these_params_is_valid() -> None:
@@ -227,7 +232,7 @@ def test_form_signature_refusals(case: str) -> None:
 
 def test_repeated_form_parameters_are_all_covered() -> None:
     body = form_body(PARAMS) + b"&note=a&note=b"
-    callback = parse_callback(FORM, body)
+    callback = parse_callback("POST", FORM, "", body)
     text = URL + "".join(k + v for k, v in sorted([*PARAMS.items(), ("note", "a"), ("note", "b")]))
     assert signature_valid(TOKEN, URL, callback, hmac_sha1(TOKEN, text))
     only_a = URL + "".join(k + v for k, v in sorted([*PARAMS.items(), ("note", "a")]))
@@ -243,15 +248,22 @@ def json_request(body: str, token: str = TOKEN) -> tuple[str, str]:
 def test_json_scheme_signs_the_url_carrying_the_body_hash() -> None:
     text = json.dumps(PARAMS)
     url, signature = json_request(text)
-    callback = parse_callback("application/json", text.encode())
+    callback = parse_callback("POST", "application/json", "", text.encode())
     assert signature_valid(TOKEN, url, callback, signature)
-    tampered = parse_callback("application/json", text.replace("approved", "rejected").encode())
+    tampered = parse_callback(
+        "POST", "application/json", "", text.replace("approved", "rejected").encode()
+    )
     assert not signature_valid(TOKEN, url, tampered, signature)
     assert not signature_valid(OTHER_TOKEN, url, callback, signature)
     # Without the hash in the URL nothing binds the body to the signature: refused.
     assert not signature_valid(TOKEN, URL, callback, hmac_sha1(TOKEN, URL))
+    # Twilio may repeat the hash (as on the field report's GET): every copy must match.
     twice = url + "&bodySHA256=" + hashlib.sha256(text.encode()).hexdigest()
-    assert not signature_valid(TOKEN, twice, callback, hmac_sha1(TOKEN, twice))
+    assert signature_valid(TOKEN, twice, callback, hmac_sha1(TOKEN, twice))
+    other = url + "&bodySHA256=" + hashlib.sha256(b"{}").hexdigest()
+    assert not signature_valid(TOKEN, other, callback, hmac_sha1(TOKEN, other))
+    blank = URL + "?bodySHA256="
+    assert not signature_valid(TOKEN, blank, callback, hmac_sha1(TOKEN, blank))
 
 
 def test_signature_algorithm_follows_the_settings_header() -> None:
@@ -272,14 +284,57 @@ content_types = st.sampled_from(
 ) | st.text(max_size=40)
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
-@given(content_type=st.one_of(st.none(), content_types), body=st.binary(max_size=600))
-def test_arbitrary_bodies_parse_or_are_malformed(content_type: str | None, body: bytes) -> None:
+methods = st.sampled_from(["GET", "POST", "PUT", "HEAD", "get", "DELETE"]) | st.text(max_size=8)
+# Queries with repeated keys, both spellings, blank values, odd percent-escapes and separators.
+query_parts = st.sampled_from(
+    [
+        "bodySHA256=" + hashlib.sha256(b"").hexdigest(),
+        "bodySHA256=",
+        "BundleSid=" + BUNDLE,
+        "bundle_sid=" + BUNDLE,
+        "AccountSid=" + ACCOUNT,
+        "AccountSid=ACnope",
+        "Status=twilio-approved",
+        "Status=%FF",
+        "FailureReason=",
+        "x=%",
+        "=",
+        "",
+        "a;b",
+    ]
+) | st.text(max_size=20)
+queries = st.lists(query_parts, max_size=7).map("&".join)
+bodies = st.one_of(
+    st.binary(max_size=600),
+    st.just(form_body(PARAMS)),
+    st.just(json.dumps({"BundleSid": BUNDLE, "Status": "twilio-approved"}).encode()),
+    # oversized: larger than any callback (the receiver refuses such bodies before parsing)
+    st.integers(1, 4).map(lambda n: b"bundle_sid=" + BUNDLE.encode() + b"&x=" + b"y" * 50_000 * n),
+)
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    method=methods,
+    content_type=st.one_of(st.none(), content_types),
+    query=queries,
+    body=bodies,
+)
+def test_arbitrary_requests_parse_or_are_refused_with_a_callback_error(
+    method: str, content_type: str | None, query: str, body: bytes
+) -> None:
     try:
-        callback = parse_callback(content_type, body)
-    except MalformedCallback:
-        return
-    assert callback.bundle_sid.startswith("BU")
+        callback = parse_callback(method, content_type, query, body)
+    except CallbackError:
+        return  # (a refusal; its reasons are pinned by the tests above)
+    assert method in ("GET", "POST")
+    assert BUNDLE_SID.fullmatch(callback.bundle_sid)
+    assert callback.encoding is (
+        Encoding.QUERY if not body else Encoding(body_format(content_type))
+    )
+    # Whatever parsed, a signature it does not carry never verifies, and checking never raises.
+    url = signed_url(URL, "", query, trust_forwarded=False)
+    assert not signature_valid(TOKEN, url, callback, hmac_sha1(OTHER_TOKEN, url))
 
 
 form_values = st.text(max_size=30)
@@ -312,3 +367,150 @@ def test_any_form_signed_by_twilio_s_scheme_verifies(params: dict[str, str]) -> 
     callback = parsed_form(params)
     assert signature_valid(TOKEN, URL, callback, form_signature(TOKEN, URL, params))
     assert not signature_valid(OTHER_TOKEN, URL, callback, form_signature(TOKEN, URL, params))
+
+
+# --- the shapes Twilio may send ----------------------------------------------------------------
+
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+#: The query of the one real bundle callback on record (twilio/twilio-php#861): a GET, no body,
+#: PascalCase names, bodySHA256 twice, a blank FailureReason.
+FIELD_REPORT_QUERY = (
+    f"bodySHA256={EMPTY_SHA256}&bodySHA256={EMPTY_SHA256}&AccountSid={ACCOUNT}"
+    f"&BundleSid={BUNDLE}&Status=pending-review&FailureReason="
+)
+
+
+def test_the_field_report_s_get_parses_from_its_query() -> None:
+    callback = parse_callback("GET", None, FIELD_REPORT_QUERY, b"")
+    assert callback.encoding is Encoding.QUERY
+    assert (callback.bundle_sid, callback.account_sid, callback.status) == (
+        BUNDLE,
+        ACCOUNT,
+        "pending-review",
+    )
+    assert (callback.form, callback.text) == ((), "")
+
+
+def test_the_field_report_s_get_verifies_over_the_url_alone() -> None:
+    """Twilio's GET scheme: HMAC of the full URL, query included, no parameters appended, and no
+    body hash to compare (there is no body)."""
+    url = URL + "?" + FIELD_REPORT_QUERY
+    callback = parse_callback("GET", None, FIELD_REPORT_QUERY, b"")
+    assert signature_valid(TOKEN, url, callback, hmac_sha1(TOKEN, url))
+    # The SDK's port rule: Twilio may have signed the URL with the default port spelled out.
+    with_port = url.replace(".com/", ".com:443/")
+    assert signature_valid(TOKEN, url, callback, hmac_sha1(TOKEN, with_port))
+    assert not signature_valid(OTHER_TOKEN, url, callback, hmac_sha1(TOKEN, url))
+    assert not signature_valid(TOKEN, url, callback, hmac_sha1(OTHER_TOKEN, url))
+    # The reporter's bug, the other way round: a signature that appends the query's parameters
+    # as if they were POSTed is not Twilio's GET signature.
+    pairs = sorted(p.split("=", 1) for p in FIELD_REPORT_QUERY.split("&"))
+    mixed = hmac_sha1(TOKEN, url + "".join(k + v for k, v in pairs))
+    assert not signature_valid(TOKEN, url, callback, mixed)
+    # Every byte of the query is signed: a changed status does not verify.
+    tampered = url.replace("pending-review", "twilio-approved")
+    assert not signature_valid(TOKEN, tampered, callback, hmac_sha1(TOKEN, url))
+
+
+@pytest.mark.parametrize("content_type", [None, "", FORM, "application/json", "text/plain"])
+def test_a_post_without_a_body_is_the_query_shape_whatever_its_content_type(
+    content_type: str | None,
+) -> None:
+    callback = parse_callback("POST", content_type, FIELD_REPORT_QUERY, b"")
+    assert (callback.encoding, callback.bundle_sid) == (Encoding.QUERY, BUNDLE)
+    url = URL + "?" + FIELD_REPORT_QUERY
+    assert signature_valid(TOKEN, url, callback, hmac_sha1(TOKEN, url))
+
+
+def test_pascal_case_and_snake_case_name_the_same_fields_in_every_shape() -> None:
+    pascal = {"AccountSid": ACCOUNT, "BundleSid": BUNDLE, "Status": "twilio-rejected"}
+    snake = {"account_sid": ACCOUNT, "bundle_sid": BUNDLE, "status": "twilio-rejected"}
+    for fields in (pascal, snake):
+        for callback in (
+            parse_callback("GET", None, urlencode(fields), b""),
+            parse_callback("POST", FORM, "", form_body(fields)),
+            parse_callback("POST", "application/json", "", json.dumps(fields).encode()),
+        ):
+            assert (callback.bundle_sid, callback.account_sid, callback.status) == (
+                BUNDLE,
+                ACCOUNT,
+                "twilio-rejected",
+            )
+
+
+def test_fields_are_read_from_the_query_and_the_body_together_and_once() -> None:
+    """The signature covers both, so either may carry a field; twice is ambiguous."""
+    json_hash = "bodySHA256=" + hashlib.sha256(b'{"Status": "in-review"}').hexdigest()
+    split = parse_callback(
+        "POST", "application/json", f"{json_hash}&BundleSid={BUNDLE}", b'{"Status": "in-review"}'
+    )
+    assert (split.encoding, split.bundle_sid, split.status) == (Encoding.JSON, BUNDLE, "in-review")
+    form = parse_callback("POST", FORM, f"BundleSid={BUNDLE}", b"status=twilio-approved")
+    assert (form.bundle_sid, form.form) == (BUNDLE, (("status", "twilio-approved"),))
+    with pytest.raises(MalformedCallback, match="once"):
+        parse_callback("POST", FORM, f"BundleSid={BUNDLE}", form_body({"bundle_sid": BUNDLE}))
+    with pytest.raises(MalformedCallback, match="once"):
+        parse_callback("GET", None, f"BundleSid={BUNDLE}&BundleSid={BUNDLE}", b"")
+
+
+def test_a_form_post_with_a_query_is_signed_over_the_url_with_its_query_and_the_params() -> None:
+    query = f"BundleSid={BUNDLE}"
+    url = URL + "?" + query
+    callback = parse_callback("POST", FORM, query, b"status=twilio-approved")
+    good = hmac_sha1(TOKEN, url + "statustwilio-approved")
+    assert signature_valid(TOKEN, url, callback, good)
+    assert not signature_valid(TOKEN, url, callback, hmac_sha1(TOKEN, url))
+
+
+@pytest.mark.parametrize(
+    ("method", "content_type", "query", "body", "error", "problem"),
+    [
+        ("PUT", FORM, "", form_body(PARAMS), MethodNotAllowed, "not GET or POST"),
+        ("get", None, FIELD_REPORT_QUERY, b"", MethodNotAllowed, "not GET or POST"),
+        ("GET", FORM, "", form_body(PARAMS), MalformedCallback, "no body"),
+        ("POST", "text/plain", "", form_body(PARAMS), UnsupportedMediaType, "content type"),
+        ("GET", None, "", b"", MalformedCallback, "bundle_sid"),
+        ("GET", None, "BundleSid=" + BUNDLE + "&x=%FF", b"", MalformedCallback, "query"),
+        ("GET", None, "BundleSid=" + BUNDLE + "&&", b"", MalformedCallback, "query"),
+        ("GET", None, "&".join(["f=1"] * 100), b"", MalformedCallback, "query"),
+        ("GET", None, "BundleSid=BU123", b"", MalformedCallback, "bundle_sid"),
+        ("GET", None, f"BundleSid={BUNDLE}&AccountSid=ACnope", b"", MalformedCallback, "account"),
+        ("POST", "application/json", "", b'{"BundleSid": ["x"]}', MalformedCallback, "string"),
+    ],
+)
+def test_requests_that_are_no_callback_are_refused_with_their_reason(
+    method: str,
+    content_type: str | None,
+    query: str,
+    body: bytes,
+    error: type[CallbackError],
+    problem: str,
+) -> None:
+    with pytest.raises(error, match=problem):
+        parse_callback(method, content_type, query, body)
+
+
+def test_an_implausible_status_is_dropped_not_trusted() -> None:
+    callback = parse_callback("GET", None, f"BundleSid={BUNDLE}&Status=<script>", b"")
+    assert callback.status is None
+
+
+@settings(max_examples=200)
+@given(
+    fields=st.dictionaries(
+        st.sampled_from(["Status", "FailureReason", "ValidUntil", "Other", "bodySHA256"]),
+        st.text(max_size=30),
+    ),
+    pascal=st.booleans(),
+    port=st.booleans(),
+)
+def test_any_query_callback_signed_over_its_url_verifies(
+    fields: dict[str, str], pascal: bool, port: bool
+) -> None:
+    fields = {**fields, ("BundleSid" if pascal else "bundle_sid"): BUNDLE}
+    query = urlencode(fields)
+    url = signed_url(URL, "", query, trust_forwarded=False)
+    callback = parse_callback("GET", None, query, b"")
+    signed = url.replace(".com/", ".com:443/") if port else url
+    assert signature_valid(TOKEN, url, callback, hmac_sha1(TOKEN, signed))
+    assert not signature_valid(OTHER_TOKEN, url, callback, hmac_sha1(TOKEN, signed))

@@ -43,6 +43,7 @@ FAMILIES = {
     "bundle_renewal_review_polls_total": "counter",
     "bundle_renewal_renewal_duration_seconds": "histogram",
     "bundle_renewal_review_duration_seconds": "histogram",
+    "bundle_renewal_webhook_enabled": "gauge",
     "bundle_renewal_webhook_callbacks_total": "counter",
     "bundle_renewal_twilio_requests_total": "counter",
     "bundle_renewal_twilio_request_failures_total": "counter",
@@ -92,13 +93,13 @@ def test_any_label_value_round_trips_through_the_escaping(values: list[str]) -> 
     for i, label in enumerate(values):
         for n in range(i + 1):
             complete(metrics, label, at=T0 + timedelta(days=n))
-        metrics.record_callback(400 + i, label)
+        metrics.record_callback(400 + i, label, label, label)
 
     families = scrape(metrics.render())
     for i, label in enumerate(values):
         assert value(families["bundle_renewal_renewals_completed_total"], namespace=label) == i + 1
         callbacks = families["bundle_renewal_webhook_callbacks_total"]
-        assert value(callbacks, code=str(400 + i), reason=label) == 1
+        assert value(callbacks, code=str(400 + i), reason=label, method=label, encoding=label) == 1
         assert value(families["bundle_renewal_twilio_requests_total"], operation=label) == i
         failures = families["bundle_renewal_twilio_request_failures_total"]
         assert value(failures, operation=label, error=label) == i
@@ -185,9 +186,10 @@ def test_recorded_events_show_up_with_their_labels() -> None:
     complete(metrics, "telecom")
     complete(metrics, "telecom", at=T0 + timedelta(days=1))
     complete(metrics, "billing", uid="uid-b")
-    metrics.record_callback(204, "woken")
-    metrics.record_callback(403, "not_verified")
-    metrics.record_callback(204, "woken")
+    metrics.record_callback(204, "woken", "GET", "query")
+    metrics.record_callback(403, "not_verified", "POST", "json")
+    metrics.record_callback(204, "woken", "POST", "form")
+    metrics.record_callback(204, "woken", "GET", "query")
     metrics.forget("uid-b")  # the completed ones count on; their resources are gone
     metrics.forget("uid-c")
     for uid, phase in (
@@ -210,8 +212,10 @@ def test_recorded_events_show_up_with_their_labels() -> None:
     assert value(completed, namespace="telecom") == 2
     assert value(completed, namespace="billing") == 1
     callbacks = families["bundle_renewal_webhook_callbacks_total"]
-    assert value(callbacks, code="204", reason="woken") == 2
-    assert value(callbacks, code="403", reason="not_verified") == 1
+    assert value(callbacks, code="204", reason="woken", method="GET", encoding="query") == 2
+    assert value(callbacks, code="204", reason="woken", method="POST", encoding="form") == 1
+    assert value(callbacks, code="403", reason="not_verified", method="POST", encoding="json") == 1
+    assert value(families["bundle_renewal_webhook_enabled"]) == 0
     phases = families["bundle_renewal_resources"]
     assert value(phases, phase="InReview") == 1
     assert value(phases, phase="Completed") == 1
@@ -389,3 +393,26 @@ async def test_the_next_reconcile_starts_from_the_written_status_kept_as_json() 
     assert tracked.figures.phase is Phase.IN_REVIEW
     assert tracked.figures.submitted_at == T0.timestamp()
     assert state.last_written("uid-other") is None
+
+
+def test_the_enabled_webhook_exposes_every_shape_s_watched_answers_from_zero() -> None:
+    """The callback alert compares increases; a series born at 1 would hide its first count."""
+    metrics = OperatorMetrics()
+    metrics.enable_webhook()
+    metrics.record_callback(204, "woken", "GET", "query")
+    families = scrape(metrics.render())
+    assert value(families["bundle_renewal_webhook_enabled"]) == 1
+    callbacks = families["bundle_renewal_webhook_callbacks_total"]
+    for method, encoding in (
+        ("GET", "query"),
+        ("POST", "query"),
+        ("POST", "form"),
+        ("POST", "json"),
+    ):
+        assert (
+            value(callbacks, code="403", reason="not_verified", method=method, encoding=encoding)
+            == 0
+        )
+        assert value(callbacks, code="204", reason="noted", method=method, encoding=encoding) == 0
+    assert value(callbacks, code="204", reason="woken", method="GET", encoding="query") == 1
+    assert value(callbacks, code="204", reason="woken", method="POST", encoding="json") == 0

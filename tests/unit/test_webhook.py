@@ -10,10 +10,11 @@ import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any, cast
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import kubernetes.client
 import pytest
+import yarl
 from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -26,7 +27,7 @@ from controller.runtime import Runtime
 from controller.settings import OperatorSettings
 from controller.twilio_models import Bundle, BundleStatus
 from controller.webhook import CallbackReceiver, CallbackTokens
-from twilio_sim.callbacks import sign
+from twilio_sim.callbacks import CallbackRequest, build_request, sign
 
 PUBLIC = "https://renewals.example.com"
 PATH = "/twilio/bundle-status"
@@ -67,11 +68,25 @@ class Harness:
         secrets: Secrets,
         woken: list[str],
         answers: list[tuple[int, str]],
+        shapes: list[tuple[str, str]] | None = None,
     ):
         self.client = client
         self.secrets = secrets
         self.woken = woken
         self.answers = answers  # (status, reason keyword) as the metrics get them
+        self.shapes = shapes if shapes is not None else []  # (method, encoding) of each answer
+
+    async def send(self, request: CallbackRequest) -> int:
+        """A request the simulator built for URL: its path and query, exactly as built (the
+        test client would re-quote them), go to the test server."""
+        parts = urlsplit(request.url)
+        root = str(self.client.make_url("/")).rstrip("/")
+        target = yarl.URL(f"{root}{parts.path}?{parts.query}", encoded=True)
+        async with self.client.session.request(
+            request.method, target, data=request.body or None, headers=request.headers
+        ) as resp:
+            await resp.read()
+            return resp.status
 
     async def post(
         self, body: bytes, headers: dict[str, str], path: str = PATH, method: str = "POST"
@@ -128,16 +143,22 @@ class _harness:
         self.secrets = Secrets()
         woken: list[str] = []
         answers: list[tuple[int, str]] = []
+        shapes: list[tuple[str, str]] = []
+
+        def record(status: int, reason: str, method: str, encoding: str) -> None:
+            answers.append((status, reason))
+            shapes.append((method, encoding))
+
         receiver = CallbackReceiver(
             self.settings,
             owners,
             CallbackTokens(self.secrets, self.settings.webhook_token_cache_seconds),
             wake=lambda owner: woken.append(owner.uid),
-            record=lambda status, reason: answers.append((status, reason)),
+            record=record,
         )
         self.client: TestClient[Any, Any] = TestClient(TestServer(receiver.application()))
         await self.client.start_server()
-        return Harness(self.client, self.secrets, woken, answers)
+        return Harness(self.client, self.secrets, woken, answers, shapes)
 
     async def __aexit__(self, *exc: object) -> None:
         await self.client.close()
@@ -174,6 +195,72 @@ async def test_a_signed_json_callback_wakes_the_owner(hook: Harness) -> None:
     assert hook.woken == ["uid-a"]
 
 
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+
+
+def field_report_path(bundle_sid: str = BUNDLE_A, status: str = "pending-review") -> str:
+    """The request line's target as twilio/twilio-php#861 logged it: bodySHA256 twice,
+    PascalCase fields, a blank FailureReason."""
+    return (
+        f"{PATH}?bodySHA256={EMPTY_SHA256}&bodySHA256={EMPTY_SHA256}&AccountSid={ACCOUNT_A}"
+        f"&BundleSid={bundle_sid}&Status={status}&FailureReason="
+    )
+
+
+async def test_the_field_report_s_get_wakes_the_owner_and_a_wrong_signature_wakes_nobody(
+    hook: Harness,
+) -> None:
+    path = field_report_path()
+    headers = {
+        "User-Agent": "TwilioProxy/1.1",
+        "X-Twilio-Signature": sign(TOKEN_A, PUBLIC + path, {}),
+    }
+    assert await hook.post(b"", headers, path=path, method="GET") == 204
+    assert hook.woken == ["uid-a"]
+    wrong = {**headers, "X-Twilio-Signature": sign(TOKEN_B, PUBLIC + path, {})}
+    assert await hook.post(b"", wrong, path=path, method="GET") == 403
+    # Signed as the reporter's validator expected (the query as POSTed parameters): refused.
+    params = dict(parse_qsl(urlsplit(path).query, keep_blank_values=True))
+    mixed = {**headers, "X-Twilio-Signature": sign(TOKEN_A, PUBLIC + path, params)}
+    assert await hook.post(b"", mixed, path=path, method="GET") == 403
+    assert hook.woken == ["uid-a"]
+    assert hook.answers == [(204, "woken"), (403, "not_verified"), (403, "not_verified")]
+    assert hook.shapes == [("GET", "query")] * 3
+
+
+@pytest.mark.parametrize(
+    ("shape", "method", "encoding"),
+    [("get", "GET", "query"), ("post-form", "POST", "form"), ("post-json", "POST", "json")],
+)
+async def test_each_shape_the_simulator_sends_wakes_the_owner_and_is_counted_as_itself(
+    hook: Harness, shape: Any, method: str, encoding: str
+) -> None:
+    params = {**callback(), "valid_until": "2027-01-31T00:00:00Z"}
+    assert await hook.send(build_request(shape, URL, TOKEN_A, params)) == 204
+    assert await hook.send(build_request(shape, URL, TOKEN_B, params)) == 403
+    other = build_request(
+        shape, URL, TOKEN_B, {**params, "bundle_sid": BUNDLE_B, "account_sid": ACCOUNT_B}
+    )
+    assert await hook.send(other) == 204
+    assert hook.woken == ["uid-a", "uid-b"]
+    assert hook.answers == [(204, "woken"), (403, "not_verified"), (204, "woken")]
+    assert hook.shapes == [(method, encoding)] * 3
+
+
+async def test_a_post_with_the_fields_in_its_query_and_no_body_is_accepted(hook: Harness) -> None:
+    path = field_report_path(status="twilio-approved")
+    headers = {"Content-Type": FORM, "X-Twilio-Signature": sign(TOKEN_A, PUBLIC + path, {})}
+    assert await hook.post(b"", headers, path=path) == 204
+    assert hook.shapes == [("POST", "query")]
+
+
+async def test_a_method_neither_get_nor_post_is_told_which_are_allowed(hook: Harness) -> None:
+    async with hook.client.request("PATCH", field_report_path()) as resp:
+        assert resp.status == 405
+        assert resp.headers["Allow"] == "GET, POST"
+    assert hook.shapes == [("other", "unknown")]
+
+
 async def test_a_callback_for_account_a_signed_with_account_b_s_token_is_refused(
     hook: Harness,
 ) -> None:
@@ -193,8 +280,10 @@ async def test_a_callback_for_account_a_signed_with_account_b_s_token_is_refused
         ("tampered", 403, "not_verified"),
         ("signed-for-another-url", 403, "not_verified"),
         ("signed-for-http", 403, "not_verified"),
-        ("get", 405, "method_not_allowed"),
+        ("get-with-a-body", 400, "malformed"),
+        ("get-unsigned", 403, "no_signature"),
         ("put", 405, "method_not_allowed"),
+        ("head", 405, "method_not_allowed"),
         ("text-plain", 415, "unsupported_media_type"),
         ("no-content-type", 415, "unsupported_media_type"),
         ("malformed-form", 400, "malformed"),
@@ -219,7 +308,11 @@ async def test_refusals(hook: Harness, case: str, expected: int, reason: str | N
         status = await hook.form(params, url="https://elsewhere.example/twilio/bundle-status")
     elif case == "signed-for-http":
         status = await hook.form(params, url=URL.replace("https", "http"))
-    elif case in ("get", "put"):
+    elif case == "get-with-a-body":
+        status = await hook.post(body, signed, method="GET")
+    elif case == "get-unsigned":
+        status = await hook.post(b"", {}, path=f"{PATH}?{urlencode(params)}", method="GET")
+    elif case in ("put", "head"):
         status = await hook.post(body, signed, method=case.upper())
     elif case == "text-plain":
         status = await hook.post(body, {**signed, "Content-Type": "text/plain"})
@@ -419,8 +512,18 @@ async def test_generated_requests_are_refused_with_4xx_and_wake_nobody(hook: Har
         content_type=content_types,
         signature=signatures,
         headers=other_headers,
-        method=st.sampled_from(["POST"] * 6 + ["GET", "PUT", "DELETE"]),
-        query=st.sampled_from(["", "", "?bodySHA256=00", "?a=b"]),
+        method=st.sampled_from(["POST"] * 6 + ["GET", "GET", "PUT", "DELETE", "get"]),
+        query=st.sampled_from(
+            [
+                "",
+                "",
+                "?bodySHA256=00",
+                "?a=b",
+                f"?bodySHA256={EMPTY_SHA256}&bodySHA256={EMPTY_SHA256}&BundleSid={BUNDLE_A}",
+                f"?BundleSid={BUNDLE_A}&Status=%FF",
+                f"?BundleSid={COPY_A}&BundleSid={COPY_A}",
+            ]
+        ),
     )
     def one(
         body: bytes,
@@ -497,7 +600,7 @@ async def test_a_callback_reporting_the_copy_still_in_review_wakes_nobody() -> N
         owners,
         CallbackTokens(secrets, 30.0),
         wake=lambda owner: woken.append(owner.uid),
-        record=lambda status, reason: answers.append((status, reason)),
+        record=lambda status, reason, method, encoding: answers.append((status, reason)),
         wanted=runtime.callback_wanted,
     )
     reviewing = BundleRenewalStatus(phase=Phase.IN_REVIEW, copy_sid=COPY_A)
