@@ -46,6 +46,9 @@ DEADLINE_WARNING_DAYS = 14
 STUCK_FAILED_ATTEMPTS = 3
 #: Twilio usually reviews within a few business days; past this, ask Twilio.
 REVIEW_USUAL_DAYS = 5
+#: Refused and accepted status callbacks are compared over this window (a fleet with few
+#: bundle changes may get one callback an hour).
+CALLBACK_WINDOW = "1h"
 
 _RESOURCE = "{{ $labels.namespace }}/{{ $labels.name }}"
 
@@ -220,6 +223,39 @@ unless on (namespace, name) (
 3. Is Twilio slow too? The 90th percentile of its answers:
    `histogram_quantile(0.9, sum by (le)
    (rate(bundle_renewal_twilio_request_duration_seconds_bucket[10m])))`.""",
+    ),
+    Alert(
+        name="BundleRenewalCallbacksNotVerified",
+        severity="warning",
+        expr=f"""sum(increase(bundle_renewal_webhook_callbacks_total{{reason="not_verified"}}[{CALLBACK_WINDOW}]))
+  > on () (
+    sum(increase(bundle_renewal_webhook_callbacks_total{{code="204"}}[{CALLBACK_WINDOW}]))
+    or on () vector(0)
+  )
+and on () max(bundle_renewal_webhook_enabled) == 1""",
+        for_=None,
+        summary="Twilio's status callbacks fail signature verification",
+        description="{{ $value | humanize }} signed callbacks about managed bundles were refused"
+        f" as not verified over {CALLBACK_WINDOW}, more than were accepted: renewals wait for"
+        " polling.",
+        fires_when="At once when, over the last hour and while the receiver serves, more"
+        " callbacks naming a managed bundle and carrying a signature were refused as not"
+        " verified than callbacks were accepted: Twilio's callbacks are probably all refused,"
+        " and review decisions and regulation changes wait for the next poll.",
+        runbook="""1. Which shape fails? `sum by (method, encoding)
+   (increase(bundle_renewal_webhook_callbacks_total{reason="not_verified"}[1h]))`. The
+   operator's log says why for each (`status callback refused (403)`, with the bundle and the
+   resource): `signature does not match`, `another account's callback`, or no token.
+2. `signature does not match` for every callback: `WEBHOOK_PUBLIC_URL` + `WEBHOOK_PATH` is not
+   exactly the URL Twilio calls (scheme, host, port, a path prefix the Ingress strips); compare
+   it with the bundle's `status_callback` at Twilio. Behind a proxy that rewrites the host, see
+   `WEBHOOK_TRUST_FORWARDED_HEADERS` in [Status callbacks](#status-callbacks-webhook).
+3. The token: Twilio signs with the account's auth token (a subaccount's own). A Secret with an
+   API key needs `callbackAuthToken`; after rotating the auth token, update the Secret (a
+   refusal or two within `WEBHOOK_TOKEN_CACHE_SECONDS` of a rotation is expected).
+4. Not Twilio: requests with a signature header and a known bundle SID from elsewhere (the
+   Ingress log's source addresses). They change nothing; restrict the Ingress if they go on.
+5. Meanwhile renewals still progress on polling (`POLL_INTERVAL_SECONDS`).""",
     ),
     Alert(
         name="BundleRenewalTwilioAuthenticationFailing",
