@@ -11,11 +11,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TextIO, TypeVar
 
+from controller.accounts.scan import BundleRow, ScanOptions, ScanResult, scan, uncovered_within
 from controller.cli import access, renew, scaffold, status
 from controller.cli.errors import CliError, ExitCode
-from controller.cli.kube import Kube
-from controller.cli.output import dump, iso, parse_duration, parse_moment, table
-from controller.cli.scan import BundleRow, ScanOptions, ScanResult, scan, uncovered_within
+from controller.cli.kube import Kube, cluster_configured
+from controller.cli.output import Progress, dump, iso, parse_duration, parse_moment, table
 from controller.twilio_gateway.port import (
     TwilioAccountReader,
     TwilioAuthenticationError,
@@ -137,7 +137,9 @@ def _with_reader(
         raise CliError(f"Twilio: {exc}", ExitCode.API_ERROR) from None
 
 
-def _scan(args: argparse.Namespace, kube: Kube, evaluate: bool) -> ScanResult:
+def _scan(args: argparse.Namespace, kube: Kube | None, evaluate: bool) -> ScanResult:
+    """The account's bundles; without `kube` (no cluster), coverage by BundleRenewals is
+    unknown."""
     credentials = access.resolve_credentials(args.credentials_secret, kube)
     if credentials is None:
         raise CliError(
@@ -154,10 +156,36 @@ def _scan(args: argparse.Namespace, kube: Kube, evaluate: bool) -> ScanResult:
         evaluate=evaluate,
         quiet=args.quiet,
     )
-    renewals = kube.list_renewals(_namespace(args, kube))
+    renewals = kube.list_renewals(_namespace(args, kube)) if kube is not None else None
     return _with_reader(
-        credentials, args.page_size, lambda reader: scan(reader, options, renewals, now)
+        credentials,
+        args.page_size,
+        lambda reader: scan(
+            reader,
+            options,
+            renewals,
+            now,
+            progress=lambda what: Progress(what, quiet=options.quiet),
+        ),
     )
+
+
+def _kube_unless_absent(args: argparse.Namespace) -> Kube | None:
+    """The cluster, or None when none is configured at all (no kubeconfig, not in a pod) and
+    the Twilio credentials come from the environment: `scan` then reads Twilio alone, and says
+    once that coverage is unknown. A named Secret, or a kubeconfig that is there but broken,
+    still needs the cluster."""
+    if (
+        args.credentials_secret is None
+        and not cluster_configured(args.kubeconfig, args.context)
+        and access.credentials_from_env(os.environ) is not None
+    ):
+        sys.stderr.write(
+            "no kubeconfig and not in a cluster: coverage by BundleRenewals is unknown,"
+            " scanning Twilio only\n"
+        )
+        return None
+    return _kube(args)
 
 
 def _missing_text(row: BundleRow) -> str:
@@ -174,6 +202,8 @@ def _missing_text(row: BundleRow) -> str:
 
 
 def _coverage_text(row: BundleRow) -> str:
+    if row.covered_by is None:
+        return "<unknown>"
     names = [f"{c.namespace}/{c.name} ({c.phase or 'no phase'})" for c in row.covered_by]
     return ", ".join(names) or "<none>"
 
@@ -188,9 +218,9 @@ def _row_data(row: BundleRow) -> dict[str, Any]:
         "validUntil": row.bundle.valid_until,
         "daysLeft": row.days_left,
         "phoneNumbers": row.numbers,
-        "renewals": [
-            {"namespace": c.namespace, "name": c.name, "phase": c.phase} for c in row.covered_by
-        ],
+        "renewals": None
+        if row.covered_by is None
+        else [{"namespace": c.namespace, "name": c.name, "phase": c.phase} for c in row.covered_by],
         "compliant": row.compliant,
         "missing": None
         if row.missing is None
@@ -209,11 +239,12 @@ def _row_data(row: BundleRow) -> dict[str, Any]:
 
 def run_scan(args: argparse.Namespace, out: TextIO) -> int:
     within = parse_duration(args.within) if args.within else None
-    kube = _kube(args)
+    kube = _kube_unless_absent(args)
     try:
         result = _scan(args, kube, evaluate=not args.no_evaluate)
     finally:
-        kube.close()
+        if kube is not None:
+            kube.close()
     uncovered = uncovered_within(result, result.now + within) if within is not None else []
     if args.output == "table":
         table(
@@ -236,8 +267,9 @@ def run_scan(args: argparse.Namespace, out: TextIO) -> int:
     if result.copies_skipped and not args.quiet:
         sys.stderr.write(f"{result.copies_skipped} renewal copies in flight not listed\n")
     if uncovered:
+        known = "have no BundleRenewal" if kube is not None else "may have no BundleRenewal"
         sys.stderr.write(
-            f"{len(uncovered)} bundle(s) due within {args.within} have no BundleRenewal: "
+            f"{len(uncovered)} bundle(s) due within {args.within} {known}: "
             + ", ".join(r.bundle.sid for r in uncovered)
             + "\n"
         )

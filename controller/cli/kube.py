@@ -17,6 +17,7 @@ from typing import Any, cast
 import kubernetes.client
 import kubernetes.config
 import urllib3.exceptions
+import yaml
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
@@ -30,6 +31,18 @@ SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/
 _load_kube_config: Any = kubernetes.config.load_kube_config
 _list_contexts: Any = kubernetes.config.list_kube_config_contexts
 _load_incluster: Any = kubernetes.config.load_incluster_config
+
+
+def cluster_configured(kubeconfig: str | None, context: str | None) -> bool:
+    """Whether any cluster is named: a kubeconfig (flag, KUBECONFIG, ~/.kube/config), a
+    context, or a pod's service account (KUBERNETES_SERVICE_HOST)."""
+    return bool(
+        kubeconfig
+        or os.environ.get("KUBECONFIG")
+        or context
+        or (Path.home() / ".kube" / "config").exists()
+        or os.environ.get("KUBERNETES_SERVICE_HOST")
+    )
 
 
 class Kube:
@@ -61,6 +74,11 @@ class Kube:
                     self.namespace = SERVICE_ACCOUNT_NAMESPACE.read_text().strip()
         except (ConfigException, OSError, StopIteration) as exc:
             raise CliError(f"no usable kubeconfig: {exc}", ExitCode.CONFIGURATION) from None
+        except yaml.YAMLError as exc:
+            # (the problem's position only: the file may hold credentials)
+            where = getattr(exc, "problem_mark", None)
+            at = f" at line {where.line + 1}" if where is not None else ""
+            raise CliError(f"kubeconfig is not valid YAML{at}", ExitCode.CONFIGURATION) from None
         self._api = kubernetes.client.ApiClient(configuration)
         self._custom = kubernetes.client.CustomObjectsApi(self._api)
         self._core = kubernetes.client.CoreV1Api(self._api)

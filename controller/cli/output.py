@@ -46,13 +46,6 @@ def parse_moment(text: str, now: datetime) -> datetime:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
 
 
-def days_left(valid_until: datetime | None, now: datetime) -> int | None:
-    """Whole days from now to the deadline, rounded down (negative once it has passed)."""
-    if valid_until is None:
-        return None
-    return (valid_until - now) // timedelta(days=1)
-
-
 def age(moment: datetime | None, now: datetime) -> str:
     """kubectl's short age: 45s, 12m, 3h, 5d."""
     if moment is None:

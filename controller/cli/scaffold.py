@@ -16,8 +16,8 @@ import json
 import re
 from collections.abc import Iterable
 
+from controller.accounts.scan import BundleRow, Missing
 from controller.cli.output import iso
-from controller.cli.scan import BundleRow, Missing
 from controller.models import API_GROUP, API_VERSION, KIND
 from controller.twilio_models import Regulation
 

@@ -13,9 +13,10 @@ from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Any, TextIO
 
+from controller.accounts.scan import days_left
 from controller.cli.errors import CliError
 from controller.cli.kube import Kube, event_time
-from controller.cli.output import age, days_left, iso
+from controller.cli.output import age, iso
 from controller.twilio_gateway.port import TwilioAccountReader, TwilioError
 from controller.twilio_models import Bundle
 

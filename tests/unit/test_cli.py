@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from controller.accounts.scan import BundleRow, Missing, days_left, missing_of
 from controller.cli import scaffold
 from controller.cli.access import credentials_from_env, split_reference
 from controller.cli.app import main
 from controller.cli.errors import CliError, ExitCode
-from controller.cli.output import age, days_left, parse_duration, parse_moment, table
-from controller.cli.scan import BundleRow, Missing, missing_of
+from controller.cli.output import age, parse_duration, parse_moment, table
 from controller.twilio_models import Bundle, Evaluation, Regulation
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)

@@ -1,6 +1,7 @@
-"""What `scan` (and `scaffold`) know about the account: every bundle, soonest deadline first,
-with its regulation, phone-number count, the BundleRenewal that covers it, and what the
-regulation now wants that it lacks.
+"""What is known about an account's bundles: every bundle, soonest deadline first, with its
+regulation, phone-number count, the BundleRenewals that cover it, and what the regulation now
+wants that it lacks. The CLI's `scan` and `scaffold` use it whole; a ComplianceAccount its
+deadline part.
 
 Reads only. The bundles come from Twilio's Bundles list, twice: those with a valid_until
 (`HasValidUntilDate=true`, `SortBy=valid-until`, `SortDirection=ASC`, optional `ValidUntilDate<`
@@ -19,16 +20,40 @@ import asyncio
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
-from controller.cli.output import Progress, days_left
 from controller.plan.markers import copy_owner
 from controller.twilio_gateway.port import BundleQuery, TwilioAccountReader
 from controller.twilio_models import Bundle, Evaluation, Regulation
 
 END_USER_TYPES = frozenset({"business", "individual"})
 EVALUATIONS_AT_ONCE = 8
+
+
+class Progress(Protocol):
+    """What a long read reports to: records read after each page, and notes."""
+
+    def __call__(self, count: int) -> None: ...
+
+    def note(self, message: str) -> None: ...
+
+
+class Silent:
+    """Reports nothing (the operator's scans)."""
+
+    def __call__(self, count: int) -> None:
+        pass
+
+    def note(self, message: str) -> None:
+        pass
+
+
+def days_left(valid_until: datetime | None, now: datetime) -> int | None:
+    """Whole days from now to the deadline, rounded down (negative once it has passed)."""
+    if valid_until is None:
+        return None
+    return (valid_until - now) // timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -65,7 +90,8 @@ class BundleRow:
     days_left: int | None
     regulation: Regulation | None = None
     numbers: int | None = None
-    covered_by: list[Coverage] = field(default_factory=list)
+    covered_by: list[Coverage] | None = field(default_factory=list)
+    """The BundleRenewals naming the bundle; None: unknown (no cluster to ask)."""
     missing: list[Missing] | None = None  # None: not evaluated
     compliant: bool | None = None
 
@@ -137,12 +163,14 @@ def coverage_by_bundle(renewals: list[dict[str, Any]]) -> dict[str, list[Coverag
 async def scan(
     reader: TwilioAccountReader,
     options: ScanOptions,
-    renewals: list[dict[str, Any]],
+    renewals: list[dict[str, Any]] | None,
     now: datetime,
     progress: Callable[[str], Progress] | None = None,
 ) -> ScanResult:
+    """`renewals`: the BundleRenewals to match bundles with (None: coverage unknown)."""
+
     def reporter(what: str) -> Progress:
-        return progress(what) if progress else Progress(what, quiet=options.quiet)
+        return progress(what) if progress else Silent()
 
     dated_query = BundleQuery(
         has_valid_until_date=True,
@@ -158,9 +186,9 @@ async def scan(
         )
     originals = [b for b in bundles if copy_owner(b.friendly_name) is None]
     rows = [BundleRow(b, days_left(b.valid_until, now)) for b in originals]
-    covered = coverage_by_bundle(renewals)
+    covered = coverage_by_bundle(renewals) if renewals is not None else None
     for row in rows:
-        row.covered_by = covered.get(row.bundle.sid, [])
+        row.covered_by = covered.get(row.bundle.sid, []) if covered is not None else None
 
     if options.numbers:
         numbers = await reader.list_phone_numbers(reporter("phone numbers"))
@@ -205,7 +233,8 @@ async def _evaluate(
 
 
 def uncovered_within(result: ScanResult, horizon: datetime) -> list[BundleRow]:
-    """Bundles whose valid_until falls before `horizon` and that no BundleRenewal names."""
+    """Bundles whose valid_until falls before `horizon` and that no BundleRenewal is known to
+    name (coverage unknown counts as uncovered: nothing shows a renewal)."""
     return [
         r
         for r in result.rows
