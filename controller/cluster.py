@@ -85,8 +85,16 @@ class ClusterClient:
             values[key] = base64.b64decode(value)
         return values
 
-    async def patch_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
-        """Merge-patch `.status` of a BundleRenewal through the status subresource.
+    async def patch_status(
+        self,
+        namespace: str,
+        name: str,
+        status: dict[str, Any],
+        plural: str = PLURAL,
+        kind: str = "BundleRenewal",
+    ) -> None:
+        """Merge-patch `.status` of a BundleRenewal (or another of our kinds) through the status
+        subresource.
 
         `status` should carry explicit None for fields to clear (merge-patch semantics).
         """
@@ -96,7 +104,7 @@ class ClusterClient:
                 GROUP,
                 VERSION,
                 namespace,
-                PLURAL,
+                plural,
                 name,
                 {"status": status},
                 _content_type="application/merge-patch+json",
@@ -106,7 +114,7 @@ class ClusterClient:
             await asyncio.to_thread(patch)
         except ApiException as exc:
             if exc.status == 404:
-                raise ObjectNotFound("BundleRenewal", namespace, name) from None
+                raise ObjectNotFound(kind, namespace, name) from None
             raise ClusterAccessError(
                 f"patching status of {namespace}/{name}", exc.status, exc.reason
             ) from None
@@ -115,6 +123,41 @@ class ClusterClient:
             raise ClusterAccessError(
                 f"patching status of {namespace}/{name}", None, type(exc).__name__
             ) from None
+
+    async def list_renewals(self, namespace: str | None) -> list[dict[str, Any]]:
+        """The BundleRenewals of `namespace` (every namespace: None), as plain dicts."""
+
+        def list_() -> Any:
+            if namespace is None:
+                return self._custom.list_cluster_custom_object(GROUP, VERSION, PLURAL)
+            return self._custom.list_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL)
+
+        what = f"listing BundleRenewals in {namespace or 'every namespace'}"
+        try:
+            answer = await asyncio.to_thread(list_)
+        except ApiException as exc:
+            raise ClusterAccessError(what, exc.status, exc.reason) from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise ClusterAccessError(what, None, type(exc).__name__) from None
+        items: list[dict[str, Any]] = answer.get("items") or []
+        return items
+
+    async def create_renewal(self, namespace: str, body: dict[str, Any]) -> bool:
+        """Create a BundleRenewal; False when one of that name exists already (409)."""
+
+        def create() -> None:
+            self._custom.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, body)
+
+        what = f"creating BundleRenewal {namespace}/{body['metadata']['name']}"
+        try:
+            await asyncio.to_thread(create)
+        except ApiException as exc:
+            if exc.status == 409:
+                return False
+            raise ClusterAccessError(what, exc.status, exc.reason) from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise ClusterAccessError(what, None, type(exc).__name__) from None
+        return True
 
     async def _call(self, kind: str, namespace: str, name: str, read: Any) -> Any:
         try:

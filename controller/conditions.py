@@ -1,4 +1,5 @@
-"""kstatus conditions on a BundleRenewalStatus: set and read them, lastTransitionTime kept stable.
+"""kstatus conditions on a BundleRenewal's or a ComplianceAccount's status: set and read them,
+lastTransitionTime kept stable.
 
 One helper so every condition change follows the same rules (as cert-manager's conditions util):
 `lastTransitionTime` moves only when a condition's status flips; reason, message and
@@ -8,6 +9,7 @@ observedGeneration are refreshed on every set. Pure: the time is passed in.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TypeVar
 
 from controller.models import (
     BundleRenewalStatus,
@@ -15,9 +17,14 @@ from controller.models import (
     ConditionStatus,
     ConditionType,
 )
+from controller.models.account import ComplianceAccountStatus
+
+S = TypeVar("S", BundleRenewalStatus, ComplianceAccountStatus)
 
 
-def get_condition(status: BundleRenewalStatus, type_: ConditionType) -> Condition | None:
+def get_condition(
+    status: BundleRenewalStatus | ComplianceAccountStatus, type_: ConditionType
+) -> Condition | None:
     """The condition of this type, if any."""
     for condition in status.conditions:
         if condition.type == type_:
@@ -25,13 +32,13 @@ def get_condition(status: BundleRenewalStatus, type_: ConditionType) -> Conditio
     return None
 
 
-def is_true(status: BundleRenewalStatus, type_: ConditionType) -> bool:
+def is_true(status: BundleRenewalStatus | ComplianceAccountStatus, type_: ConditionType) -> bool:
     condition = get_condition(status, type_)
     return condition is not None and condition.status == ConditionStatus.TRUE
 
 
 def set_condition(
-    status: BundleRenewalStatus,
+    status: S,
     type_: ConditionType,
     value: bool | ConditionStatus,
     reason: str,
@@ -39,7 +46,7 @@ def set_condition(
     *,
     observed_generation: int | None,
     now: datetime,
-) -> BundleRenewalStatus:
+) -> S:
     """A copy of `status` with the condition set. Its lastTransitionTime is `now` if the condition
     is new or its status changed, otherwise the previous one. Conditions keep a stable order
     (Ready, Reconciling, Stalled, then anything else)."""
@@ -57,7 +64,7 @@ def set_condition(
         observed_generation=observed_generation,
         last_transition_time=transition,
     )
-    others = [c for c in status.conditions if c.type != type_]
+    others: list[Condition] = [c for c in status.conditions if c.type != type_]
     order = list(ConditionType)
     conditions = sorted([*others, updated], key=lambda c: order.index(c.type))
     return status.model_copy(update={"conditions": conditions})

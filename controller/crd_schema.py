@@ -1,7 +1,9 @@
-"""Builds the BundleRenewal CRD from the pydantic models, so the two cannot drift apart.
+"""Builds the BundleRenewal and ComplianceAccount CRDs from the pydantic models, so the two
+cannot drift apart.
 
-`python -m controller.crd_schema > crds/bundlerenewals.yaml` regenerates the file; a unit test
-fails when the committed file differs from what this module builds. Pydantic's JSON schema is
+`python -m controller.crd_schema > crds/bundlerenewals.yaml` and `python -m controller.crd_schema
+complianceaccounts > crds/complianceaccounts.yaml` regenerate the files; a unit test fails when
+a committed file differs from what this module builds. Pydantic's JSON schema is
 turned into a Kubernetes structural schema: $refs inlined, Optional unwrapped, titles and
 defaults dropped, free-form attribute maps marked x-kubernetes-preserve-unknown-fields, and the
 "exactly one of" rules of the models expressed as oneOf (accepted by Kubernetes 1.20; no CEL).
@@ -24,6 +26,12 @@ from controller.models import (
     BundleRenewalStatus,
     DocumentFileSource,
     DocumentMatch,
+)
+from controller.models.account import (
+    ACCOUNT_KIND,
+    ACCOUNT_PLURAL,
+    ComplianceAccountSpec,
+    ComplianceAccountStatus,
 )
 
 # Model-level rules pydantic expresses as validators, by model title.
@@ -99,7 +107,7 @@ def build_crd() -> dict[str, Any]:
     """The CustomResourceDefinition, as a dict ready to dump as YAML."""
     spec_schema = model_schema(BundleRenewalSpec)
     status_schema = model_schema(BundleRenewalStatus, mode="serialization")
-    columns = [
+    columns: list[dict[str, Any]] = [
         {"name": "Bundle", "type": "string", "jsonPath": ".spec.bundleSid"},
         {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
         {
@@ -139,19 +147,87 @@ def build_crd() -> dict[str, Any]:
         {"name": "Message", "type": "string", "jsonPath": ".status.message", "priority": 1},
         {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
     ]
+    return _crd(
+        KIND,
+        PLURAL,
+        "br",
+        "Keeps one Twilio Regulatory Compliance bundle renewed: copies it, applies the spec to the "
+        "copy, has Twilio review it and moves the approved items into the original bundle.",
+        spec_schema,
+        status_schema,
+        columns,
+    )
+
+
+def build_account_crd() -> dict[str, Any]:
+    """The ComplianceAccount CustomResourceDefinition."""
+    columns: list[dict[str, Any]] = [
+        {
+            "name": "Deadlines",
+            "type": "integer",
+            "jsonPath": ".status.bundlesWithDeadline",
+            "description": "Bundles of the account with a valid_until",
+        },
+        {"name": "Covered", "type": "integer", "jsonPath": ".status.covered"},
+        {
+            "name": "Uncovered",
+            "type": "integer",
+            "jsonPath": ".status.uncovered",
+            "description": "Bundles with a deadline no BundleRenewal covers",
+        },
+        {
+            "name": "Next-Uncovered",
+            "type": "string",
+            "jsonPath": ".status.nextUncoveredDeadline",
+            "description": "The soonest deadline of an uncovered bundle",
+        },
+        {
+            "name": "Next-Deadline",
+            "type": "string",
+            "jsonPath": ".status.nextDeadline",
+            "priority": 1,
+        },
+        {"name": "Ready", "type": "string", "jsonPath": _ready("status")},
+        {"name": "Reason", "type": "string", "jsonPath": _ready("reason")},
+        {"name": "Last-Scan", "type": "date", "jsonPath": ".status.lastScanTime"},
+        {"name": "Message", "type": "string", "jsonPath": ".status.message", "priority": 1},
+        {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+    ]
+    return _crd(
+        ACCOUNT_KIND,
+        ACCOUNT_PLURAL,
+        "ca",
+        "Watches every bundle of one Twilio account for deadlines (valid_until), reports which "
+        "no BundleRenewal covers, and can register status callbacks and create dry-run "
+        "renewals for them.",
+        model_schema(ComplianceAccountSpec),
+        model_schema(ComplianceAccountStatus, mode="serialization"),
+        columns,
+    )
+
+
+def _crd(
+    kind: str,
+    plural: str,
+    short_name: str,
+    description: str,
+    spec_schema: dict[str, Any],
+    status_schema: dict[str, Any],
+    columns: list[dict[str, Any]],
+) -> dict[str, Any]:
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"{PLURAL}.{API_GROUP}"},
+        "metadata": {"name": f"{plural}.{API_GROUP}"},
         "spec": {
             "group": API_GROUP,
             "scope": "Namespaced",
             "names": {
-                "kind": KIND,
-                "listKind": f"{KIND}List",
-                "plural": PLURAL,
-                "singular": KIND.lower(),
-                "shortNames": ["br"],
+                "kind": kind,
+                "listKind": f"{kind}List",
+                "plural": plural,
+                "singular": kind.lower(),
+                "shortNames": [short_name],
                 "categories": ["twilio", "compliance"],
             },
             "versions": [
@@ -164,11 +240,7 @@ def build_crd() -> dict[str, Any]:
                     "schema": {
                         "openAPIV3Schema": {
                             "type": "object",
-                            "description": (
-                                "Keeps one Twilio Regulatory Compliance bundle renewed: copies it, "
-                                "applies the spec to the copy, has Twilio review it and moves the "
-                                "approved items into the original bundle."
-                            ),
+                            "description": description,
                             "required": ["spec"],
                             "properties": {
                                 "apiVersion": {"type": "string"},
@@ -185,15 +257,17 @@ def build_crd() -> dict[str, Any]:
     }
 
 
-def render() -> str:
-    header = (
-        "# Generated by `python -m controller.crd_schema` from controller/models/: do not edit.\n"
-    )
-    return header + yaml.safe_dump(build_crd(), sort_keys=False, width=100)
+def render(plural: str = PLURAL) -> str:
+    if plural == ACCOUNT_PLURAL:
+        command, crd = f"python -m controller.crd_schema {ACCOUNT_PLURAL}", build_account_crd()
+    else:
+        command, crd = "python -m controller.crd_schema", build_crd()
+    header = f"# Generated by `{command}` from controller/models/: do not edit.\n"
+    return header + yaml.safe_dump(crd, sort_keys=False, width=100)
 
 
 def main() -> None:
-    sys.stdout.write(render())
+    sys.stdout.write(render(*sys.argv[1:2]))
 
 
 if __name__ == "__main__":

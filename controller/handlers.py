@@ -9,6 +9,8 @@
 - a watch event carrying a newer `metadata.generation` (a spec change), and a verified status
   callback, wake that daemon at once;
 - a deletion handler (Kopf's finalizer): the clean-up (daemon.clean_up);
+- a daemon per ComplianceAccount: its scan loop (accounts/daemon.py), woken at once by a spec
+  change. Its CRD is optional: Kopf serves the kind once the CRD exists;
 - cleanup: stops the listeners and closes the clients.
 Kopf's own bookkeeping (the deletion handler's progress, the finalizer) lives in annotations
 and a finalizer of our own name, so `.status` stays exactly our schema; no last-handled
@@ -24,6 +26,7 @@ from typing import Any
 
 import kopf
 
+from controller.accounts.daemon import run_account_daemon
 from controller.cluster import GROUP, PLURAL, VERSION, ClusterClient, load_client_configuration
 from controller.daemon import AnyLogger, clean_up, run_daemon
 from controller.diffbase import NoDiffBaseStorage
@@ -36,6 +39,7 @@ from controller.discovery import (
 )
 from controller.http_server import HttpServer, metrics_application
 from controller.liveness import Insights, probe_problems
+from controller.models.account import ACCOUNT_PLURAL
 from controller.peering import Peering
 from controller.runtime import Runtime, gateway_settings
 from controller.settings import OperatorSettings
@@ -62,6 +66,7 @@ EVENT_WORKER_IDLE_SECONDS = 0.5
 # (the events of our own status patches too): Kopf's "Handler ... succeeded." line for it is
 # dropped, at every log level but DEBUG.
 WAKE_HANDLER_ID = "wake-on-spec-change"
+ACCOUNT_WAKE_HANDLER_ID = "wake-account-on-spec-change"
 
 
 def configure_kopf(
@@ -141,6 +146,23 @@ def build_registry(
     async def deleted(body: kopf.Body, logger: AnyLogger, **_: Any) -> None:
         await clean_up(runtime, body, logger)
 
+    @kopf.daemon(
+        GROUP,
+        VERSION,
+        ACCOUNT_PLURAL,
+        registry=registry,
+        cancellation_timeout=DAEMON_STOP_TIMEOUT,
+        backoff=DAEMON_RESTART_DELAY,
+    )
+    async def watch_account(
+        body: kopf.Body, stopped: kopf.DaemonStopped, logger: AnyLogger, **_: Any
+    ) -> None:
+        await run_account_daemon(runtime, body, stopped, logger)
+
+    @kopf.on.event(GROUP, VERSION, ACCOUNT_PLURAL, registry=registry, id=ACCOUNT_WAKE_HANDLER_ID)
+    async def account_seen(uid: str, body: kopf.Body, **_: Any) -> None:
+        runtime.seen(uid, body.metadata.get("generation"))
+
     return registry
 
 
@@ -148,7 +170,11 @@ class _WakeHandlerSuccess(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         return not (
             record.levelno == logging.INFO
-            and record.msg == f"Handler {WAKE_HANDLER_ID!r} succeeded."
+            and record.msg
+            in (
+                f"Handler {WAKE_HANDLER_ID!r} succeeded.",
+                f"Handler {ACCOUNT_WAKE_HANDLER_ID!r} succeeded.",
+            )
         )
 
 

@@ -30,8 +30,10 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_late
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
+from controller.account_metrics import AccountMetrics
 from controller.histogram import Snapshot
 from controller.models import BundleRenewalStatus
+from controller.models.account import ComplianceAccountStatus
 from controller.plan import ErrorKind
 from controller.resource_metrics import ResourceMetrics, histogram_family
 
@@ -95,6 +97,7 @@ class OperatorMetrics(Collector):
         self.slots: Callable[[], SlotCounts] | None = None
         self.loop_lag: Callable[[], Mapping[tuple[()], Snapshot]] | None = None
         self.resources = ResourceMetrics(clock)
+        self.accounts = AccountMetrics()
         self._reconciles: Counter[str] = Counter({outcome: 0 for outcome in RECONCILE_OUTCOMES})
         self._callbacks: Counter[tuple[int, str, str, str]] = Counter()
         self.webhook_enabled = False
@@ -134,6 +137,13 @@ class OperatorMetrics(Collector):
     def forget(self, uid: str) -> None:
         """The resource is gone (or no longer watched): its series go."""
         self.resources.forget(uid)
+        self.accounts.forget(uid)
+
+    def account_scanned(
+        self, uid: str, namespace: str, name: str, status: ComplianceAccountStatus
+    ) -> None:
+        """A ComplianceAccount's scan wrote `status` (its daemon)."""
+        self.accounts.scanned(uid, namespace, name, status)
 
     def collect(self) -> Iterator[Metric]:
         """The metric families, from the numbers as they are now (prometheus_client's
@@ -151,6 +161,7 @@ class OperatorMetrics(Collector):
         yield reconciles
 
         yield from self.resources.collect()
+        yield from self.accounts.collect()
 
         yield GaugeMetricFamily(
             "bundle_renewal_webhook_enabled",

@@ -172,6 +172,30 @@ unless on (namespace, name) (
 3. Do not delete the resource: that deletes the copy and the review starts over.""",
     ),
     Alert(
+        name="BundleDeadlineUncovered",
+        severity="warning",
+        expr="bundle_renewal_account_uncovered_bundles > 0",
+        for_="15m",
+        summary=f"ComplianceAccount {_RESOURCE}: bundles with a deadline have no BundleRenewal",
+        description="{{ $value }} bundles of the Twilio account that"
+        f" {_RESOURCE} watches must be renewed by their valid_until and no BundleRenewal"
+        " covers them.",
+        fires_when="A ComplianceAccount's last scan found bundles with a `valid_until` that no"
+        " BundleRenewal (with credentials of the same account, in a namespace the operator"
+        " watches) covers; for 15 minutes.",
+        runbook="""1. `kubectl get ca <name> -n <namespace> -o yaml`: `status.deadlines` lists the
+   soonest, uncovered first (`coveredBy` unset), with regulation, country and `validUntil`.
+2. Write the renewals: `bundle-renewal scaffold --within 60d -n <namespace>` prints a
+   BundleRenewal per uncovered bundle with what its regulation now lacks; fill in the values
+   and apply. Or set `spec.renewals.create: DryRun` on the ComplianceAccount to have the
+   operator create dry-run renewals whose reports say what each bundle needs.
+3. A renewal exists but does not count: its credentials Secret names another account, or the
+   operator cannot read it, or its namespace is not watched (`WATCH_NAMESPACES`; with shards,
+   the ComplianceAccount's shard).
+4. The bundle is not yours to renew (a customer's own compliance): ignore it by silencing the
+   alert for that account.""",
+    ),
+    Alert(
         name="BundleRenewalOperatorAbsent",
         severity="critical",
         expr="absent(bundle_renewal_reconciles_total)",

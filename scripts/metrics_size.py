@@ -31,6 +31,7 @@ from controller.models import (  # noqa: E402
     Phase,
     ReviewStatus,
 )
+from controller.models.account import ComplianceAccountStatus  # noqa: E402
 from controller.twilio_gateway.metrics import CallCounter  # noqa: E402
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -92,7 +93,8 @@ def fleet(resources: int, twilio: CallCounter | None = None) -> OperatorMetrics:
 def every_family() -> OperatorMetrics:
     """A small OperatorMetrics whose every family holds samples (for the README's table and
     the tests that read the whole exposition): a fleet of 20, one renewal completed after an
-    approved review, one callback, and a gateway that retried after a 429."""
+    approved review, one callback, a gateway that retried after a 429, and one scanned
+    ComplianceAccount."""
     counter = CallCounter()
     counter.record_call("fetch_bundle")
     counter.record_failure("fetch_bundle", "TwilioTransientError")
@@ -110,6 +112,14 @@ def every_family() -> OperatorMetrics:
         completed_at=NOW,
     )
     metrics.status_written("uid-16", "team-16", "renewal-0016", in_review, approved)
+    scanned = ComplianceAccountStatus(
+        bundles_with_deadline=60,
+        covered=40,
+        uncovered=20,
+        next_uncovered_deadline=NOW + timedelta(days=20),
+        last_scan_time=NOW,
+    )
+    metrics.account_scanned("uid-account", "telecom", "acme", scanned)
     return metrics
 
 

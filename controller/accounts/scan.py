@@ -172,14 +172,9 @@ async def scan(
     def reporter(what: str) -> Progress:
         return progress(what) if progress else Silent()
 
-    dated_query = BundleQuery(
-        has_valid_until_date=True,
-        sort_by="valid-until",
-        sort_direction="ASC",
-        valid_until_date_before=options.until,
-        valid_until_date_after=options.since,
+    bundles = await reader.list_bundles(
+        deadline_query(options.until, options.since), reporter("bundles with a valid_until")
     )
-    bundles = await reader.list_bundles(dated_query, reporter("bundles with a valid_until"))
     if not (options.due_only or options.until or options.since):
         bundles += await reader.list_bundles(
             BundleQuery(has_valid_until_date=False), reporter("bundles without a valid_until")
@@ -196,7 +191,7 @@ async def scan(
         for row in rows:
             row.numbers = per_bundle.get(row.bundle.sid, 0)
 
-    regulations = await _regulations(reader, {r.bundle.regulation_sid for r in rows})
+    regulations = await fetch_regulations(reader, {r.bundle.regulation_sid for r in rows})
     for row in rows:
         row.regulation = regulations.get(row.bundle.regulation_sid or "")
 
@@ -205,9 +200,29 @@ async def scan(
     return ScanResult(now, rows, len(bundles) - len(originals))
 
 
-async def _regulations(reader: TwilioAccountReader, sids: set[str | None]) -> dict[str, Regulation]:
+def deadline_query(
+    until: datetime | None = None, since: datetime | None = None, page_size: int | None = None
+) -> BundleQuery:
+    """Twilio's list of the bundles with a valid_until, soonest first (the compliance-update
+    guide's query), optionally bounded (`ValidUntilDate<`, `ValidUntilDate>`)."""
+    return BundleQuery(
+        has_valid_until_date=True,
+        sort_by="valid-until",
+        sort_direction="ASC",
+        valid_until_date_before=until,
+        valid_until_date_after=since,
+        page_size=page_size,
+    )
+
+
+async def fetch_regulations(
+    reader: TwilioAccountReader, sids: set[str | None], include_constraints: bool = True
+) -> dict[str, Regulation]:
+    """Each named regulation once."""
     wanted = sorted(s for s in sids if s)
-    fetched = await asyncio.gather(*(reader.fetch_regulation(s) for s in wanted))
+    fetched = await asyncio.gather(
+        *(reader.fetch_regulation(s, include_constraints) for s in wanted)
+    )
     return dict(zip(wanted, fetched, strict=True))
 
 

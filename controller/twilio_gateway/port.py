@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from controller.twilio_models import (
     Bundle,
@@ -166,6 +166,7 @@ class BundleQuery(BaseModel):
     valid_until_date_after: datetime | None = None  # ValidUntilDate>
     sort_by: Literal["valid-until", "date-updated"] | None = None  # SortBy
     sort_direction: Literal["ASC", "DESC"] | None = None  # SortDirection
+    page_size: int | None = Field(default=None, ge=1, le=1000)  # PageSize (the gateway's if unset)
 
     def sdk_arguments(self) -> dict[str, Any]:
         return {k: v for k, v in self.model_dump().items() if v is not None}

@@ -130,7 +130,7 @@ class SdkRequests:
         size = self._settings.page_size
         kwargs: dict[str, Any] = dict(params or {})
         if size is not None:
-            kwargs["page_size"] = size
+            kwargs.setdefault("page_size", size)  # (a query may ask for its own)
 
         def next_page(url: str) -> Callable[[Any], Awaitable[Any]]:
             return lambda rc: resource(rc).get_page_async(url)

@@ -30,6 +30,7 @@ from tests.sim_fixtures import Sim, SimAccount
 KubeCluster = Any
 
 CRD_PATH = REPO_ROOT / "crds" / "bundlerenewals.yaml"
+ACCOUNT_CRD_PATH = REPO_ROOT / "crds" / "complianceaccounts.yaml"
 MANIFESTS = REPO_ROOT / "manifests"
 CREDENTIALS_READER_BINDING = REPO_ROOT / "examples" / "rbac-credentials-reader.yaml"
 OPERATOR_NAMESPACE = "bundle-renewal-system"
@@ -50,13 +51,15 @@ FAST_SETTINGS = {
 
 @pytest.fixture(scope="session")
 def crd(kube: KubeCluster) -> str:
-    """The BundleRenewal CRD, applied once per session and established."""
-    kube.kubectl("apply", "-f", str(CRD_PATH))
+    """The BundleRenewal CRD (and the ComplianceAccount one, which the operator also serves),
+    applied once per session and established."""
+    kube.kubectl("apply", "-f", str(CRD_PATH), "-f", str(ACCOUNT_CRD_PATH))
     kube.kubectl(
         "wait",
         "--for=condition=Established",
         "--timeout=60s",
         f"crd/{PLURAL}.{API_GROUP}",
+        f"crd/complianceaccounts.{API_GROUP}",
     )
     # Established is not published: kubectl's client-side validation (unknown fields) reads the
     # OpenAPI document, which gains the kind a moment later. A test run first would race it.

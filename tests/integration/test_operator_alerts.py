@@ -207,3 +207,63 @@ def test_deadline_and_needs_input_alerts_on_a_real_prometheus(
         30,
         prometheus.log,
     )
+
+
+def test_an_uncovered_deadline_alerts_until_a_renewal_covers_it(
+    sim: Sim,
+    renewals: Renewals,
+    alerting_operator: OperatorProcess,
+    prometheus: PrometheusServer,
+) -> None:
+    """A ComplianceAccount's uncovered bundle: BundleDeadlineUncovered pending, then firing;
+    gone once a BundleRenewal covers the bundle and the account scans again."""
+    wait_until(
+        "scraping the operator",
+        lambda: [t for t in prometheus.targets_up() if t["value"][1] == "1"],
+        30,
+        prometheus.log,
+    )
+    account = sim.new_account()
+    soon = iso((datetime.now(UTC) + timedelta(days=20)).replace(microsecond=0))
+    bundle = sim.seed_approved_bundle(account.sid, valid_until=soon)["bundle_sid"]
+    renewals.create_credentials(account)
+    accounts = renewals.custom
+    body = {
+        "apiVersion": "twilio-compliance.io/v1alpha1",
+        "kind": "ComplianceAccount",
+        "metadata": {"name": "acme"},
+        "spec": {"credentialsSecretRef": {"name": "twilio-credentials"}},
+    }
+    args = ("twilio-compliance.io", "v1alpha1", renewals.namespace, "complianceaccounts")
+    accounts.create_namespaced_custom_object(*args, body)
+    seen: list[list[dict[str, Any]]] = []
+
+    def firing() -> bool:
+        seen.append(prometheus.alerts())
+        return "firing" in of(seen[-1], "BundleDeadlineUncovered", "acme")
+
+    wait_until("BundleDeadlineUncovered firing", firing, 60, prometheus.log)
+    states = [state for alerts in seen for state in of(alerts, "BundleDeadlineUncovered", "acme")]
+    assert (states[0], states[-1]) == ("pending", "firing")
+    alert = next(a for a in seen[-1] if a["labels"]["alertname"] == "BundleDeadlineUncovered")
+    assert alert["labels"]["namespace"] == renewals.namespace
+    assert alert["annotations"]["runbook_url"] == "README.md#bundledeadlineuncovered"
+    assert bundle not in str(alert)  # labels and annotations name no SID
+
+    renewals.create(
+        "acme-renewal",
+        {
+            "bundleSid": bundle,
+            "credentialsSecretRef": {"name": "twilio-credentials"},
+            "suspend": True,
+        },
+    )
+    accounts.patch_namespaced_custom_object(*args, "acme", {"spec": {"scanInterval": "2h"}})
+    wait_until(
+        "the alert gone once covered",
+        lambda: not of(prometheus.alerts(), "BundleDeadlineUncovered", "acme"),
+        30,
+        prometheus.log,
+    )
+    covered = prometheus.query('bundle_renewal_account_covered_bundles{name="acme"}')
+    assert [float(s["value"][1]) for s in covered] == [1.0]

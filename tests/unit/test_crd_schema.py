@@ -16,6 +16,7 @@ from controller.crd_schema import build_crd, render
 from controller.models import BundleRenewalSpec, BundleRenewalStatus
 
 CRD_PATH = Path(__file__).resolve().parents[2] / "crds" / "bundlerenewals.yaml"
+ACCOUNT_CRD_PATH = CRD_PATH.with_name("complianceaccounts.yaml")
 
 
 def committed() -> dict[str, Any]:
@@ -31,6 +32,27 @@ def test_committed_crd_is_what_the_models_generate() -> None:
     assert CRD_PATH.read_text() == render(), (
         "stale CRD: run python -m controller.crd_schema > crds/bundlerenewals.yaml"
     )
+    assert ACCOUNT_CRD_PATH.read_text() == render("complianceaccounts"), (
+        "stale CRD: run python -m controller.crd_schema complianceaccounts"
+        " > crds/complianceaccounts.yaml"
+    )
+
+
+def test_the_account_crd_refuses_what_the_model_refuses() -> None:
+    version = yaml.safe_load(ACCOUNT_CRD_PATH.read_text())["spec"]["versions"][0]
+    spec = version["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    good = {"credentialsSecretRef": {"name": "twilio"}, "scanInterval": "30m"}
+    jsonschema.validate(good, spec)
+    for bad in (
+        {},
+        {**good, "scanInterval": "soon"},
+        {**good, "statusCallbacks": "Sometimes"},
+        {**good, "renewals": {"create": "Always"}},
+    ):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(bad, spec)
+    printer = [c["name"] for c in version["additionalPrinterColumns"] if "priority" not in c]
+    assert printer[:4] == ["Deadlines", "Covered", "Uncovered", "Next-Uncovered"]
 
 
 def _model_of(annotation: Any) -> type[BaseModel] | None:

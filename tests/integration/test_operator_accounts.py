@@ -1,0 +1,183 @@
+"""ComplianceAccounts on a real API server with the operator and the simulator: an account's
+every deadline counted, covered or not, in status, printer columns and metrics; bad input
+Stalled with its reason and no retry storm."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, cast
+
+from kubernetes import client
+from operator_runner import OperatorProcess
+
+from controller.models import API_GROUP, API_VERSION
+from tests.integration.operator_fixtures import OperatorFactory, Renewals
+from tests.integration.scenario import CREDENTIALS_SECRET, requests_by_route
+from tests.measurements import report
+from tests.metrics_scrape import scrape, value
+from tests.sim_fixtures import Sim
+
+ACCOUNTS = "complianceaccounts"
+DEADLINE = "2027-02-01T00:00:00Z"
+
+
+class Accounts:
+    """ComplianceAccount objects in the test's namespace."""
+
+    def __init__(self, renewals: Renewals):
+        self.renewals = renewals
+        self.custom = renewals.custom
+        self.namespace = renewals.namespace
+
+    def create(self, name: str, spec: dict[str, Any]) -> None:
+        body = {
+            "apiVersion": f"{API_GROUP}/{API_VERSION}",
+            "kind": "ComplianceAccount",
+            "metadata": {"name": name},
+            "spec": spec,
+        }
+        self.custom.create_namespaced_custom_object(
+            API_GROUP, API_VERSION, self.namespace, ACCOUNTS, body
+        )
+
+    def status(self, name: str) -> dict[str, Any]:
+        body = self.custom.get_namespaced_custom_object(
+            API_GROUP, API_VERSION, self.namespace, ACCOUNTS, name
+        )
+        return cast(dict[str, Any], body.get("status") or {})
+
+    def condition(self, name: str, type_: str) -> dict[str, Any]:
+        for condition in self.status(name).get("conditions") or []:
+            if condition["type"] == type_:
+                return cast(dict[str, Any], condition)
+        return {}
+
+    def wait_for(self, name: str, what: str, check: Any, timeout: float = 60.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self.status(name)
+            if check(status):
+                return status
+            assert time.monotonic() < deadline, f"{name} not {what} in {timeout}s: {status}"
+            time.sleep(0.2)
+
+
+def suspended(bundle_sid: str, secret: str = CREDENTIALS_SECRET) -> dict[str, Any]:
+    """A BundleRenewal that covers the bundle and does nothing (the deadlines must stay)."""
+    return {"bundleSid": bundle_sid, "credentialsSecretRef": {"name": secret}, "suspend": True}
+
+
+def test_an_account_of_1000_bundles_shows_its_60_deadlines_40_covered(
+    sim: Sim, renewals: Renewals, operator_factory: OperatorFactory
+) -> None:
+    account = sim.new_account()
+    dated = [
+        sim.seed_approved_bundle(account.sid, phone_numbers=0, valid_until=DEADLINE)["bundle_sid"]
+        for _ in range(60)
+    ]
+    for _ in range(940):
+        sim.seed_approved_bundle(account.sid, phone_numbers=0)
+    renewals.create_credentials(account)
+    for i, sid in enumerate(dated[:40]):
+        renewals.create(f"renewal-{i:02d}", suspended(sid))
+    # Another account's credentials naming one of the 20 left: that covers nothing here.
+    other = sim.new_account()
+    renewals.create_credentials(other, name="other-account")
+    renewals.create("other-account-renewal", suspended(dated[50], "other-account"))
+
+    operator = operator_factory()
+    operator.start()
+    accounts = Accounts(renewals)
+    before = sum(requests_by_route(sim, account.sid).values())
+    started = time.monotonic()
+    accounts.create("acme", {"credentialsSecretRef": {"name": "twilio-credentials"}})
+    status = accounts.wait_for("acme", "scanned", lambda s: s.get("lastScanTime"))
+    elapsed = time.monotonic() - started
+    requests = sum(requests_by_route(sim, account.sid).values()) - before
+
+    assert (status["bundlesWithDeadline"], status["covered"], status["uncovered"]) == (60, 40, 20)
+    # 50 listed of 60 on one date: the uncovered first, all 20 of them.
+    assert len(status["deadlines"]) == 50
+    uncovered = {d["bundleSid"] for d in status["deadlines"] if "coveredBy" not in d}
+    assert uncovered == set(dated[40:])
+    covered = {d["bundleSid"]: d["coveredBy"] for d in status["deadlines"] if "coveredBy" in d}
+    assert len(covered) == 30
+    names = {sid: f"{renewals.namespace}/renewal-{i:02d}" for i, sid in enumerate(dated[:40])}
+    assert all(covered[sid] == names[sid] for sid in covered)
+    assert status["nextUncoveredDeadline"] == DEADLINE
+    ready = accounts.condition("acme", "Ready")
+    assert (ready["status"], ready["reason"]) == ("True", "Uncovered")
+    # One list (60 dated bundles: one page at the gateway's page size) and one regulation.
+    report(
+        "ComplianceAccount: first scan of 1,000 bundles (60 dated, 40 covered)",
+        f"{requests} Twilio requests, {elapsed:.2f} s from create to status",
+    )
+    assert requests == 2
+
+    columns = renewals.kubectl("get", ACCOUNTS, "acme", "-n", renewals.namespace).stdout
+    header, row = columns.splitlines()[:2]
+    assert header.split()[:5] == ["NAME", "DEADLINES", "COVERED", "UNCOVERED", "NEXT-UNCOVERED"]
+    assert row.split()[:5] == ["acme", "60", "40", "20", DEADLINE]
+    events = renewals.kubectl(
+        "get", "events", "-n", renewals.namespace, "--field-selector", "involvedObject.name=acme"
+    ).stdout
+    assert "DeadlineUncovered" in events
+
+    families = scrape(operator.metrics())
+    labels = {"namespace": renewals.namespace, "name": "acme"}
+    assert value(families["bundle_renewal_account_bundles_with_deadline"], **labels) == 60
+    assert value(families["bundle_renewal_account_covered_bundles"], **labels) == 40
+    assert value(families["bundle_renewal_account_uncovered_bundles"], **labels) == 20
+    for secret in (account.sid, account.auth_token, dated[0]):
+        assert secret not in operator.metrics()
+
+
+def stalled_without_a_storm(sim: Sim, accounts: Accounts, name: str, reason: str) -> dict[str, Any]:
+    """Stalled with `reason`; over the next seconds, no further Twilio request for it."""
+    accounts.wait_for(
+        name, reason, lambda s: any(c.get("reason") == reason for c in s.get("conditions") or [])
+    )
+    stalled = accounts.condition(name, "Stalled")
+    assert stalled["status"] == "True"
+    # Every request the simulator sees (a refused one names no account): none while it waits
+    # for the interval.
+    requests = sim.stats()["total"]
+    time.sleep(3)
+    assert sim.stats()["total"] == requests
+    return stalled
+
+
+def test_bad_credentials_stall_the_account_with_their_reason(
+    sim: Sim, renewals: Renewals, operator: OperatorProcess
+) -> None:
+    account = sim.new_account()
+    sim.seed_approved_bundle(account.sid, valid_until=DEADLINE)
+    accounts = Accounts(renewals)
+    accounts.create("no-secret", {"credentialsSecretRef": {"name": "missing"}})
+    renewals.create_secret({"accountSid": account.sid, "authToken": "wrong-token"}, name="wrong")
+    accounts.create("wrong-token", {"credentialsSecretRef": {"name": "wrong"}})
+
+    missing = stalled_without_a_storm(sim, accounts, "no-secret", "CredentialsInvalid")
+    assert "missing" in missing["message"]
+    refused = stalled_without_a_storm(sim, accounts, "wrong-token", "AuthenticationFailed")
+    assert "wrong-token" not in refused["message"]
+    assert accounts.status("wrong-token").get("bundlesWithDeadline") is None
+    # The Secret is fixed: a spec change (here, the interval) scans again at once.
+    renewals.core.patch_namespaced_secret(
+        "wrong",
+        renewals.namespace,
+        client.V1Secret(string_data={"authToken": account.auth_token}),
+    )
+    renewals.custom.patch_namespaced_custom_object(
+        API_GROUP,
+        API_VERSION,
+        renewals.namespace,
+        ACCOUNTS,
+        "wrong-token",
+        {"spec": {"scanInterval": "2h"}},
+    )
+    status = accounts.wait_for(
+        "wrong-token", "scanned", lambda s: s.get("bundlesWithDeadline") == 1
+    )
+    assert status["uncovered"] == 1
+    assert accounts.condition("wrong-token", "Stalled")["status"] == "False"
