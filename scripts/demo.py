@@ -41,6 +41,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -229,8 +230,14 @@ def simulator(workdir: Path, account_sid: str, auth_token: str) -> Iterator[str]
         log.close()
 
 
+#: A bundle no example renews, with a deadline: the ComplianceAccount example shows it uncovered.
+UNCOVERED = "uncovered"
+ACCOUNT_EXAMPLE = "acme-account"
+
+
 def seed(admin: AdminClient, account_sid: str) -> dict[str, str]:
-    """One approved bundle per example, then the regulation changes; example name -> bundle SID."""
+    """One approved bundle per example, then the regulation changes, then one dated bundle no
+    example renews; example name (or UNCOVERED) -> bundle SID."""
     bundles = {}
     for example in EXAMPLE_RENEWALS:
         seeded = admin.seed_approved_bundle(
@@ -247,6 +254,14 @@ def seed(admin: AdminClient, account_sid: str) -> dict[str, str]:
             f"regulation change on {regulation_sid}: valid_until set on"
             f" {len(result['affected_bundle_sids'])} bundle(s)"
         )
+    deadline = datetime.now(UTC) + timedelta(days=45)
+    bundles[UNCOVERED] = admin.seed_approved_bundle(
+        account_sid,
+        regulation_sid=AU_LOCAL_INDIVIDUAL,
+        phone_numbers=1,
+        friendly_name="bundle nobody renews",
+        valid_until=deadline.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )["bundle_sid"]
     return bundles
 
 
@@ -275,8 +290,10 @@ def render_examples(bundles: dict[str, str], out_dir: Path) -> Path:
     missing = {e.name for e in EXAMPLE_RENEWALS} ^ names
     if missing:
         raise RuntimeError(f"examples/ and the demo's seeding disagree on: {sorted(missing)}")
-    # Secrets, ConfigMaps and the RoleBinding first, so that no renewal looks for them too early.
-    documents.sort(key=lambda doc: doc["kind"] == "BundleRenewal")
+    # Secrets, ConfigMaps and the RoleBinding first, so that no renewal looks for them too early;
+    # the ComplianceAccount last, so that its first scan finds the renewals.
+    order = {"BundleRenewal": 1, "ComplianceAccount": 2}
+    documents.sort(key=lambda doc: order.get(doc["kind"], 0))
     path = out_dir / "examples.yaml"
     path.write_text(yaml.safe_dump_all(documents, sort_keys=False))
     return path
@@ -321,15 +338,36 @@ def watch_until_settled(kubectl: Kubectl, timeout: float) -> bool:
     while True:
         show_table()
         current = phases(kubectl)
-        if all(current.get(name) == phase for name, phase in expected.items()):
+        account = account_status(kubectl)
+        if (
+            all(current.get(name) == phase for name, phase in expected.items())
+            and account.get("uncovered") == 1
+        ):
             show_table()  # the phases may have settled after the table above was read
+            print(
+                f"\n$ kubectl get complianceaccounts -n {NAMESPACE}\n"
+                + kubectl("get", "complianceaccounts", "-n", NAMESPACE).stdout,
+                end="",
+                flush=True,
+            )
             return True
         if time.monotonic() > deadline:
             for name, phase in expected.items():
                 if current.get(name) != phase:
                     say(f"{name}: expected {phase}, is {current.get(name) or 'no phase'}")
+            if account.get("uncovered") != 1:
+                say(f"{ACCOUNT_EXAMPLE}: expected 1 uncovered bundle, status {account}")
             return False
         time.sleep(1.0)
+
+
+def account_status(kubectl: Kubectl) -> dict[str, Any]:
+    """The example ComplianceAccount's status ({} before its first scan)."""
+    listing = kubectl("get", "complianceaccounts", "-n", NAMESPACE, "-o", "yaml")
+    for item in yaml.safe_load(listing.stdout)["items"]:
+        if item["metadata"]["name"] == ACCOUNT_EXAMPLE:
+            return dict(item.get("status") or {})
+    return {}
 
 
 # -- processes --------------------------------------------------------------------------------
@@ -398,6 +436,7 @@ def run_local(workdir: Path, timeout: float, started: float) -> bool:
             "--for=condition=Established",
             "--timeout=60s",
             "crd/bundlerenewals.twilio-compliance.io",
+            "crd/complianceaccounts.twilio-compliance.io",
         )
 
         say("starting the Twilio simulator")
@@ -458,6 +497,7 @@ def look_around(
 Look around (in another terminal):
   export KUBECONFIG={kubeconfig}
   {kubectl} get br -n {NAMESPACE} -o wide
+  {kubectl} get ca -n {NAMESPACE} {ACCOUNT_EXAMPLE} -o yaml     # every deadline of the account
   {kubectl} describe br -n {NAMESPACE} acme-fr-mobile      # events for every step
   {kubectl} get br -n {NAMESPACE} acme-fr-mobile -o jsonpath='{{.status}}'
   {kubectl} get br -n {NAMESPACE} jane-doe-gb-mobile -o yaml   # personal data: Secret refs only

@@ -44,6 +44,17 @@ class Coverage:
     def uncovered(self) -> list[Deadline]:
         return [d for d in self.deadlines if d.covered_by is None]
 
+    def covering(self, renewals: Mapping[str, str]) -> Coverage:
+        """These findings with more covers (bundle SID -> namespace/name of a renewal)."""
+        return Coverage(
+            [
+                d.model_copy(update={"covered_by": renewals[d.bundle_sid]})
+                if d.covered_by is None and d.bundle_sid in renewals
+                else d
+                for d in self.deadlines
+            ]
+        )
+
     def counts(self) -> tuple[int, int, int]:
         """(with a deadline, covered, uncovered)."""
         uncovered = len(self.uncovered)

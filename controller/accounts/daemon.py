@@ -14,12 +14,13 @@ import contextlib
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import kopf
 from pydantic import ValidationError
 
-from controller.accounts.coverage import failed_status, scanned_status
+from controller.accounts.coverage import Coverage, failed_status, scanned_status
+from controller.accounts.renewals import TemplateInvalid, renewal_body
 from controller.accounts.scanner import scan_account
 from controller.cluster import ClusterAccessError, ObjectNotFound
 from controller.credentials import CredentialsError, load_credentials
@@ -28,6 +29,7 @@ from controller.models.account import (
     ACCOUNT_PLURAL,
     ComplianceAccountSpec,
     ComplianceAccountStatus,
+    RenewalCreation,
 )
 from controller.runtime import Runtime
 from controller.twilio_gateway.port import (
@@ -131,12 +133,64 @@ async def _scan_once(
         logger.warning("scan of the account failed (%s): %s", reason, exc)
         await _write(runtime, body, previous, status, logger)
         return status, True
+    created, trouble = 0, cast(tuple[str, str] | None, None)
+    if spec.renewals.create is RenewalCreation.DRY_RUN:
+        created, found, trouble = await _create_dry_runs(
+            runtime, namespace, str(body.metadata.name), spec, found
+        )
     status = scanned_status(
         previous, found, generation=generation, now=now, next_scan=now + interval
     )
+    status = status.model_copy(
+        update={"renewals_created": (previous.renewals_created or 0) + created or None}
+    )
+    if trouble is not None:
+        status = failed_status(
+            status,
+            *trouble,
+            permanent=True,
+            generation=generation,
+            now=now,
+            next_scan=now + interval,
+        )
     await _write(runtime, body, previous, status, logger)
     _events(body, previous, status)
-    return status, False
+    if created:
+        kopf.event(
+            body,
+            type="Normal",
+            reason="RenewalsCreated",
+            message=f"created {created} dry-run BundleRenewal(s) for uncovered bundles",
+        )
+    return status, trouble is not None
+
+
+async def _create_dry_runs(
+    runtime: Runtime,
+    namespace: str,
+    name: str,
+    spec: ComplianceAccountSpec,
+    found: Coverage,
+) -> tuple[int, Coverage, tuple[str, str] | None]:
+    """A dry-run BundleRenewal for each uncovered bundle, one at a time; (how many were
+    created, the coverage counting them, why it stopped if it did). One that exists already
+    (a crash after creating it, another replica) is left as it is."""
+    assert runtime.cluster is not None
+    created: dict[str, str] = {}
+    problem: tuple[str, str] | None = None
+    for deadline in found.uncovered:
+        try:
+            renewal = renewal_body(name, spec, deadline.bundle_sid)
+            if await runtime.cluster.create_renewal(namespace, renewal):
+                created[deadline.bundle_sid] = f"{namespace}/{renewal['metadata']['name']}"
+        except TemplateInvalid as exc:
+            problem = ("TemplateInvalid", str(exc))
+            break
+        except ClusterAccessError as exc:
+            reason = "TemplateInvalid" if exc.status == 422 else "CreateFailed"
+            problem = (reason, f"creating dry-run renewals: {exc}")
+            break
+    return len(created), found.covering(created), problem
 
 
 def _failure(exc: Exception) -> tuple[str, bool]:

@@ -181,3 +181,72 @@ def test_bad_credentials_stall_the_account_with_their_reason(
     )
     assert status["uncovered"] == 1
     assert accounts.condition("wrong-token", "Stalled")["status"] == "False"
+
+
+def created_renewals(renewals: Renewals) -> list[dict[str, Any]]:
+    items = renewals.custom.list_namespaced_custom_object(
+        API_GROUP,
+        API_VERSION,
+        renewals.namespace,
+        "bundlerenewals",
+        label_selector="twilio-compliance.io/compliance-account=acme",
+    )["items"]
+    return cast(list[dict[str, Any]], items)
+
+
+def test_dry_run_renewals_one_per_uncovered_bundle_even_after_a_sigkill(
+    sim: Sim, renewals: Renewals, operator_factory: OperatorFactory
+) -> None:
+    account = sim.new_account()
+    dated = [
+        sim.seed_approved_bundle(account.sid, phone_numbers=0, valid_until=DEADLINE)["bundle_sid"]
+        for _ in range(12)
+    ]
+    renewals.create_credentials(account)
+    renewals.create("covered", suspended(dated[0]))
+    accounts = Accounts(renewals)
+    spec = {
+        "credentialsSecretRef": {"name": CREDENTIALS_SECRET},
+        "renewals": {"create": "DryRun", "template": {"labels": {"team": "telecom"}}},
+    }
+    operator = operator_factory()
+    operator.start()
+    accounts.create("acme", spec)
+    # Killed while it creates them (or just after): whatever it made, no status said so yet.
+    deadline = time.monotonic() + 30
+    while not created_renewals(renewals):
+        assert time.monotonic() < deadline, "no renewal created"
+        time.sleep(0.01)
+    operator.kill()
+    killed_with = len(created_renewals(renewals))
+    operator_factory().start()
+
+    status = accounts.wait_for("acme", "all covered", lambda s: s.get("uncovered") == 0)
+    made = created_renewals(renewals)
+    assert sorted(r["spec"]["bundleSid"] for r in made) == sorted(dated[1:])  # one each
+    assert {r["metadata"]["name"] for r in made} == {f"acme-{sid.lower()}" for sid in dated[1:]}
+    for renewal in made:
+        assert renewal["spec"]["dryRun"] is True
+        assert renewal["metadata"]["labels"]["team"] == "telecom"
+    assert (status["bundlesWithDeadline"], status["covered"]) == (12, 12)
+    report(
+        "ComplianceAccount DryRun: SIGKILL while creating 11 renewals",
+        f"{killed_with} made before the kill, {len(made)} in all after the restart",
+    )
+
+    # Once covered, no more: a spec change scans again and creates nothing.
+    renewals.custom.patch_namespaced_custom_object(
+        API_GROUP,
+        API_VERSION,
+        renewals.namespace,
+        ACCOUNTS,
+        "acme",
+        {"spec": {"scanInterval": "2h"}},
+    )
+    accounts.wait_for("acme", "rescanned", lambda s: s.get("observedGeneration") == 2)
+    assert len(created_renewals(renewals)) == 11
+    # The dry runs report; Twilio saw no write but evaluations.
+    for renewal in made:
+        renewals.wait_for(renewal["metadata"]["name"], lambda s: s.get("dryRun"), "reported")
+    writes = {w["route"] for w in sim.admin.writes() if w["account_sid"] == account.sid}
+    assert writes == {"/v2/RegulatoryCompliance/Bundles/{BundleSid}/Evaluations"}, writes

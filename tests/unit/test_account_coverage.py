@@ -15,6 +15,7 @@ from controller.accounts.coverage import (
     failed_status,
     scanned_status,
 )
+from controller.accounts.renewals import TemplateInvalid, renewal_body, renewal_name
 from controller.conditions import get_condition
 from controller.models import ConditionStatus, ConditionType
 from controller.models.account import (
@@ -199,3 +200,62 @@ def test_a_failed_scan_keeps_the_last_findings_and_says_why() -> None:
     assert reconciling is not None
     assert stalled is not None
     assert (reconciling.status, stalled.status) == (ConditionStatus.TRUE, ConditionStatus.FALSE)
+
+
+# --- dry-run renewals ----------------------------------------------------------------------
+
+
+def dry_run_spec(template: dict[str, object] | None = None) -> ComplianceAccountSpec:
+    return ComplianceAccountSpec.model_validate(
+        {
+            "credentialsSecretRef": {"name": "twilio"},
+            "renewals": {"create": "DryRun", "template": template or {}},
+        }
+    )
+
+
+def test_a_created_renewal_is_named_after_account_and_bundle_and_only_dry_runs() -> None:
+    sid = f"BU{7:032x}"
+    template = {"labels": {"team": "telecom"}, "spec": {"endUser": {"attributes": {}}}}
+    body = renewal_body("acme", dry_run_spec(template), sid)
+    assert body["metadata"]["name"] == f"acme-{sid.lower()}"
+    assert body["metadata"]["labels"] == {
+        "team": "telecom",
+        "twilio-compliance.io/compliance-account": "acme",
+        "app.kubernetes.io/managed-by": "bundle-renewal-operator",
+    }
+    assert body["spec"] == {
+        "endUser": {"attributes": {}},
+        "bundleSid": sid,
+        "credentialsSecretRef": {"name": "twilio"},
+        "dryRun": True,
+    }
+    # The same bundle always gets the same name: a second attempt finds the first.
+    assert renewal_body("acme", dry_run_spec(), sid)["metadata"]["name"] == renewal_name(
+        "acme", sid
+    )
+
+
+def test_names_and_labels_stay_within_kubernetes_limits() -> None:
+    sid = f"BU{7:032x}"
+    long_name = "a" * 240 + "-b"
+    body = renewal_body(long_name, dry_run_spec(), sid)
+    assert len(body["metadata"]["name"]) <= 253
+    assert body["metadata"]["name"].endswith(sid.lower())
+    assert len(body["metadata"]["labels"]["twilio-compliance.io/compliance-account"]) <= 63
+
+
+def test_a_template_that_makes_no_valid_renewal_names_its_fields_not_its_values() -> None:
+    template = {"spec": {"endUser": {"attributes": "Personal-Value-77"}, "suspend": "often"}}
+    with pytest.raises(TemplateInvalid) as refused:
+        renewal_body("acme", dry_run_spec(template), f"BU{7:032x}")
+    assert "endUser.attributes" in str(refused.value)
+    assert "suspend" in str(refused.value)
+    assert "Personal-Value-77" not in str(refused.value)
+
+
+def test_covering_marks_only_the_named_uncovered_bundles() -> None:
+    found = coverage([bundle(0, 3), bundle(1, 4), bundle(2, 5)], {}, [ref(0)], ACCOUNT)
+    after = found.covering({bundle(1, 4).sid: "team/acme-x", bundle(0, 3).sid: "team/other"})
+    assert [d.covered_by for d in after.deadlines] == ["team/renewal-0", "team/acme-x", None]
+    assert after.counts() == (3, 2, 1)

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from controller.models import API_GROUP, API_VERSION, KIND, AttributeValueRef, BundleRenewalSpec
+from controller.models.account import ACCOUNT_KIND, ComplianceAccountSpec
 from controller.spec_values import referenced_secrets, resolve_with
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -35,6 +36,9 @@ def test_example_objects_are_namespace_free_and_renewals_parse(path: Path) -> No
         if obj["kind"] == KIND:
             assert obj["apiVersion"] == f"{API_GROUP}/{API_VERSION}"
             BundleRenewalSpec.model_validate(obj["spec"])
+        if obj["kind"] == ACCOUNT_KIND:
+            assert obj["apiVersion"] == f"{API_GROUP}/{API_VERSION}"
+            ComplianceAccountSpec.model_validate(obj["spec"])
 
 
 def test_examples_show_every_spec_feature() -> None:
@@ -51,7 +55,7 @@ def test_examples_show_every_spec_feature() -> None:
     assert any(isinstance(v, AttributeValueRef) for h in holders for v in h.attributes.values())
     assert any(h.attributes_from for h in holders)
     kinds = {o["kind"] for path in EXAMPLE_FILES for o in objects(path)}
-    assert {"Secret", "ConfigMap", "RoleBinding", KIND} <= kinds
+    assert {"Secret", "ConfigMap", "RoleBinding", KIND, ACCOUNT_KIND} <= kinds
 
 
 def test_the_demo_seeds_a_bundle_for_every_example_renewal() -> None:

@@ -286,6 +286,7 @@ def test_rbac_is_exactly_what_the_operator_uses() -> None:
         ("twilio-compliance.io", "bundlerenewals", "list"),
         ("twilio-compliance.io", "bundlerenewals", "watch"),
         ("twilio-compliance.io", "bundlerenewals", "patch"),
+        ("twilio-compliance.io", "bundlerenewals", "create"),
         ("twilio-compliance.io", "bundlerenewals/status", "patch"),
         ("twilio-compliance.io", "complianceaccounts", "list"),
         ("twilio-compliance.io", "complianceaccounts", "watch"),
