@@ -15,7 +15,7 @@ from tests.integration.operator_fixtures import OperatorFactory, Renewals
 from tests.integration.scenario import CREDENTIALS_SECRET, requests_by_route
 from tests.measurements import report
 from tests.metrics_scrape import scrape, value
-from tests.sim_fixtures import Sim
+from tests.sim_fixtures import Sim, SimAccount
 
 ACCOUNTS = "complianceaccounts"
 DEADLINE = "2027-02-01T00:00:00Z"
@@ -67,17 +67,25 @@ def suspended(bundle_sid: str, secret: str = CREDENTIALS_SECRET) -> dict[str, An
     return {"bundleSid": bundle_sid, "credentialsSecretRef": {"name": secret}, "suspend": True}
 
 
-def test_an_account_of_1000_bundles_shows_its_60_deadlines_40_covered(
-    sim: Sim, renewals: Renewals, operator_factory: OperatorFactory
-) -> None:
+def account_with_deadlines(
+    sim: Sim, renewals: Renewals, count: int
+) -> tuple[SimAccount, list[str]]:
+    """A new account with `count` bundles due on DEADLINE, and its credentials Secret."""
     account = sim.new_account()
     dated = [
         sim.seed_approved_bundle(account.sid, phone_numbers=0, valid_until=DEADLINE)["bundle_sid"]
-        for _ in range(60)
+        for _ in range(count)
     ]
+    renewals.create_credentials(account)
+    return account, dated
+
+
+def test_an_account_of_1000_bundles_shows_its_60_deadlines_40_covered(
+    sim: Sim, renewals: Renewals, operator_factory: OperatorFactory
+) -> None:
+    account, dated = account_with_deadlines(sim, renewals, 60)
     for _ in range(940):
         sim.seed_approved_bundle(account.sid, phone_numbers=0)
-    renewals.create_credentials(account)
     for i, sid in enumerate(dated[:40]):
         renewals.create(f"renewal-{i:02d}", suspended(sid))
     # Another account's credentials naming one of the 20 left: that covers nothing here.
@@ -197,12 +205,7 @@ def created_renewals(renewals: Renewals) -> list[dict[str, Any]]:
 def test_dry_run_renewals_one_per_uncovered_bundle_even_after_a_sigkill(
     sim: Sim, renewals: Renewals, operator_factory: OperatorFactory
 ) -> None:
-    account = sim.new_account()
-    dated = [
-        sim.seed_approved_bundle(account.sid, phone_numbers=0, valid_until=DEADLINE)["bundle_sid"]
-        for _ in range(12)
-    ]
-    renewals.create_credentials(account)
+    account, dated = account_with_deadlines(sim, renewals, 12)
     renewals.create("covered", suspended(dated[0]))
     accounts = Accounts(renewals)
     spec = {
