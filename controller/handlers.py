@@ -202,7 +202,7 @@ async def _start(runtime: Runtime, logger: AnyLogger) -> None:
             settings,
             runtime.owners,
             CallbackTokens(runtime.cluster, settings.webhook_token_cache_seconds),
-            wake=lambda owner: runtime.wakeup(owner.uid).set(),
+            wake=runtime.callback_woke,
             record=runtime.metrics.record_callback,
             wanted=runtime.callback_wanted,
         )

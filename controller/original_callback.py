@@ -13,10 +13,17 @@ and the operator falls back to its light checks for it.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Protocol
 
-from controller.twilio_gateway.port import TwilioError, TwilioGateway
+from controller.twilio_gateway.port import TwilioError
 from controller.twilio_models import Bundle, BundleStatus
+
+
+class CallbackSetter(Protocol):
+    """The one gateway call this needs (TwilioGateway has it)."""
+
+    async def set_status_callback(self, sid: str, status_callback: str) -> Bundle: ...
+
 
 _UNDER_REVIEW = (BundleStatus.PENDING_REVIEW, BundleStatus.IN_REVIEW)
 
@@ -24,7 +31,7 @@ AnyLogger = logging.Logger | logging.LoggerAdapter[Any]
 
 
 async def register_on_original(
-    gateway: TwilioGateway, original: Bundle, url: str, logger: AnyLogger
+    gateway: CallbackSetter, original: Bundle, url: str, logger: AnyLogger
 ) -> bool:
     """Set `url` as the original's StatusCallback if it has none; True if it was set now."""
     if original.status_callback == url:

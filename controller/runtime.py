@@ -59,6 +59,12 @@ class Runtime:
     decided_copies: dict[str, str | None] = field(default_factory=dict)
     """The copy SID of the status last decided, written or not yet (callback routing uses it)."""
     owners: BundleOwners = field(default_factory=BundleOwners)
+    accounts: set[str] = field(default_factory=set)
+    """The uids of the ComplianceAccounts whose daemons run here."""
+    rechecks: dict[str, set[str]] = field(default_factory=dict)
+    """Bundles a ComplianceAccount was called back about since its last look, by its uid."""
+    account_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    """One per Twilio account SID: its StatusCallback registrations go one at a time."""
     servers: list[HttpServer] = field(default_factory=list)
     credentials: LastGoodCredentials = field(default_factory=LastGoodCredentials)
     metrics: OperatorMetrics = field(default_factory=OperatorMetrics)
@@ -119,11 +125,20 @@ class Runtime:
         self.decided_copies[owner.uid] = status.copy_sid
         self.owners.track(owner, [bundle_sid, status.copy_sid])
 
+    def callback_woke(self, owner: BundleOwner, bundle_sid: str) -> None:
+        """A verified callback about `bundle_sid`: wake its owner (a ComplianceAccount notes
+        which bundle to re-check)."""
+        if owner.uid in self.accounts:
+            self.rechecks.setdefault(owner.uid, set()).add(bundle_sid)
+        self.wakeup(owner.uid).set()
+
     def callback_wanted(self, owner: BundleOwner, bundle_sid: str, status: str | None) -> bool:
         """Whether a verified status callback should wake the resource's daemon: not when it
         reports the copy the resource works through as pending-review or in-review (Twilio
         sends those before its decision: the resource is submitting it or already waiting, and
-        a wake-up would only poll)."""
+        a wake-up would only poll). A ComplianceAccount wants every one."""
+        if owner.uid in self.accounts:
+            return True
         if owner.uid in self.decided_copies:
             copy_sid = self.decided_copies[owner.uid]
         else:
@@ -157,6 +172,8 @@ class Runtime:
         """The resource is gone: drop everything kept for it."""
         self.wakeups.pop(uid, None)
         self.locks.pop(uid, None)
+        self.accounts.discard(uid)
+        self.rechecks.pop(uid, None)
         self.written.pop(uid, None)
         self.decided_copies.pop(uid, None)
         self.generations.pop(uid, None)

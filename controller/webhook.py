@@ -54,7 +54,8 @@ SIGNATURE_SETTINGS_HEADER = "X-Twilio-Webhooks-Signature-Settings"
 _log = logging.getLogger("controller.webhook")
 
 TokenLoader = Callable[[BundleOwner], Awaitable[tuple[str, SecretStr]]]
-Wake = Callable[[BundleOwner], None]
+#: Wakes the owner's daemon about the bundle the callback names.
+Wake = Callable[[BundleOwner, str], None]
 # Whether a verified callback about `bundle_sid` reporting `status` is worth waking the owner's
 # daemon for (a copy still in review, as already recorded, is not: it would cost a poll).
 Wanted = Callable[[BundleOwner, str, str | None], bool]
@@ -244,7 +245,7 @@ class CallbackReceiver:
         verified = await self._verified_owners(request, callback, url, owners)
         woken = [o for o in verified if self.wanted(o, callback.bundle_sid, callback.status)]
         for owner in woken:
-            self.wake(owner)
+            self.wake(owner, callback.bundle_sid)
         return callback.bundle_sid, [f"{o.namespace}/{o.name}" for o in woken], encoding
 
     async def _verified_owners(

@@ -1,10 +1,12 @@
-"""One ComplianceAccount scan: what it reads, and nothing more.
+"""What a ComplianceAccount reads: a whole scan, or a re-check of the bundles a callback named.
 
 - Twilio: the Bundles list filtered on a deadline (`deadline_query`, the scanner the CLI uses
   too), plus its pages, and each named regulation once, for its country and number type; never a
   fetch per bundle.
 - Kubernetes: the BundleRenewals of the watched namespaces (one list), and the credentials
   Secret of each renewal that names a dated bundle (once per Secret), for the account it is of.
+- A re-check (a status callback about some bundles): a fetch of each of them instead of the
+  list, and the same Kubernetes reads.
 """
 
 from __future__ import annotations
@@ -12,13 +14,15 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from controller.accounts.coverage import Coverage, RenewalRef, coverage, dated_originals
 from controller.accounts.scan import deadline_query, fetch_regulations
 from controller.cluster import ClusterAccessError, ObjectNotFound
 from controller.credentials import CredentialsError, credentials_from_secret_data
-from controller.twilio_gateway.port import TwilioAccountReader
+from controller.twilio_gateway.port import TwilioAccountReader, TwilioNotFoundError
+from controller.twilio_models import Bundle, Regulation
 
 _GLOB = frozenset("*?[")
 #: Twilio's largest page: 10,000 bundles with 500 deadlines are one request.
@@ -86,17 +90,69 @@ async def renewal_refs(
     return refs
 
 
+@dataclass(frozen=True)
+class Findings:
+    """What a scan read: the dated originals, their regulations, and the coverage."""
+
+    dated: list[Bundle]
+    regulations: dict[str, Regulation]
+    coverage: Coverage
+
+
 async def scan_account(
     reader: TwilioAccountReader,
     source: RenewalSource,
     namespaces: Sequence[str],
     account_sid: str,
-) -> Coverage:
+) -> Findings:
     """Every dated bundle of the account, with the BundleRenewals covering it."""
     dated = dated_originals(await reader.list_bundles(deadline_query(page_size=DEADLINE_PAGE_SIZE)))
     regulations = await fetch_regulations(
         reader, {b.regulation_sid for b in dated}, include_constraints=False
     )
+    return await _covered(source, namespaces, account_sid, dated, regulations)
+
+
+async def recheck(
+    reader: TwilioAccountReader,
+    source: RenewalSource,
+    namespaces: Sequence[str],
+    account_sid: str,
+    last: Findings,
+    sids: set[str],
+) -> Findings:
+    """The last findings with these bundles read again (a callback said they changed): one
+    fetch each instead of the whole list; a bundle gone from Twilio is gone from the list."""
+    dated = {b.sid: b for b in last.dated}
+    for sid in sorted(sids):
+        try:
+            bundle = await reader.fetch_bundle(sid)
+        except TwilioNotFoundError:
+            dated.pop(sid, None)
+            continue
+        if bundle.valid_until is None:
+            dated.pop(sid, None)
+        else:
+            dated[sid] = bundle
+    kept = dated_originals(dated.values())
+    regulations = dict(last.regulations)
+    regulations.update(
+        await fetch_regulations(
+            reader,
+            {b.regulation_sid for b in kept if (b.regulation_sid or "") not in regulations},
+            include_constraints=False,
+        )
+    )
+    return await _covered(source, namespaces, account_sid, kept, regulations)
+
+
+async def _covered(
+    source: RenewalSource,
+    namespaces: Sequence[str],
+    account_sid: str,
+    dated: list[Bundle],
+    regulations: dict[str, Regulation],
+) -> Findings:
     items = await list_watched_renewals(source, namespaces)
     refs = await renewal_refs(source, items, {b.sid for b in dated})
-    return coverage(dated, regulations, refs, account_sid)
+    return Findings(dated, regulations, coverage(dated, regulations, refs, account_sid))

@@ -41,7 +41,10 @@ def parse_interval(text: str) -> timedelta:
 
 class StatusCallbacks(StrEnum):
     KEEP = "Keep"
-    """Write nothing to the account's bundles (the only value so far)."""
+    """Write nothing to the account's bundles."""
+    REGISTER = "Register"
+    """Set the operator's callback URL on every approved bundle that has no StatusCallback
+    (never one the customer set), so that a regulation change arrives in seconds."""
 
 
 class RenewalCreation(StrEnum):
@@ -88,7 +91,7 @@ class ComplianceAccountSpec(_WireModel):
     scan_interval: str = Field(default="1h", pattern=DURATION_PATTERN)
     """How often every bundle with a deadline is listed (at least 1m), e.g. 1h, 30m, 1d."""
     status_callbacks: StatusCallbacks = StatusCallbacks.KEEP
-    """Keep: write nothing to the account's bundles."""
+    """Keep (the default) or Register (needs the operator's WEBHOOK_PUBLIC_URL)."""
     renewals: RenewalsSpec = Field(default_factory=RenewalsSpec)
     """Creating BundleRenewals for uncovered bundles (off by default)."""
 
@@ -134,6 +137,10 @@ class ComplianceAccountStatus(_WireModel):
     """The soonest valid_until of an uncovered bundle."""
     deadlines: list[Deadline] = Field(default_factory=list)
     """The soonest deadlines (on one date, the uncovered first), at most 50."""
+    callbacks_registered: int | None = None
+    """Approved bundles of the account that call the operator back: those this resource (or
+    another on the same account) gave the operator's StatusCallback (statusCallbacks:
+    Register)."""
     renewals_created: int | None = None
     """BundleRenewals this resource created (renewals.create: DryRun), in all."""
     last_scan_time: datetime | None = None

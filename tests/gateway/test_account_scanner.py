@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from controller.accounts.scanner import list_watched_renewals, scan_account
+from controller.accounts.scanner import list_watched_renewals, recheck, scan_account
 from controller.cluster import ObjectNotFound
 from controller.twilio_gateway.port import TwilioCredentials
 from tests.gateway.conftest import FactoryMaker
@@ -76,7 +76,7 @@ async def test_a_scan_finds_each_deadline_and_its_cover_with_one_list(
         TwilioCredentials(account_sid=sid, auth_token=account["auth_token"])
     )
     before = sim.stats()["total"]
-    found = await scan_account(gateway, renewals, [], sid)
+    found = (await scan_account(gateway, renewals, [], sid)).coverage
     requests = sim.stats()["total"] - before
 
     # Soonest first; on the same date the uncovered first.
@@ -114,3 +114,25 @@ async def test_watched_namespaces_bound_the_renewals_that_count() -> None:
     ]
     assert names(await list_watched_renewals(renewals, ["shop-*"])) == ["shop-1", "shop-2"]
     assert renewals.lists == [None, "team-a", "shop-2", None]
+
+
+async def test_a_recheck_reads_only_the_bundles_named(
+    sim: Sim, make_factory: FactoryMaker, account: dict[str, Any]
+) -> None:
+    sid = account["account_sid"]
+    kept = sim.admin.seed_approved_bundle(sid, valid_until=LATER)["bundle_sid"]
+    newly = sim.admin.seed_approved_bundle(sid)["bundle_sid"]
+    renewals = Renewals()
+    gateway = make_factory().for_credentials(
+        TwilioCredentials(account_sid=sid, auth_token=account["auth_token"])
+    )
+    last = await scan_account(gateway, renewals, [], sid)
+    assert [b.sid for b in last.dated] == [kept]
+    # A regulation change gives `newly` a deadline; Twilio calls back about it.
+    sim.admin.change_regulation(FRANCE_MOBILE_BUSINESS_SID, valid_until=SOON)
+    before = sim.stats()["total"]
+    again = await recheck(gateway, renewals, [], sid, last, {newly})
+    assert sim.stats()["total"] - before == 1  # one fetch; its regulation is known already
+    assert [d.bundle_sid for d in again.coverage.deadlines] == [newly, kept]
+    gone = await recheck(gateway, renewals, [], sid, again, {"BU" + "0" * 32})
+    assert [d.bundle_sid for d in gone.coverage.deadlines] == [newly, kept]  # unknown: no change

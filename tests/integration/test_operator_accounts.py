@@ -13,6 +13,7 @@ from operator_runner import OperatorProcess
 from controller.models import API_GROUP, API_VERSION
 from tests.integration.operator_fixtures import OperatorFactory, Renewals
 from tests.integration.scenario import CREDENTIALS_SECRET, requests_by_route
+from tests.integration.test_operator_webhook import webhook_operator
 from tests.measurements import report
 from tests.metrics_scrape import scrape, value
 from tests.sim_fixtures import Sim, SimAccount
@@ -253,3 +254,50 @@ def test_dry_run_renewals_one_per_uncovered_bundle_even_after_a_sigkill(
         renewals.wait_for(renewal["metadata"]["name"], lambda s: s.get("dryRun"), "reported")
     writes = {w["route"] for w in sim.admin.writes() if w["account_sid"] == account.sid}
     assert writes == {"/v2/RegulatoryCompliance/Bundles/{BundleSid}/Evaluations"}, writes
+
+
+def test_registered_callbacks_bring_a_regulation_change_within_seconds(
+    sim: Sim, renewals: Renewals, operator_factory: OperatorFactory
+) -> None:
+    """statusCallbacks: Register with a 1 h interval: the operator's URL on the approved bundles
+    without one (never over the customer's), written once for two ComplianceAccounts of one
+    account; a regulation change then shows in both statuses and the metrics in seconds."""
+    account = sim.new_account()
+    customer_url = "http://127.0.0.1:9/customer-hook"
+    ours = [sim.seed_approved_bundle(account.sid)["bundle_sid"] for _ in range(3)]
+    theirs = sim.seed_approved_bundle(account.sid, status_callback=customer_url)["bundle_sid"]
+    renewals.create_credentials(account)
+    operator, url = webhook_operator(operator_factory)
+    accounts = Accounts(renewals)
+    spec = {"credentialsSecretRef": {"name": CREDENTIALS_SECRET}, "statusCallbacks": "Register"}
+    for name in ("acme", "acme-too"):
+        accounts.create(name, spec)
+    for name in ("acme", "acme-too"):
+        status = accounts.wait_for(name, "registered", lambda s: s.get("callbacksRegistered") == 3)
+        assert status["bundlesWithDeadline"] == 0
+    for sid in ours:
+        assert sim.admin.bundle(sid)["status_callback"] == url
+        assert [w["method"] for w in sim.admin.writes(sid)] == ["POST"]  # once, for both
+    assert sim.admin.bundle(theirs)["status_callback"] == customer_url
+    assert sim.admin.writes(theirs) == []
+    before = sim.stats()["total"]
+
+    started = time.monotonic()
+    change = sim.change_regulation()
+    assert set(ours) | {theirs} <= set(change["affected_bundle_sids"])
+    for name in ("acme", "acme-too"):
+        status = accounts.wait_for(
+            name, "told by callbacks", lambda s: s.get("bundlesWithDeadline") == 3, timeout=5
+        )
+        assert {d["bundleSid"] for d in status["deadlines"]} == set(ours)  # theirs: next scan
+    elapsed = time.monotonic() - started
+    labels = {"namespace": renewals.namespace, "name": "acme"}
+    families = scrape(operator.metrics())
+    assert value(families["bundle_renewal_account_uncovered_bundles"], **labels) == 3
+    # A re-check of the bundles called about: a fetch each, no list.
+    routes = requests_by_route(sim, account.sid)
+    assert routes["GET /v2/RegulatoryCompliance/Bundles"] == 2 + 2  # each account: dated, approved
+    report(
+        "ComplianceAccount Register: regulation change -> both statuses",
+        f"{elapsed:.2f} s; {sim.stats()['total'] - before} Twilio requests for the re-checks",
+    )

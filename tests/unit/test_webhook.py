@@ -153,7 +153,7 @@ class _harness:
             self.settings,
             owners,
             CallbackTokens(self.secrets, self.settings.webhook_token_cache_seconds),
-            wake=lambda owner: woken.append(owner.uid),
+            wake=lambda owner, sid: woken.append(owner.uid),
             record=record,
         )
         self.client: TestClient[Any, Any] = TestClient(TestServer(receiver.application()))
@@ -413,7 +413,7 @@ async def test_an_unreachable_api_server_answers_503(unused_tcp_port: int) -> No
         settings,
         owners,
         CallbackTokens(cluster, settings.webhook_token_cache_seconds),
-        wake=lambda owner: woken.append(owner.uid),
+        wake=lambda owner, sid: woken.append(owner.uid),
     )
     async with TestClient(TestServer(receiver.application())) as client:
         harness = Harness(client, Secrets(), woken, [])
@@ -436,7 +436,10 @@ async def test_only_owners_whose_token_verifies_are_woken() -> None:
     owners.track(OWNER_B, [BUNDLE_A])  # account B's resource names A's bundle
     woken: list[str] = []
     receiver = CallbackReceiver(
-        make_settings(), owners, CallbackTokens(Secrets(), 30.0), wake=lambda o: woken.append(o.uid)
+        make_settings(),
+        owners,
+        CallbackTokens(Secrets(), 30.0),
+        wake=lambda o, sid: woken.append(o.uid),
     )
     params = {"bundle_sid": BUNDLE_A, "status": "twilio-approved"}  # no account in the body
     async with TestClient(TestServer(receiver.application())) as client:
@@ -599,7 +602,7 @@ async def test_a_callback_reporting_the_copy_still_in_review_wakes_nobody() -> N
         runtime.settings,
         owners,
         CallbackTokens(secrets, 30.0),
-        wake=lambda owner: woken.append(owner.uid),
+        wake=lambda owner, sid: woken.append(owner.uid),
         record=lambda status, reason, method, encoding: answers.append((status, reason)),
         wanted=runtime.callback_wanted,
     )
