@@ -5,14 +5,17 @@ Stalled with its reason and no retry storm."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any, cast
 
+import pytest
 from kubernetes import client
 from operator_runner import OperatorProcess
 
 from controller.models import API_GROUP, API_VERSION
 from tests.integration.operator_fixtures import OperatorFactory, Renewals
 from tests.integration.scenario import CREDENTIALS_SECRET, requests_by_route
+from tests.integration.test_operator_failover import start_pair
 from tests.integration.test_operator_webhook import webhook_operator
 from tests.measurements import report
 from tests.metrics_scrape import scrape, value
@@ -301,3 +304,45 @@ def test_registered_callbacks_bring_a_regulation_change_within_seconds(
         "ComplianceAccount Register: regulation change -> both statuses",
         f"{elapsed:.2f} s; {sim.stats()['total'] - before} Twilio requests for the re-checks",
     )
+
+
+def test_register_without_a_callback_receiver_is_stalled_and_still_counts(
+    sim: Sim, renewals: Renewals, operator: OperatorProcess
+) -> None:
+    _, dated = account_with_deadlines(sim, renewals, 2)
+    accounts = Accounts(renewals)
+    spec = {"credentialsSecretRef": {"name": CREDENTIALS_SECRET}, "statusCallbacks": "Register"}
+    accounts.create("acme", spec)
+    stalled = stalled_without_a_storm(sim, accounts, "acme", "WebhookDisabled")
+    assert "WEBHOOK_PUBLIC_URL" in stalled["message"]
+    status = accounts.status("acme")
+    assert (status["bundlesWithDeadline"], status["uncovered"]) == (2, 2)
+    assert all(sim.admin.writes(sid) == [] for sid in dated)  # nothing registered
+
+
+@pytest.mark.usefixtures("peering_crds")
+def test_with_two_replicas_only_the_working_one_scans_and_the_standby_takes_over(
+    sim: Sim, renewals: Renewals, operator_factory: OperatorFactory, tmp_path: Path
+) -> None:
+    account, _ = account_with_deadlines(sim, renewals, 3)
+    first, second = start_pair(operator_factory, renewals, tmp_path)
+    accounts = Accounts(renewals)
+    accounts.create("acme", {"credentialsSecretRef": {"name": CREDENTIALS_SECRET}})
+    accounts.wait_for("acme", "scanned", lambda s: s.get("bundlesWithDeadline") == 3)
+    time.sleep(2)
+    assert sum(requests_by_route(sim, account.sid).values()) == 2  # one scan: one replica
+    assert "acme" not in second.output()  # the standby did not look
+
+    first.kill()
+    renewals.custom.patch_namespaced_custom_object(
+        API_GROUP,
+        API_VERSION,
+        renewals.namespace,
+        ACCOUNTS,
+        "acme",
+        {"spec": {"scanInterval": "2h"}},
+    )
+    accounts.wait_for(
+        "acme", "scanned by the standby", lambda s: s.get("observedGeneration") == 2, timeout=60
+    )
+    assert sum(requests_by_route(sim, account.sid).values()) == 4

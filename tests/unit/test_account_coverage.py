@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
+from controller.accounts import daemon
 from controller.accounts.coverage import (
     RenewalRef,
     coverage,
@@ -16,7 +17,9 @@ from controller.accounts.coverage import (
     scanned_status,
 )
 from controller.accounts.renewals import TemplateInvalid, renewal_body, renewal_name
+from controller.cluster import ClusterAccessError
 from controller.conditions import get_condition
+from controller.credentials import CredentialsError
 from controller.models import ConditionStatus, ConditionType
 from controller.models.account import (
     DEADLINES_SHOWN,
@@ -25,6 +28,11 @@ from controller.models.account import (
     parse_interval,
 )
 from controller.plan.markers import copy_marker
+from controller.twilio_gateway.port import (
+    TwilioAuthenticationError,
+    TwilioPermanentError,
+    TwilioTransientError,
+)
 from controller.twilio_models import Bundle, BundleStatus, Regulation
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
@@ -259,3 +267,29 @@ def test_covering_marks_only_the_named_uncovered_bundles() -> None:
     after = found.covering({bundle(1, 4).sid: "team/acme-x", bundle(0, 3).sid: "team/other"})
     assert [d.covered_by for d in after.deadlines] == ["team/renewal-0", "team/acme-x", None]
     assert after.counts() == (3, 2, 1)
+
+
+@pytest.mark.parametrize(
+    ("error", "reason", "permanent"),
+    [
+        (CredentialsError("Secret twilio not found in namespace team"), "CredentialsInvalid", True),
+        (
+            TwilioAuthenticationError("Authenticate", status=401, code=20003),
+            "AuthenticationFailed",
+            True,
+        ),
+        (TwilioPermanentError("Forbidden", status=403, code=20403), "TwilioRefused", True),
+        (
+            ClusterAccessError("listing BundleRenewals", 403, "Forbidden"),
+            "ClusterAccessDenied",
+            True,
+        ),
+        (TwilioTransientError("Internal", status=500, code=20500), "TransientError", False),
+        (ClusterAccessError("listing BundleRenewals", 503, "Unavailable"), "TransientError", False),
+    ],
+)
+def test_a_failed_look_is_stalled_only_when_a_person_must_act(
+    error: Exception, reason: str, permanent: bool
+) -> None:
+    """A 403 on the list, refused credentials: Stalled and retried at the interval only."""
+    assert daemon._failure(error)[::2] == (reason, permanent)
