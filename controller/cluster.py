@@ -1,8 +1,9 @@
 """The operator's own calls to the Kubernetes API, besides the watching Kopf does for it.
 
-Three things: read a Secret, read a ConfigMap, and merge-patch a BundleRenewal's status (the
-status is persisted after every Twilio write, in the middle of a handler, so Kopf's end-of-handler
-patch is too late). The official client is synchronous; every call runs in a worker thread so the
+Read a Secret, read a ConfigMap, and merge-patch a BundleRenewal's status (the status is
+persisted after every Twilio write, in the middle of a handler, so Kopf's end-of-handler patch is
+too late) or a ComplianceAccount's; for ComplianceAccounts also list BundleRenewals and create
+dry-run ones. The official client is synchronous; every call runs in a worker thread so the
 event loop keeps serving other resources. One `ClusterClient` per process, built at start-up from
 the in-cluster service account or, outside a cluster, from KUBECONFIG.
 """
@@ -57,7 +58,8 @@ def load_client_configuration() -> kubernetes.client.Configuration:
 
 
 class ClusterClient:
-    """Secret/ConfigMap reads and status patches, off the event loop."""
+    """Secret/ConfigMap reads, status patches, BundleRenewal lists and creates, off the event
+    loop."""
 
     def __init__(self, configuration: kubernetes.client.Configuration):
         self._api_client = kubernetes.client.ApiClient(configuration)

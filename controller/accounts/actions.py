@@ -1,5 +1,5 @@
 """What a ComplianceAccount writes: dry-run BundleRenewals for uncovered bundles, its status (a
-merge patch) and the events on transitions. Reads are scanner.py's, decisions coverage.py's.
+merge patch) and the events on transitions. Reads are reads.py's, decisions coverage.py's.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Which of an account's deadlines a BundleRenewal covers, and the ComplianceAccount status that
-says so. Pure: the bundles, regulations and renewals are read elsewhere (accounts/scanner.py).
+says so. Pure: the bundles, regulations and renewals are read elsewhere (accounts/reads.py).
 
 A bundle is covered when a BundleRenewal names it (`spec.bundleSid`) and that renewal's
 credentials are the same account's: a renewal whose Secret names another account, or could not

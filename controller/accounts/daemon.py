@@ -2,7 +2,7 @@
 sleep until the next scan, a spec change or a status callback about one of its bundles.
 
 Each pass is a whole scan, or, when callbacks named bundles since the last pass and the spec is
-unchanged, a re-check of just those bundles (scanner.py). After a whole scan with
+unchanged, a re-check of just those bundles (reads.py). After a whole scan with
 `statusCallbacks: Register`, the account's approved bundles without a StatusCallback get the
 operator's (callbacks.py), and the bundles calling the operator are routed to this resource;
 with `renewals.create: DryRun`, uncovered bundles get a dry-run BundleRenewal (actions.py).
@@ -29,7 +29,7 @@ from pydantic import ValidationError
 from controller.accounts.actions import create_dry_runs, post_events, write_status
 from controller.accounts.callbacks import AccountGateway, approved_originals, register
 from controller.accounts.coverage import failed_status, scanned_status
-from controller.accounts.scanner import Findings, recheck, scan_account
+from controller.accounts.reads import Findings, recheck, scan_account
 from controller.bundle_owners import BundleOwner
 from controller.cluster import ClusterAccessError
 from controller.credentials import CredentialsError, load_credentials

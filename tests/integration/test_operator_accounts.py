@@ -56,6 +56,12 @@ class Accounts:
                 return cast(dict[str, Any], condition)
         return {}
 
+    def rescan(self, name: str) -> None:
+        """A spec change (the interval, to 2 h): the operator scans again at once."""
+        self.custom.patch_namespaced_custom_object(
+            API_GROUP, API_VERSION, self.namespace, ACCOUNTS, name, {"spec": {"scanInterval": "2h"}}
+        )
+
     def wait_for(self, name: str, what: str, check: Any, timeout: float = 60.0) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while True:
@@ -180,14 +186,7 @@ def test_bad_credentials_stall_the_account_with_their_reason(
         renewals.namespace,
         client.V1Secret(string_data={"authToken": account.auth_token}),
     )
-    renewals.custom.patch_namespaced_custom_object(
-        API_GROUP,
-        API_VERSION,
-        renewals.namespace,
-        ACCOUNTS,
-        "wrong-token",
-        {"spec": {"scanInterval": "2h"}},
-    )
+    accounts.rescan("wrong-token")
     status = accounts.wait_for(
         "wrong-token", "scanned", lambda s: s.get("bundlesWithDeadline") == 1
     )
@@ -242,14 +241,7 @@ def test_dry_run_renewals_one_per_uncovered_bundle_even_after_a_sigkill(
     )
 
     # Once covered, no more: a spec change scans again and creates nothing.
-    renewals.custom.patch_namespaced_custom_object(
-        API_GROUP,
-        API_VERSION,
-        renewals.namespace,
-        ACCOUNTS,
-        "acme",
-        {"spec": {"scanInterval": "2h"}},
-    )
+    accounts.rescan("acme")
     accounts.wait_for("acme", "rescanned", lambda s: s.get("observedGeneration") == 2)
     assert len(created_renewals(renewals)) == 11
     # The dry runs report; Twilio saw no write but evaluations.
@@ -334,14 +326,7 @@ def test_with_two_replicas_only_the_working_one_scans_and_the_standby_takes_over
     assert "acme" not in second.output()  # the standby did not look
 
     first.kill()
-    renewals.custom.patch_namespaced_custom_object(
-        API_GROUP,
-        API_VERSION,
-        renewals.namespace,
-        ACCOUNTS,
-        "acme",
-        {"spec": {"scanInterval": "2h"}},
-    )
+    accounts.rescan("acme")
     accounts.wait_for(
         "acme", "scanned by the standby", lambda s: s.get("observedGeneration") == 2, timeout=60
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from controller.accounts.scanner import list_watched_renewals, recheck, scan_account
+from controller.accounts.reads import list_watched_renewals, recheck, scan_account
 from controller.cluster import ObjectNotFound
 from controller.twilio_gateway.port import TwilioCredentials
 from tests.gateway.conftest import FactoryMaker
