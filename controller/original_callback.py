@@ -5,7 +5,8 @@ This is the one write to an original bundle outside ReplaceItems, and it is kept
 workflow and the action runner (whose guard refuses any other write to the original) on purpose:
 it changes metadata only, never the bundle's content, status or items; it is a separate update
 of `StatusCallback` alone (Twilio refuses other fields with a status change, and nothing else is
-sent); it runs only when WEBHOOK_SET_CALLBACK_ON_ORIGINALS is true (off by default); and it never
+sent); it runs only when WEBHOOK_SET_CALLBACK_ON_ORIGINALS is true (off by default), or for a
+ComplianceAccount with `statusCallbacks: Register` (accounts/callbacks.py); and it never
 replaces a StatusCallback someone else set: a bundle that already has another URL is left alone,
 and the operator falls back to its light checks for it.
 """
