@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import kopf
+from pydantic import BaseModel
 
 from controller.models import BundleRenewalStatus
 from controller.parsing import RenewalObject
@@ -40,10 +41,11 @@ class KopfSink:
         self.runtime.noted(self.obj.owner, self.obj.bundle_sid, status)
 
 
-def status_patch(status: BundleRenewalStatus) -> dict[str, Any]:
-    """A JSON merge patch that makes `.status` equal `status`: fields that are unset now become
-    null, which removes them. Lists are replaced whole by a merge patch, so inside them unset
-    fields are left out instead (a null there would be stored, and refused by the schema)."""
+def status_patch(status: BaseModel) -> dict[str, Any]:
+    """A JSON merge patch that makes `.status` equal `status` (a BundleRenewal's, or a
+    ComplianceAccount's): fields that are unset now become null, which removes them. Lists are
+    replaced whole by a merge patch, so inside them unset fields are left out instead (a null
+    there would be stored, and refused by the schema)."""
     dumped: dict[str, Any] = _without_nulls_in_lists(
         status.model_dump(mode="json", by_alias=True, exclude_none=False), in_list=False
     )

@@ -1,5 +1,6 @@
-"""What a ComplianceAccount writes: dry-run BundleRenewals for uncovered bundles, its status (a
-merge patch) and the events on transitions. Reads are reads.py's, decisions coverage.py's.
+"""What a ComplianceAccount writes: dry-run BundleRenewals for uncovered bundles, its status (the
+merge patch a BundleRenewal's is written with) and the events on transitions. Reads are
+reads.py's, decisions coverage.py's.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from controller.models.account import (
     ComplianceAccountSpec,
     ComplianceAccountStatus,
 )
+from controller.status_sink import status_patch
 
 AnyLogger = logging.Logger | logging.LoggerAdapter[Any]
 
@@ -65,22 +67,12 @@ async def write_status(
         return
     try:
         await cluster.patch_status(
-            namespace, name, merge_patch(status), plural=ACCOUNT_PLURAL, kind=ACCOUNT_KIND
+            namespace, name, status_patch(status), plural=ACCOUNT_PLURAL, kind=ACCOUNT_KIND
         )
     except ObjectNotFound:
         pass  # deleted: the daemon is about to stop
     except ClusterAccessError as exc:
         logger.warning("cannot write the status: %s", exc)
-
-
-def merge_patch(status: ComplianceAccountStatus) -> dict[str, Any]:
-    """The status as a merge patch: unset top-level fields as null (cleared), nested objects
-    without their unset fields (a list is replaced whole, and its items may hold no null)."""
-    patch: dict[str, Any] = {
-        (info.alias or name): None for name, info in type(status).model_fields.items()
-    }
-    patch.update(status.to_wire())
-    return patch
 
 
 def post_events(
