@@ -6,6 +6,12 @@
   overlap; clean-up takes the same lock.
 - A spec the models refuse gets the workflow's `decide_invalid_spec` status and waits for the
   next spec change.
+- A daemon (re)started with a settled status (workflow `settled_for`: its nextCheckTime is
+  ahead, for this generation) sleeps until then before its first reconcile: an operator restart
+  costs no Twilio request for resources that were not due.
+- A status write the API server does not take (it restarts, it refuses) ends the reconcile
+  with one log line and a backoff inside the daemon, not a traceback and a Kopf restart; the
+  next reconcile starts again from the status last written, as after a crash.
 - The clean-up runs the workflow's clean-up decisions; transient trouble retries with backoff
   (kopf.TemporaryError); a permanent problem (credentials gone with the namespace) lets the
   resource go with a Warning event naming what may be left behind.
@@ -21,11 +27,16 @@ from typing import Any
 import kopf
 
 from controller import workflow
-from controller.cluster import ObjectNotFound
-from controller.metrics import RECONCILE_EXCEPTION, RECONCILE_INVALID_SPEC, RECONCILE_OK
+from controller.cluster import ClusterAccessError, ObjectNotFound
+from controller.metrics import (
+    RECONCILE_EXCEPTION,
+    RECONCILE_INVALID_SPEC,
+    RECONCILE_OK,
+    RECONCILE_STATUS_WRITE_FAILED,
+)
 from controller.parsing import read_object
 from controller.plan import ErrorKind
-from controller.reconcile import Outcome, reconcile
+from controller.reconcile import Outcome, policy_from_settings, reconcile
 from controller.runtime import Runtime
 from controller.status_sink import KopfSink
 
@@ -40,15 +51,29 @@ async def run_daemon(
     """Reconcile the resource until its daemon is stopped (deletion, operator shutdown)."""
     uid = str(body.metadata.uid)
     wakeup = runtime.wakeup(uid)
+    unwritten = 0  # consecutive reconciles whose status write the API server did not take
     try:
+        if (settled := _settled_for(runtime, body)) is not None:
+            await _sleep(wakeup, settled)
         while not stopped:
             async with runtime.lock(uid):
-                delay = await _reconcile_once(runtime, body, stopped, logger)
+                delay, unwritten = await _reconcile_once(runtime, body, stopped, logger, unwritten)
             if stopped:
                 break
             await _sleep(wakeup, delay)
     finally:
         runtime.untrack(uid)
+
+
+def _settled_for(runtime: Runtime, body: kopf.Body) -> float | None:
+    """How long a daemon just started may trust the stored status (None: reconcile now). The
+    resource is tracked meanwhile (metrics, callback routing, spec-change wake-ups)."""
+    obj = read_object(body, runtime.last_written(str(body.metadata.uid)))
+    if obj.resource is None:
+        return None
+    runtime.reconciling_generation(obj.uid, obj.generation)
+    runtime.track(obj.owner, obj.bundle_sid, obj.status)
+    return workflow.settled_for(obj.resource, runtime.dependencies().clock())
 
 
 async def clean_up(runtime: Runtime, body: kopf.Body, logger: AnyLogger) -> None:
@@ -84,18 +109,30 @@ async def _sleep(wakeup: asyncio.Event, delay: float | None) -> None:
 
 
 async def _reconcile_once(
-    runtime: Runtime, body: kopf.Body, stopped: kopf.DaemonStopped, logger: AnyLogger
-) -> float | None:
+    runtime: Runtime,
+    body: kopf.Body,
+    stopped: kopf.DaemonStopped,
+    logger: AnyLogger,
+    unwritten: int,
+) -> tuple[float | None, int]:
     """One reconcile, counted in the metrics by outcome; returns how long to sleep before the
-    next (None: until the spec changes)."""
+    next (None: until the spec changes) and the count of consecutive failed status writes."""
     try:
         outcome, delay = await _reconcile_and_wait(runtime, body, stopped, logger)
+    except ClusterAccessError as exc:
+        # Before any further Twilio call (checkpoints are written first), so nothing is lost:
+        # the next reconcile re-observes Twilio from the status last written.
+        runtime.metrics.record_reconcile(RECONCILE_STATUS_WRITE_FAILED)
+        unwritten += 1
+        delay = workflow.backoff_delay(unwritten, policy_from_settings(runtime.settings))
+        logger.warning("%s; next attempt in %.0fs", exc, delay, extra=_SKIP_EVENT)
+        return delay, unwritten
     except Exception:
         runtime.metrics.record_reconcile(RECONCILE_EXCEPTION)
         raise
     if outcome is not None:
         runtime.metrics.record_reconcile(outcome)
-    return delay
+    return delay, 0
 
 
 async def _reconcile_and_wait(

@@ -9,7 +9,8 @@ No I/O, no clock, no environment: `now` and `policy` are arguments.
 
 One module a step: entry.py (the order in which the situation is read), at_rest.py, copies.py
 (with preflight.py before a copy is made), edit.py with end_user.py, documents.py and submit.py,
-review.py, replace.py, cleanup.py, failures.py, dry_run.py; status.py and context.py are the
+review.py, replace.py, cleanup.py, failures.py, dry_run.py, restart.py (what a restart may
+take on trust); status.py and context.py are the
 helpers every step shares. A step that may end the decision says so in its return type
 (`... | Decision`).
 """
@@ -19,6 +20,7 @@ from controller.workflow.cleanup import decide_cleanup
 from controller.workflow.entry import decide
 from controller.workflow.failures import backoff_delay, decide_invalid_spec, on_error
 from controller.workflow.history import in_flight
+from controller.workflow.restart import settled_for
 
 __all__ = [
     "backoff_delay",
@@ -28,4 +30,5 @@ __all__ = [
     "in_flight",
     "on_error",
     "renewal_due_reasons",
+    "settled_for",
 ]

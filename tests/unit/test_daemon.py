@@ -1,0 +1,136 @@
+"""The daemon around the reconcile loop: a status write the API server does not take is one log
+line and a backoff (no traceback, no daemon restart), and a daemon started on a settled status
+waits for its next check before calling Twilio."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+import kopf
+import pytest
+
+from controller import daemon
+from controller.cluster import ClusterAccessError
+from controller.metrics import RECONCILE_STATUS_WRITE_FAILED
+from controller.models import BundleRenewalStatus, Phase
+from controller.runtime import Runtime
+from controller.settings import OperatorSettings
+from tests.unit.fake_twilio import FakeTwilio, Gateways, Objects
+from tests.unit.test_workflow_scenarios import seed_spec
+
+UID = "5f0e2a61-7c1b-4b8e-9d3a-2f6c8e1a9b70"
+
+
+class Cluster(Objects):
+    """The cluster as the daemon reaches it: Secrets, and status patches that fail while
+    `down` (the API server restarting)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = True
+        self.patches: list[dict[str, Any]] = []
+
+    async def patch_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
+        if self.down:
+            raise ClusterAccessError(
+                f"patching status of {namespace}/{name}", None, "MaxRetryError"
+            )
+        self.patches.append(status)
+
+
+@pytest.fixture(autouse=True)
+def events(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Kopf's event poster needs a running operator; these tests keep the events instead."""
+    posted: list[dict[str, Any]] = []
+    monkeypatch.setattr(kopf, "event", lambda *_, **event: posted.append(event))
+    return posted
+
+
+class _Running:
+    """A daemon that is not being stopped (Kopf's DaemonStopped is false)."""
+
+    def __bool__(self) -> bool:
+        return False
+
+
+RUNNING = cast(kopf.DaemonStopped, _Running())
+
+
+def runtime(twilio: FakeTwilio, cluster: Cluster) -> Runtime:
+    rt = Runtime(settings=OperatorSettings())
+    rt.cluster = cluster  # type: ignore[assignment]
+    rt.gateways = Gateways(twilio)  # type: ignore[assignment]
+    return rt
+
+
+def body(twilio: FakeTwilio, status: BundleRenewalStatus | None = None) -> kopf.Body:
+    spec = {"bundleSid": twilio.original_sid, "credentialsSecretRef": {"name": "creds"}}
+    raw: dict[str, Any] = {
+        "apiVersion": "twilio-compliance.io/v1alpha1",
+        "kind": "BundleRenewal",
+        "metadata": {"uid": UID, "namespace": "telecom", "name": "acme", "generation": 1},
+        "spec": {**spec, **seed_spec()},
+    }
+    if status is not None:
+        raw["status"] = status.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return kopf.Body(raw)
+
+
+async def test_a_failed_status_write_is_one_line_and_a_growing_backoff(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    twilio, cluster = FakeTwilio.seed(), Cluster()
+    rt = runtime(twilio, cluster)
+    logger = logging.getLogger("test.daemon")
+    with caplog.at_level(logging.DEBUG, logger="test.daemon"):
+        first, unwritten = await daemon._reconcile_once(rt, body(twilio), RUNNING, logger, 0)
+        second, unwritten = await daemon._reconcile_once(
+            rt, body(twilio), RUNNING, logger, unwritten
+        )
+    assert unwritten == 2
+    assert first is not None
+    assert second is not None
+    assert 0 < first < second
+    # The renewal's start is a checkpoint: with no status written, no copy was made.
+    assert twilio.writes() == {}
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 2
+    assert all(r.exc_info is None for r in caplog.records)
+    assert "no answer from the API server" in warnings[0].getMessage()
+    assert "Traceback" not in caplog.text
+    assert rt.metrics._reconciles[RECONCILE_STATUS_WRITE_FAILED] == 2
+
+    cluster.down = False  # back: the next reconcile carries on from the status last written
+    _, unwritten = await daemon._reconcile_once(rt, body(twilio), RUNNING, logger, 2)
+    assert unwritten == 0
+    assert cluster.patches
+    assert len(twilio.live_copies()) == 1
+
+
+async def test_a_daemon_started_on_a_settled_status_waits_for_its_next_check() -> None:
+    twilio, cluster = FakeTwilio.seed(), Cluster()
+    cluster.down = False
+    rt = runtime(twilio, cluster)
+    settled = BundleRenewalStatus(
+        phase=Phase.IN_REVIEW,
+        observed_generation=1,
+        next_check_time=datetime.now(UTC) + timedelta(hours=1),
+    )
+    task = asyncio.create_task(
+        daemon.run_daemon(rt, body(twilio, settled), RUNNING, logging.getLogger("t"))
+    )
+    await asyncio.sleep(0.2)
+    assert twilio.calls == {}  # nothing read: the status said when to look next
+    assert rt.generations[UID] == 1  # a spec change would still wake it
+    rt.wakeup(UID).set()  # a status callback, say
+    for _ in range(50):
+        await asyncio.sleep(0.02)
+        if twilio.calls:
+            break
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert twilio.calls  # woken, it reconciled
