@@ -30,13 +30,19 @@ def parse_duration(text: str) -> timedelta:
             f"duration {text!r}: expected a number and a unit (s, m, h, d or w), e.g. 30d",
             ExitCode.USAGE,
         )
-    return timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    try:
+        return timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    except OverflowError:  # beyond timedelta's 999,999,999 days
+        raise CliError(f"duration {text!r} is too long", ExitCode.USAGE) from None
 
 
 def parse_moment(text: str, now: datetime) -> datetime:
     """An ISO 8601 date or date-time (UTC unless it says), or a duration from now (`30d`)."""
     if _DURATION.match(text.strip()):
-        return now + parse_duration(text)
+        try:
+            return now + parse_duration(text)
+        except OverflowError:  # past year 9999
+            raise CliError(f"{text!r} from now is too long a duration", ExitCode.USAGE) from None
     try:
         parsed = datetime.fromisoformat(text.strip())
     except ValueError:
