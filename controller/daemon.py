@@ -11,7 +11,8 @@
   costs no Twilio request for resources that were not due.
 - A status write the API server does not take (it restarts, it refuses) ends the reconcile
   with one log line and a backoff inside the daemon, not a traceback and a Kopf restart; the
-  next reconcile starts again from the status last written, as after a crash.
+  next attempt writes that status before any Twilio call (`Unwritten`), so an outage costs no
+  Twilio request per retry.
 - The clean-up runs the workflow's clean-up decisions; transient trouble retries with backoff
   (kopf.TemporaryError); a permanent problem (credentials gone with the namespace) lets the
   resource go with a Warning event naming what may be left behind.
@@ -22,23 +23,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import kopf
 
 from controller import workflow
-from controller.cluster import ClusterAccessError, ObjectNotFound
+from controller.cluster import ObjectNotFound
 from controller.metrics import (
     RECONCILE_EXCEPTION,
     RECONCILE_INVALID_SPEC,
     RECONCILE_OK,
     RECONCILE_STATUS_WRITE_FAILED,
 )
+from controller.models import BundleRenewalStatus
 from controller.parsing import read_object
 from controller.plan import ErrorKind
 from controller.reconcile import Outcome, policy_from_settings, reconcile
 from controller.runtime import Runtime
-from controller.status_sink import KopfSink
+from controller.status_sink import KopfSink, StatusWriteFailed
 
 AnyLogger = logging.Logger | logging.LoggerAdapter[Any]
 
@@ -51,18 +54,66 @@ async def run_daemon(
     """Reconcile the resource until its daemon is stopped (deletion, operator shutdown)."""
     uid = str(body.metadata.uid)
     wakeup = runtime.wakeup(uid)
-    unwritten = 0  # consecutive reconciles whose status write the API server did not take
+    unwritten = Unwritten()
+    woken = False  # by a callback or a spec change, not by the clock
     try:
         if (settled := _settled_for(runtime, body)) is not None:
             await _sleep(wakeup, settled)
         while not stopped:
             async with runtime.lock(uid):
-                delay, unwritten = await _reconcile_once(runtime, body, stopped, logger, unwritten)
+                delay = await _write_pending(runtime, body, logger, unwritten)
+                if unwritten.status is None and (delay is None or woken):
+                    delay = await _reconcile_once(runtime, body, stopped, logger, unwritten)
             if stopped:
                 break
-            await _sleep(wakeup, delay)
+            woken = await _sleep(wakeup, delay)
     finally:
         runtime.untrack(uid)
+
+
+@dataclass
+class Unwritten:
+    """A status the API server did not take (it was down, or refused), and how many attempts in
+    a row failed: the next attempt writes it before any Twilio call, so an outage costs status
+    writes only, not a re-observation of Twilio per retry."""
+
+    status: BundleRenewalStatus | None = None
+    attempts: int = 0
+
+    def failed(self, exc: StatusWriteFailed, runtime: Runtime, logger: AnyLogger) -> float:
+        # A refusal (RBAC, a schema the status breaks) is not written again as is: the next
+        # attempt reconciles afresh.
+        self.status = exc.status if exc.transient else None
+        self.attempts += 1
+        runtime.metrics.record_reconcile(RECONCILE_STATUS_WRITE_FAILED)
+        delay = workflow.backoff_delay(self.attempts, policy_from_settings(runtime.settings))
+        logger.warning("%s; next attempt in %.1fs", exc, delay, extra=_SKIP_EVENT)
+        return delay
+
+    def written(self) -> None:
+        self.status, self.attempts = None, 0
+
+
+async def _write_pending(
+    runtime: Runtime, body: kopf.Body, logger: AnyLogger, unwritten: Unwritten
+) -> float | None:
+    """Write the status a failed attempt left (None: there was none, or it is written and the
+    resource needs a reconcile now; else how long to wait: the backoff after another failure,
+    or the next check of the status now written, as after a restart, unless the daemon was
+    woken meanwhile)."""
+    pending = unwritten.status
+    if pending is None:
+        return None
+    obj = read_object(body, pending)
+    try:
+        await KopfSink(runtime, body, obj).write_status(pending)
+    except StatusWriteFailed as exc:
+        return unwritten.failed(exc, runtime, logger)
+    unwritten.written()
+    logger.info("status written; the API server answers again", extra=_SKIP_EVENT)
+    if obj.resource is None:
+        return None
+    return workflow.settled_for(obj.resource, runtime.dependencies().clock())
 
 
 def _settled_for(runtime: Runtime, body: kopf.Body) -> float | None:
@@ -98,14 +149,16 @@ async def clean_up(runtime: Runtime, body: kopf.Body, logger: AnyLogger) -> None
     runtime.forget(uid)
 
 
-async def _sleep(wakeup: asyncio.Event, delay: float | None) -> None:
-    """Until `delay` passes or the resource is woken. Kopf cancels a daemon it stops (deletion,
-    shutdown, peering pause) at once, so a sleep needs no watcher of its own: one future per
-    sleeping resource, no task (memory at 10,000 resources)."""
+async def _sleep(wakeup: asyncio.Event, delay: float | None) -> bool:
+    """Until `delay` passes or the resource is woken (True). Kopf cancels a daemon it stops
+    (deletion, shutdown, peering pause) at once, so a sleep needs no watcher of its own: one
+    future per sleeping resource, no task (memory at 10,000 resources)."""
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(delay):
             await wakeup.wait()
+    woken = wakeup.is_set()
     wakeup.clear()
+    return woken
 
 
 async def _reconcile_once(
@@ -113,26 +166,22 @@ async def _reconcile_once(
     body: kopf.Body,
     stopped: kopf.DaemonStopped,
     logger: AnyLogger,
-    unwritten: int,
-) -> tuple[float | None, int]:
+    unwritten: Unwritten,
+) -> float | None:
     """One reconcile, counted in the metrics by outcome; returns how long to sleep before the
-    next (None: until the spec changes) and the count of consecutive failed status writes."""
+    next (None: until the spec changes)."""
     try:
         outcome, delay = await _reconcile_and_wait(runtime, body, stopped, logger)
-    except ClusterAccessError as exc:
-        # Before any further Twilio call (checkpoints are written first), so nothing is lost:
-        # the next reconcile re-observes Twilio from the status last written.
-        runtime.metrics.record_reconcile(RECONCILE_STATUS_WRITE_FAILED)
-        unwritten += 1
-        delay = workflow.backoff_delay(unwritten, policy_from_settings(runtime.settings))
-        logger.warning("%s; next attempt in %.0fs", exc, delay, extra=_SKIP_EVENT)
-        return delay, unwritten
+    except StatusWriteFailed as exc:
+        # Checkpoints are written before the Twilio writes they guard, so nothing is lost: the
+        # status is written first next time, and the reconcile after it re-observes Twilio.
+        return unwritten.failed(exc, runtime, logger)
     except Exception:
         runtime.metrics.record_reconcile(RECONCILE_EXCEPTION)
         raise
     if outcome is not None:
         runtime.metrics.record_reconcile(outcome)
-    return delay, 0
+    return delay
 
 
 async def _reconcile_and_wait(

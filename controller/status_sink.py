@@ -12,10 +12,21 @@ from typing import Any
 import kopf
 from pydantic import BaseModel
 
+from controller.cluster import ClusterAccessError
 from controller.models import BundleRenewalStatus
 from controller.parsing import RenewalObject
 from controller.plan import Event
 from controller.runtime import Runtime
+
+
+class StatusWriteFailed(Exception):
+    """The API server did not take `status` (no answer, or a refusal); the message says why.
+    `transient`: no answer or a server error, worth writing again as it is."""
+
+    def __init__(self, cause: ClusterAccessError, status: BundleRenewalStatus):
+        super().__init__(str(cause))
+        self.status = status
+        self.transient = cause.status is None or cause.status >= 500
 
 
 class KopfSink:
@@ -31,7 +42,10 @@ class KopfSink:
         if runtime.cluster is None:
             raise RuntimeError("the operator has not started")
         previous = runtime.last_written(obj.uid) or obj.status
-        await runtime.cluster.patch_status(obj.namespace, obj.name, status_patch(status))
+        try:
+            await runtime.cluster.patch_status(obj.namespace, obj.name, status_patch(status))
+        except ClusterAccessError as exc:
+            raise StatusWriteFailed(exc, status) from exc
         runtime.status_written(obj.owner, obj.bundle_sid, previous, status)
 
     def post_event(self, event: Event) -> None:

@@ -6,7 +6,8 @@ found (empty: none), so the test can report every kind of loss at once instead o
   and one successful ReplaceItems; none at all to the end-user and documents it was seeded with;
 - no copy left at Twilio; the original approved, without valid_until, with its phone numbers and
   the spec's values;
-- no credential or attribute value in the operator's log, events, statuses or annotations.
+- no credential or attribute value in the operator's log, events, statuses or annotations;
+- no Python traceback and no Kopf "failed with an exception" in the operator's log.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ from tests.sim_fixtures import Sim
 RC = "/v2/RegulatoryCompliance"
 COPIES = f"POST {RC}/Bundles/{{BundleSid}}/Copies"
 REPLACE_ITEMS = f"POST {RC}/Bundles/{{BundleSid}}/ReplaceItems"
+TRACEBACK = "Traceback (most recent call last)"
+KOPF_FAILURE = "failed with an exception"  # Kopf's line before it retries a handler or daemon
+START = "=== operator start #"  # operator_runner's line before each start
 
 
 def completed(view: ClusterView, renewals: list[Renewal]) -> list[str]:
@@ -132,3 +136,27 @@ def leaks(view: ClusterView, fleet: Fleet, operator_log: Path) -> list[str]:
         for where, text in places.items()
         if secret in text
     ]
+
+
+def escaped_exceptions(operator_log: Path, fleet: Fleet) -> list[str]:
+    """Each Python traceback and each Kopf "failed with an exception" line in the operator's log
+    (every start of it, API-server restart included): what the run throws at the operator is
+    expected, so each fault is a warning line, never an exception that escapes to Kopf."""
+    lines = operator_log.read_text(errors="replace").splitlines()
+    problems = []
+    start = "?"
+    for number, line in enumerate(lines, 1):
+        if line.startswith(START):
+            start = line.removeprefix(START).rstrip(" =")
+        elif TRACEBACK in line:
+            # The exception is the first line after the frames (indented) that is not one.
+            raised = next((x for x in lines[number:] if x and not x.startswith(" ")), "?")
+            after = lines[number - 2] if number > 1 else ""
+            logged = "" if KOPF_FAILURE in after else f", logged after {_redacted(after, fleet)}"
+            problems.append(
+                f"line {number} (operator start #{start}): traceback of "
+                f"{_redacted(raised, fleet)}{logged}"
+            )
+        elif KOPF_FAILURE in line:
+            problems.append(f"line {number} (operator start #{start}): {_redacted(line, fleet)}")
+    return problems

@@ -3,7 +3,8 @@
 control plane is restarted; a few renewals are rejected by the test's reviewer and fixed
 through their spec. Afterwards nothing may be lost: every renewal completed, one copy per
 original, no write to an original but ReplaceItems, no copy left, phone numbers unchanged, no
-credential or value anywhere outside the spec and the Secrets.
+credential or value anywhere outside the spec and the Secrets. Nor may the operator's log hold
+a traceback or a Kopf "failed with an exception": every fault here is one it expects.
 
 A fault-free baseline runs first (same operator, same kind of bundles, no fault, kill or
 restart) to compare Twilio requests per completed renewal; the long run (``make chaos``)
@@ -47,6 +48,9 @@ BASELINE_TIMEOUT = 120.0
 # a submission. They scale the disruptions' schedule (tests/chaos/disruptions.py).
 WRITES = 7
 REWRITES = 3
+# Lines of the operator log's tracebacks shown (the summary and the failure): a defect that
+# throws on every resource would otherwise print hundreds of the same line.
+SHOWN = 20
 
 
 def _operator(kube: KubeCluster, sim: Sim, fleet: Fleet, log: Path) -> OperatorProcess:
@@ -137,6 +141,7 @@ def test_renewals_survive_twilio_faults_operator_kills_and_an_apiserver_restart(
             "originals": checks.originals_renewed(sim, fleet),
             "leaks": checks.leaks(view, fleet, log),
         }
+        escaped = checks.escaped_exceptions(log, fleet)
         done = {name for (_, name), o in (view.objects() or {}).items() if phase(o) == "Completed"}
 
     final_counts = requests_by_account(final_stats)
@@ -184,9 +189,18 @@ def test_renewals_survive_twilio_faults_operator_kills_and_an_apiserver_restart(
         "chaos: lost",
         ", ".join(f"{what}: {len(problems)}" for what, problems in lost.items()),
     )
+    report(
+        "chaos: operator log (every start)",
+        f"{len(escaped)} tracebacks or Kopf 'failed with an exception' lines",
+    )
+    for line in escaped[:SHOWN]:
+        report("chaos: operator log", line)
 
     assert {what: problems for what, problems in lost.items() if problems} == {}, "\n".join(
         tally.unfinished
+    )
+    assert escaped == [], f"{len(escaped)} escaped exceptions in {log}:\n" + "\n".join(
+        escaped[:SHOWN]
     )
     assert tally.unexpected_exits == 0, tally.timeline
     assert tally.events_left == [], "the renewals completed before these disruptions fired"

@@ -1,6 +1,6 @@
 """The daemon around the reconcile loop: a status write the API server does not take is one log
-line and a backoff (no traceback, no daemon restart), and a daemon started on a settled status
-waits for its next check before calling Twilio."""
+line and a backoff (no traceback, no daemon restart), retried before any Twilio call; a daemon
+started on a settled status waits for its next check before calling Twilio."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from controller.metrics import RECONCILE_STATUS_WRITE_FAILED
 from controller.models import BundleRenewalStatus, Phase
 from controller.runtime import Runtime
 from controller.settings import OperatorSettings
+from controller.status_sink import StatusWriteFailed
 from tests.unit.fake_twilio import FakeTwilio, Gateways, Objects
 from tests.unit.test_workflow_scenarios import seed_spec
 
@@ -79,21 +80,24 @@ def body(twilio: FakeTwilio, status: BundleRenewalStatus | None = None) -> kopf.
     return kopf.Body(raw)
 
 
-async def test_a_failed_status_write_is_one_line_and_a_growing_backoff(
+async def test_a_failed_status_write_is_one_line_a_backoff_and_no_twilio_call_until_written(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     twilio, cluster = FakeTwilio.seed(), Cluster()
     rt = runtime(twilio, cluster)
     logger = logging.getLogger("test.daemon")
+    unwritten = daemon.Unwritten()
     with caplog.at_level(logging.DEBUG, logger="test.daemon"):
-        first, unwritten = await daemon._reconcile_once(rt, body(twilio), RUNNING, logger, 0)
-        second, unwritten = await daemon._reconcile_once(
-            rt, body(twilio), RUNNING, logger, unwritten
-        )
-    assert unwritten == 2
+        first = await daemon._reconcile_once(rt, body(twilio), RUNNING, logger, unwritten)
+        reads = dict(twilio.calls)
+        assert reads  # the reconcile read Twilio before its first status write failed
+        second = await daemon._write_pending(rt, body(twilio), logger, unwritten)
+    assert twilio.calls == reads  # the retry tried the status alone: no Twilio call
     assert first is not None
     assert second is not None
     assert 0 < first < second
+    assert unwritten.attempts == 2
+    assert unwritten.status is not None
     # The renewal's start is a checkpoint: with no status written, no copy was made.
     assert twilio.writes() == {}
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
@@ -103,11 +107,40 @@ async def test_a_failed_status_write_is_one_line_and_a_growing_backoff(
     assert "Traceback" not in caplog.text
     assert rt.metrics._reconciles[RECONCILE_STATUS_WRITE_FAILED] == 2
 
-    cluster.down = False  # back: the next reconcile carries on from the status last written
-    _, unwritten = await daemon._reconcile_once(rt, body(twilio), RUNNING, logger, 2)
-    assert unwritten == 0
-    assert cluster.patches
+    cluster.down = False  # back: the status is written first, then the renewal carries on
+    assert await daemon._write_pending(rt, body(twilio), logger, unwritten) is None
+    assert unwritten.status is None
+    assert unwritten.attempts == 0
+    assert cluster.patches[0]["phase"] == "InProgress"  # the checkpoint before the copy
+    await daemon._reconcile_once(rt, body(twilio), RUNNING, logger, unwritten)
     assert len(twilio.live_copies()) == 1
+
+
+async def test_a_status_written_late_is_trusted_until_its_next_check() -> None:
+    """A reconcile that ended (nextCheckTime set) but could not write its status: once written,
+    the daemon waits for that check instead of reconciling again."""
+    twilio, cluster = FakeTwilio.seed(), Cluster()
+    rt = runtime(twilio, cluster)
+    settled = BundleRenewalStatus(
+        phase=Phase.IN_REVIEW,
+        observed_generation=1,
+        next_check_time=datetime.now(UTC) + timedelta(minutes=5),
+    )
+    unwritten = daemon.Unwritten(status=settled, attempts=1)
+    cluster.down = False
+    delay = await daemon._write_pending(rt, body(twilio), logging.getLogger("t"), unwritten)
+    assert delay is not None
+    assert 200 < delay <= 300
+    assert twilio.calls == {}
+
+
+async def test_a_refused_status_write_is_not_repeated_as_is() -> None:
+    twilio, cluster = FakeTwilio.seed(), Cluster()
+    rt = runtime(twilio, cluster)
+    unwritten = daemon.Unwritten()
+    exc = StatusWriteFailed(ClusterAccessError("patching", 422, "Invalid"), BundleRenewalStatus())
+    assert unwritten.failed(exc, rt, logging.getLogger("t")) > 0
+    assert unwritten.status is None  # the next attempt reconciles afresh
 
 
 async def test_a_daemon_started_on_a_settled_status_waits_for_its_next_check() -> None:
