@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: install lint fmt test test-unit test-sim test-monitoring test-integration chaos bench bench-sim bench-metrics bench-fleet bench-fleet-short bench-accounts prism prometheus envtest image-tools image cluster-up cluster-down kind-up demo clean
+.PHONY: install lint fmt test test-unit test-sim test-monitoring test-integration chaos fuzz bench bench-sim bench-metrics bench-fleet bench-fleet-short bench-accounts prism prometheus envtest image-tools image cluster-up cluster-down kind-up demo clean
 
 install: $(STAMP)
 
@@ -70,6 +70,13 @@ CHAOS_KNOBS := RENEWALS ACCOUNTS NAMESPACES REJECTIONS KILLS APISERVER_RESTARTS 
 chaos: install envtest
 	$(foreach k,$(CHAOS_KNOBS),BRO_CHAOS_$(k)=$(BRO_CHAOS_$(k))) \
 	  $(PY) -m pytest -p no:cacheprovider tests/chaos/test_chaos.py
+
+# The renewal's simulation test (issue 21, README "Simulation testing") for FUZZ_MINUTES with
+# fresh random histories; prints histories, steps, faults and invariant checks (per hour too).
+# `make test` runs a fixed, derandomised budget of the same machine.
+FUZZ_MINUTES ?= 60
+fuzz: install
+	$(PY) -m tests.unit.fuzz_renewals --minutes $(FUZZ_MINUTES)
 
 # Stoplight Prism (validating proxy for the contract tests), installed once under .tools/;
 # Debian's nodejs and npm first when npm is missing.

@@ -7,7 +7,13 @@ step re-reads (through `Observe`) what it compares, so a repeat after a crash is
 
 from __future__ import annotations
 
-from controller.models import AppliedSummary, BundleRenewalStatus, CreatedDocument, Phase
+from controller.models import (
+    AppliedSummary,
+    BundleRenewalStatus,
+    CreatedDocument,
+    Phase,
+    ReviewStatus,
+)
 from controller.plan import CreateDocument, Decision, Event, ObservationPart
 from controller.twilio_models import Bundle, BundleStatus
 from controller.workflow.at_rest import renewal_requested
@@ -77,12 +83,13 @@ def _written(
     if step.created is not None:
         status = record_created(status, step.created)
     checkpoint = _CREATED if isinstance(step.action, CreateDocument) else frozenset()
-    review = status.review
-    if copy.status == BundleStatus.TWILIO_REJECTED and review is not None:
+    if copy.status == BundleStatus.TWILIO_REJECTED:
+        # Also when no review is on record (the statuses recording the submission and the
+        # rejection were never written: the API server was down; the simulation test found it).
+        review = status.review or ReviewStatus(status=copy.status)
         if review.patched_at is None:
-            status = status.model_copy(
-                update={"review": review.model_copy(update={"patched_at": ctx.now})}
-            )
+            review = review.model_copy(update={"patched_at": ctx.now})
+        status = status.model_copy(update={"review": review})
         # Only this record says the rejected copy was changed for the new spec: after a crash
         # that lost it, the copy would match the spec and never be resubmitted (chaos found it).
         checkpoint = checkpoint | {"review"}
