@@ -1,7 +1,8 @@
-"""`make fuzz`: the renewal's simulation test (renewal_machine.py) for as long as it is given,
-in batches of fresh random histories, then its figures: histories, steps, reconciles, Twilio
-requests, faults injected by kind, invariant checks, and their rates per hour. A failure stops
-the run with Hypothesis's shrunk example, ready to keep as a regression test
+"""`make fuzz`: the renewal's simulation test (renewal_machine.py) for as long as it is given
+(or until Ctrl-C), in batches of fresh random histories, then its figures: histories, steps,
+reconciles, Twilio requests, faults injected by kind, invariant checks, and their rates per
+hour. A failure stops the run with Hypothesis's shrunk example, ready to keep as a regression
+test
 (test_renewal_machine.py).
 
     python -m tests.unit.fuzz_renewals --minutes 60 [--steps 50] [--batch 500]
@@ -38,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         while time.monotonic() < end:
             run_state_machine_as_test(RenewalMachine, settings=profile)
+    except KeyboardInterrupt:
+        pass  # Ctrl-C: the figures so far
     except Exception:
         failed = True
         raise
