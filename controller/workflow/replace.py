@@ -93,11 +93,8 @@ def completed(ctx: Context, status: BundleRenewalStatus, original: Bundle) -> De
     """The copy is gone after its items were replaced: the renewal is done (unless ReplaceItems
     left the valid_until it was meant to clear: then Stalled, never a loop of renewals)."""
     review = status.review
-    applied_generation = (
-        review.submitted_generation
-        if review is not None and review.submitted_generation is not None
-        else ctx.generation
-    )
+    # Unknown (None) when a crash kept the submission out of status: compared again below.
+    applied_generation = review.submitted_generation if review is not None else None
     copy_sid, started_for = status.copy_sid, status.renewing_valid_until
     status = status.model_copy(
         update={

@@ -31,12 +31,12 @@ def in_review(
     review = status.review
     if review is None or review.status not in (*IN_REVIEW, BundleStatus.PROVISIONALLY_APPROVED):
         # A new submission (ours, just now, or one a crash kept out of status): what was
-        # submitted is what the last compliant evaluation saw.
+        # submitted is what the last compliant evaluation saw. With no evaluation on record
+        # (a crash lost it), which spec was submitted is unknown: left unset, so that once the
+        # copy is in the original the spec is compared with it again (the simulation test found
+        # a spec edited meanwhile taken for applied).
         evaluated = status.evaluation.generation if status.evaluation else None
-        review = ReviewStatus(
-            submitted_at=ctx.now,
-            submitted_generation=evaluated if evaluated is not None else ctx.generation,
-        )
+        review = ReviewStatus(submitted_at=ctx.now, submitted_generation=evaluated)
         status = status.model_copy(update={"last_renewal_request": ctx.spec.renewal_request})
         status = history.submitted(ctx, status, review.submitted_generation or ctx.generation)
         event = event or normal(Reason.IN_REVIEW, f"copy {copy.sid} submitted for review")

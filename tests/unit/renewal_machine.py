@@ -658,10 +658,10 @@ class RenewalMachine(RuleBasedStateMachine):
             update={"valid_until": self.now + timedelta(days=days)}
         )
 
-    def _edit(self, index: int, **changes: Any) -> None:
+    def _edit(self, index: int, **changes: Any) -> Renewal | None:
         live = [r for r in self.live() if not r.deleted]
         if not live:
-            return
+            return None
         renewal = live[index % len(live)]
         before = renewal.spec()
         for key, value in changes.items():
@@ -669,10 +669,20 @@ class RenewalMachine(RuleBasedStateMachine):
         if renewal.spec() != before:
             renewal.generation += 1
             renewal.due = self.now  # the watch event wakes the daemon
+        return renewal
 
-    @rule(index=st.integers(0, 1), variant=st.sampled_from(VARIANTS))
-    def edit_spec(self, index: int, variant: str) -> None:
-        self._edit(index, variant=variant)
+    @rule(
+        index=st.integers(0, 1),
+        variant=st.sampled_from(VARIANTS),
+        dies_after=st.none() | st.integers(0, 4),
+    )
+    def edit_spec(self, index: int, variant: str, dies_after: int | None) -> None:
+        """A spec edit; the watch event wakes the daemon at once, and the process may die in
+        that very reconcile, after `dies_after` writes (the first writes a change makes are
+        where the narrow windows are: patching a copy, a rejected one above all)."""
+        renewal = self._edit(index, variant=variant)
+        if renewal is not None and dies_after is not None:
+            self._reconcile(renewal, FaultPlan(crash_after=dies_after), early=True)
 
     @rule(index=st.integers(0, 1), suspend=st.booleans())
     def suspend(self, index: int, suspend: bool) -> None:
