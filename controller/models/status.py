@@ -223,7 +223,9 @@ class BundleRenewalStatus(_WireModel):
     observed_generation: int | None = None
     """metadata.generation last reconciled."""
     applied_generation: int | None = None
-    """metadata.generation whose spec the original bundle carries (last completed renewal)."""
+    """metadata.generation whose spec the original bundle carries (last completed renewal).
+    Unset while not known (a submission a crash kept out of status): the spec is then compared
+    with the bundle again."""
     original: OriginalBundleStatus | None = None
     """The original bundle as last observed."""
     copy_sid: str | None = Field(default=None, pattern=BUNDLE_SID_PATTERN)
