@@ -131,7 +131,10 @@ async def clean_up(runtime: Runtime, body: kopf.Body, logger: AnyLogger) -> None
     """The finalizer's work; raises kopf.TemporaryError to be retried later."""
     uid = str(body.metadata.uid)
     async with runtime.lock(uid):
-        outcome = await _clean_up_once(runtime, body, logger)
+        try:
+            outcome = await _clean_up_once(runtime, body, logger)
+        except StatusWriteFailed as exc:  # the API server is away: retried, no traceback
+            raise kopf.TemporaryError(str(exc), delay=10.0) from exc
     if outcome is None or outcome.error is None:
         runtime.forget(uid)
         return

@@ -16,6 +16,7 @@ from controller import daemon
 from controller.cluster import ClusterAccessError
 from controller.metrics import RECONCILE_STATUS_WRITE_FAILED
 from controller.models import BundleRenewalStatus, Phase
+from controller.plan import copy_marker
 from controller.runtime import Runtime
 from controller.settings import OperatorSettings
 from controller.status_sink import StatusWriteFailed
@@ -167,3 +168,12 @@ async def test_a_daemon_started_on_a_settled_status_waits_for_its_next_check() -
     with pytest.raises(asyncio.CancelledError):
         await task
     assert twilio.calls  # woken, it reconciled
+
+
+async def test_a_clean_up_whose_status_write_fails_is_retried_without_a_traceback() -> None:
+    twilio, cluster = FakeTwilio.seed(), Cluster()
+    rt = runtime(twilio, cluster)
+    await twilio.create_bundle_copy(twilio.original_sid, copy_marker(UID))
+    with pytest.raises(kopf.TemporaryError, match="no answer from the API server"):
+        await daemon.clean_up(rt, body(twilio), logging.getLogger("t"))
+    assert twilio.live_copies() == []  # the copy went; only the status write waits
