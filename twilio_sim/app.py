@@ -133,6 +133,11 @@ def create_app(
             if request.transport is not None:
                 request.transport.abort()
             raise asyncio.CancelledError from None
+        except ConnectionResetError:
+            # The client went away while sending its body (a killed operator): nothing was
+            # carried out and nobody is left to answer, which is no error of the simulator's.
+            log.debug("client went away during %s %s", request.method, request.path)
+            raise asyncio.CancelledError from None
         except web.HTTPException as exc:
             err = _http_error(exc, request.path)
             return json_response(err.body(), err.status)

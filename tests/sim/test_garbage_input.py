@@ -3,8 +3,14 @@ and a refused request changes nothing."""
 
 from __future__ import annotations
 
+import base64
 import json
+import logging
+import socket
+import time
+from urllib.parse import urlsplit
 
+import pytest
 import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -133,3 +139,31 @@ def test_garbage_never_breaks_the_simulator(
         assert set(body) == {"code", "message", "more_info", "status"}
         assert body["status"] == resp.status_code
         assert json.dumps(sim.state()["accounts"], sort_keys=True) == before
+
+
+def test_a_client_gone_in_the_middle_of_its_body_is_no_error(
+    sim: Sim, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A killed operator cuts its request short: the simulator logs no error, carries nothing
+    out, and serves the next request."""
+    account = sim.new_account()
+    bundle_sid = sim.seed_approved_bundle(account.sid)["bundle_sid"]
+    host, port = urlsplit(sim.base_url).hostname, urlsplit(sim.base_url).port
+    assert host is not None
+    assert port is not None
+    total = sim.stats()["total"]
+    token = base64.b64encode(f"{account.sid}:{account.auth_token}".encode()).decode()
+    with caplog.at_level(logging.DEBUG, logger="twilio_sim"):
+        with socket.create_connection((host, port)) as conn:
+            conn.sendall(
+                f"POST {RC}/Bundles/{bundle_sid}/Copies HTTP/1.1\r\n"
+                f"Host: {host}\r\nAuthorization: Basic {token}\r\n"
+                "Content-Type: application/x-www-form-urlencoded\r\n"
+                "Content-Length: 100\r\n\r\nFriendlyName=cut".encode()
+            )
+        time.sleep(0.3)  # the server reads, finds the connection gone
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert "client went away" in caplog.text  # it did read the request, and let it go
+    assert sim.stats()["total"] == total  # not carried out, not counted
+    bundles = sim.client(account).numbers.v2.regulatory_compliance.bundles
+    assert bundles(bundle_sid).bundle_copies.list() == []
