@@ -5,12 +5,14 @@ in-memory Twilio, on a fake clock.
 The rules are what the world does to a BundleRenewal: reconciles when the daemon would run them
 (at the next check, or woken early by a callback), each with faults planned on any of its Twilio
 calls (429, 500, no answer before or after the write landed) or on a status write (the API
-server not answering), or a crash at any call (the process dies; everything not written to
-status is lost, with the process's memory: write budget, credentials, regulation cache); an
-operator restart between reconciles; Twilio's review (approve, reject with reasons, or nothing:
-a slow review is time passing); a regulation change; spec edits, suspend and resume, dryRun,
-spec.renewalRequest; Secrets (values, a file, the credentials) disappearing and coming back;
-deletion in the middle of a renewal; a second BundleRenewal naming the same bundle.
+server not answering; the status is written first next time, as the daemon does), or a crash
+after any of its writes (the process dies; everything not written to status is lost, with the
+process's memory: write budget, credentials, regulation cache); a spec edit, which wakes the
+daemon at once and may die in that reconcile; an operator restart between reconciles;
+Twilio's review (approve, reject with reasons, or nothing: a slow review is time passing); a
+regulation change; suspend and resume, dryRun, spec.renewalRequest; Secrets (values, a file,
+the credentials) disappearing and coming back; deletion in the middle of a renewal; a second
+BundleRenewal naming the same bundle.
 
 Invariants, after every rule:
 - Twilio saw nothing the fake refuses as unsafe (any write to the original but ReplaceItems and
@@ -55,7 +57,7 @@ import controller.reconcile as loop
 from controller.actions import UnsafeActionRefused, check_safe
 from controller.cluster import ClusterAccessError
 from controller.credentials import LastGoodCredentials
-from controller.models import BundleRenewalSpec, BundleRenewalStatus, ConditionType, Phase, Reason
+from controller.models import BundleRenewalSpec, BundleRenewalStatus, ConditionType, Phase
 from controller.plan import (
     Decision,
     Event,
@@ -871,4 +873,4 @@ class MachineSink:
         self.machine.events.append(event)
 
 
-__all__ = ["TOTALS", "ProcessDied", "Reason", "RenewalMachine"]
+__all__ = ["CRASH", "TOTALS", "TWILIO_FAULTS", "FaultPlan", "RenewalMachine"]
