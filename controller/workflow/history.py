@@ -74,12 +74,17 @@ def update(ctx: Context, status: BundleRenewalStatus, **changes: Any) -> BundleR
     return _keep(ctx, status, [updated, *status.history[1:]])
 
 
-def submitted(ctx: Context, status: BundleRenewalStatus, generation: int) -> BundleRenewalStatus:
+def submitted(
+    ctx: Context, status: BundleRenewalStatus, generation: int | None
+) -> BundleRenewalStatus:
+    """The submission on the record; `generation` None (a submission a crash kept out of status)
+    leaves the record's generation as it was rather than guess one."""
     record = in_flight(status)
     rounds = record.review_rounds if record is not None else 0
-    return update(
-        ctx, status, submitted_at=ctx.now, review_rounds=rounds + 1, generation=generation
-    )
+    changes: dict[str, object] = {"submitted_at": ctx.now, "review_rounds": rounds + 1}
+    if generation is not None:
+        changes["generation"] = generation
+    return update(ctx, status, **changes)
 
 
 def rejected(

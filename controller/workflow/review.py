@@ -38,7 +38,7 @@ def in_review(
         evaluated = status.evaluation.generation if status.evaluation else None
         review = ReviewStatus(submitted_at=ctx.now, submitted_generation=evaluated)
         status = status.model_copy(update={"last_renewal_request": ctx.spec.renewal_request})
-        status = history.submitted(ctx, status, review.submitted_generation or ctx.generation)
+        status = history.submitted(ctx, status, review.submitted_generation)
         event = event or normal(Reason.IN_REVIEW, f"copy {copy.sid} submitted for review")
     review = review.model_copy(update={"status": copy.status, "failure_reasons": []})
     message = f"copy {copy.sid} is {copy.status}; waiting for Twilio's review"

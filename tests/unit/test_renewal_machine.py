@@ -53,4 +53,9 @@ def test_a_spec_edited_during_a_review_the_status_lost_is_applied_after_it() -> 
     state.first_renewal()
     state.reconcile_and_crash(after_writes=9, early=False, index=0)  # right after the submit
     state.edit_spec(index=0, variant="b", dies_after=None)
+    state.reconcile(index=0, early=False)  # adopts the submission in review
+    (renewal,) = state.renewals.values()
+    record = renewal.status.history[0]
+    assert record.submitted_at is not None
+    assert record.generation == 1  # the renewal's, not a guess that generation 2 was submitted
     state.teardown()  # settles with Twilio approving; Completed must mean the spec is applied
