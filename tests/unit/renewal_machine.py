@@ -446,6 +446,7 @@ class RenewalMachine(RuleBasedStateMachine):
         self.requests = 0
         """Twilio requests sent, answered or not."""
         logger = logging.getLogger("controller")
+        self.log_level = logger.level  # restored at teardown: other tests see the logger as it was
         logger.addHandler(self.log)
         logger.setLevel(logging.DEBUG)
         TOTALS.histories += 1
@@ -769,7 +770,9 @@ class RenewalMachine(RuleBasedStateMachine):
             if not self.twilio.broken:
                 self.settle()
         finally:
-            logging.getLogger("controller").removeHandler(self.log)
+            logger = logging.getLogger("controller")
+            logger.removeHandler(self.log)
+            logger.setLevel(self.log_level)
 
     def settle(self) -> None:
         """No more faults: within SETTLE_ROUNDS reconciles each, with reviews approved, every
