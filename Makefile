@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	  bash scripts/apt-install.sh "python3 -m venv is unavailable" python3-venv
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install -q -U pip
-	$(PIP) install -q -e '.[dev]'
+	$(PIP) install -q -e '.[dev,docs]'
 	touch $(STAMP)
 
 lint: install
