@@ -30,9 +30,9 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from controller.twilio_gateway.config import GatewaySettings  # noqa: E402
-from controller.twilio_gateway.factory import SdkTwilioGatewayFactory  # noqa: E402
-from controller.twilio_gateway.port import TwilioCredentials  # noqa: E402
+from controller.adapters.twilio_gateway.config import GatewaySettings  # noqa: E402
+from controller.adapters.twilio_gateway.factory import SdkTwilioGatewayFactory  # noqa: E402
+from controller.adapters.twilio_gateway.port import TwilioCredentials  # noqa: E402
 from twilio_sim.admin_client import AdminClient  # noqa: E402
 from twilio_sim.server import free_port  # noqa: E402
 

@@ -45,7 +45,7 @@ from bench.fleet_sim import (
     renewal_problems,
 )
 from bench.fleet_sim import seed_account as seed
-from controller.settings import OperatorSettings
+from controller.core.settings import OperatorSettings
 from twilio_sim.server import free_port
 
 MODES = ("webhook", "polling")

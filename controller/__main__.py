@@ -15,12 +15,13 @@ import sys
 import kopf
 from pydantic import ValidationError
 
-from controller import lean_bodies, redaction
-from controller.handlers import build_registry, configure_kopf
-from controller.liveness import Insights
-from controller.peering import Peering
-from controller.settings import LogFormat, OperatorSettings, replaced_variables_in
-from controller.tls_buffers import shrink_tls_read_buffers
+from controller.core.settings import LogFormat, OperatorSettings, replaced_variables_in
+from controller.operator import lean_bodies
+from controller.operator.handlers import build_registry, configure_kopf
+from controller.operator.liveness import Insights
+from controller.operator.peering import Peering
+from controller.operator.tls_buffers import shrink_tls_read_buffers
+from controller.telemetry import redaction
 
 _KOPF_LOG_FORMATS = {
     LogFormat.PLAIN: kopf.LogFormat.PLAIN,

@@ -3,10 +3,10 @@
     .venv/bin/python scripts/docs_reference.py          # rewrite README.md's generated blocks
     .venv/bin/python scripts/docs_reference.py --check  # exit 1 if README.md is stale
 
-Spec and status fields come from controller/models/ (their docstrings, the same text
+Spec and status fields come from controller/core/models/ (their docstrings, the same text
 `kubectl explain` shows), phases and condition types from the enum members' docstrings, condition
 reasons from `REASONS` below (a unit test requires one entry per `Reason` member), the
-configuration from controller/settings.py's field descriptions and defaults, the metrics from
+configuration from controller/core/settings.py's field descriptions and defaults, the metrics from
 what OperatorMetrics serves (scripts/metrics_size.py), the runbooks from the alert rules'
 source (scripts/alert_rules.py), and the Health table and the Argo CD snippet from the statuses
 captured in integration runs and manifests/argocd/health.lua (scripts/health_checks.py).
@@ -34,9 +34,9 @@ import alert_rules  # noqa: E402
 import health_checks  # noqa: E402
 import metrics_size  # noqa: E402
 
-from controller import models  # noqa: E402
-from controller.models import BundleRenewalSpec, BundleRenewalStatus, Reason  # noqa: E402
-from controller.settings import OperatorSettings  # noqa: E402
+from controller.core import models  # noqa: E402
+from controller.core.models import BundleRenewalSpec, BundleRenewalStatus, Reason  # noqa: E402
+from controller.core.settings import OperatorSettings  # noqa: E402
 
 README = REPO_ROOT / "README.md"
 

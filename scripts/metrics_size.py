@@ -22,17 +22,17 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from controller.conditions import set_condition  # noqa: E402
-from controller.metrics import OperatorMetrics  # noqa: E402
-from controller.models import (  # noqa: E402
+from controller.adapters.twilio_gateway.metrics import CallCounter  # noqa: E402
+from controller.core.conditions import set_condition  # noqa: E402
+from controller.core.models import (  # noqa: E402
     BundleRenewalStatus,
     ConditionType,
     OriginalBundleStatus,
     Phase,
     ReviewStatus,
 )
-from controller.models.account import ComplianceAccountStatus  # noqa: E402
-from controller.twilio_gateway.metrics import CallCounter  # noqa: E402
+from controller.core.models.account import ComplianceAccountStatus  # noqa: E402
+from controller.telemetry.metrics import OperatorMetrics  # noqa: E402
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
@@ -43,7 +43,7 @@ class Size:
     bytes: int
     gzip_bytes: int
     """The same, gzipped: what a scrape would transfer if /metrics compressed (Prometheus asks
-    for gzip; the operator's endpoint, controller/http_server.py, answers uncompressed)."""
+    for gzip; the operator's endpoint, controller/inbound/http_server.py, answers uncompressed)."""
     series: int
     seconds: float
 

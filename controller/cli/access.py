@@ -1,7 +1,7 @@
 """Twilio credentials and the gateway the CLI talks to Twilio through.
 
 Credentials come from a Secret (`--credentials-secret NAMESPACE/NAME`, the operator's keys, see
-controller/credentials.py) or from the environment as twilio-cli reads it: TWILIO_ACCOUNT_SID
+controller/engine/credentials.py) or from the environment as twilio-cli reads it: TWILIO_ACCOUNT_SID
 with TWILIO_AUTH_TOKEN, or with TWILIO_API_KEY and TWILIO_API_SECRET. TWILIO_BASE_URL points
 every call elsewhere (the simulator); TWILIO_API_BASE_URL, the API v2010 host (phone numbers)
 alone, for a validating proxy that knows the numbers API only. Values never reach the output.
@@ -14,12 +14,12 @@ from collections.abc import Mapping
 
 from pydantic import SecretStr, ValidationError
 
+from controller.adapters.twilio_gateway.config import TWILIO_NUMBERS_BASE_URL, GatewaySettings
+from controller.adapters.twilio_gateway.factory import SdkTwilioGatewayFactory
+from controller.adapters.twilio_gateway.port import TwilioCredentials
 from controller.cli.errors import CliError, ExitCode
 from controller.cli.kube import Kube
-from controller.credentials import CredentialsError, credentials_from_secret_data
-from controller.twilio_gateway.config import TWILIO_NUMBERS_BASE_URL, GatewaySettings
-from controller.twilio_gateway.factory import SdkTwilioGatewayFactory
-from controller.twilio_gateway.port import TwilioCredentials
+from controller.engine.credentials import CredentialsError, credentials_from_secret_data
 
 ENV_ACCOUNT_SID = "TWILIO_ACCOUNT_SID"
 ENV_AUTH_TOKEN = "TWILIO_AUTH_TOKEN"  # noqa: S105 - a variable name

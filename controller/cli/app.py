@@ -11,16 +11,22 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TextIO, TypeVar
 
-from controller.accounts.scan import BundleRow, ScanOptions, ScanResult, scan, uncovered_within
-from controller.cli import access, renew, scaffold, status
-from controller.cli.errors import CliError, ExitCode
-from controller.cli.kube import Kube, cluster_configured
-from controller.cli.output import Progress, dump, iso, parse_duration, parse_moment, table
-from controller.twilio_gateway.port import (
+from controller.adapters.twilio_gateway.port import (
     TwilioAccountReader,
     TwilioAuthenticationError,
     TwilioCredentials,
     TwilioError,
+)
+from controller.cli import access, renew, scaffold, status
+from controller.cli.errors import CliError, ExitCode
+from controller.cli.kube import Kube, cluster_configured
+from controller.cli.output import Progress, dump, iso, parse_duration, parse_moment, table
+from controller.engine.accounts.scan import (
+    BundleRow,
+    ScanOptions,
+    ScanResult,
+    scan,
+    uncovered_within,
 )
 
 T = TypeVar("T")

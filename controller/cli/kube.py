@@ -22,7 +22,7 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
 from controller.cli.errors import CliError, ExitCode
-from controller.models import API_GROUP, API_VERSION, PLURAL
+from controller.core.models import API_GROUP, API_VERSION, PLURAL
 
 SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 

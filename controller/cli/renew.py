@@ -2,7 +2,7 @@
 
 It sets `spec.renewalRequest` to a new value (the time, to the microsecond, and who asked); the
 operator renews when that value differs from `status.lastRenewalRequest` (see
-controller/workflow/at_rest.py, renewal_requested), even if Twilio set no valid_until. A merge
+controller/core/workflow/at_rest.py, renewal_requested), even if Twilio set no valid_until. A merge
 patch of that one field: nothing else in the spec changes. Which resources: names in one
 namespace, a label selector, or all, in one namespace or (-A) every namespace.
 """

@@ -16,10 +16,10 @@ import json
 import re
 from collections.abc import Iterable
 
-from controller.accounts.scan import BundleRow, Missing
 from controller.cli.output import iso
-from controller.models import API_GROUP, API_VERSION, KIND
-from controller.twilio_models import Regulation
+from controller.core.models import API_GROUP, API_VERSION, KIND
+from controller.core.twilio_models import Regulation
+from controller.engine.accounts.scan import BundleRow, Missing
 
 PLACEHOLDER = "<FILL IN: {}>"
 _NOT_DNS = re.compile(r"[^a-z0-9-]+")

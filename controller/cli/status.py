@@ -13,12 +13,12 @@ from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Any, TextIO
 
-from controller.accounts.scan import days_left
+from controller.adapters.twilio_gateway.port import TwilioAccountReader, TwilioError
 from controller.cli.errors import CliError
 from controller.cli.kube import Kube, event_time
 from controller.cli.output import age, iso
-from controller.twilio_gateway.port import TwilioAccountReader, TwilioError
-from controller.twilio_models import Bundle
+from controller.core.twilio_models import Bundle
+from controller.engine.accounts.scan import days_left
 
 MAX_EVENTS = 10
 

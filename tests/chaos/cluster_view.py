@@ -11,7 +11,7 @@ from typing import Any, cast
 
 from kubernetes import client
 
-from controller.models import API_GROUP, API_VERSION, PLURAL
+from controller.core.models import API_GROUP, API_VERSION, PLURAL
 from tests.chaos.fleet import Renewal
 
 log = logging.getLogger(__name__)

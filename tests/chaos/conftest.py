@@ -18,7 +18,7 @@ import pytest
 from controlplane import LocalControlPlane
 from controlplane.testing import KubeCluster
 
-from controller.models import API_GROUP, PLURAL
+from controller.core.models import API_GROUP, PLURAL
 from tests.integration.operator_fixtures import CRD_PATH
 from tests.measurements import report
 from tests.sim_fixtures import Sim

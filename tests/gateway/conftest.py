@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from controller.twilio_gateway.config import GatewaySettings
-from controller.twilio_gateway.factory import SdkTwilioGatewayFactory
-from controller.twilio_gateway.port import TwilioCredentials
-from controller.twilio_gateway.retry import RetryPolicy
+from controller.adapters.twilio_gateway.config import GatewaySettings
+from controller.adapters.twilio_gateway.factory import SdkTwilioGatewayFactory
+from controller.adapters.twilio_gateway.port import TwilioCredentials
+from controller.adapters.twilio_gateway.retry import RetryPolicy
 from tests.gateway.fault_proxy import FaultProxy
 from tests.sim_fixtures import Sim
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from controller.accounts.reads import list_watched_renewals, recheck, scan_account
-from controller.cluster import ObjectNotFound
-from controller.twilio_gateway.port import TwilioCredentials
+from controller.adapters.cluster import ObjectNotFound
+from controller.adapters.twilio_gateway.port import TwilioCredentials
+from controller.engine.accounts.reads import list_watched_renewals, recheck, scan_account
 from tests.gateway.conftest import FactoryMaker
 from tests.sim_fixtures import Sim
 from twilio_sim.regulations import FRANCE_MOBILE_BUSINESS_SID

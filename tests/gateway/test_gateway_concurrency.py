@@ -6,7 +6,7 @@ import asyncio
 import statistics
 from typing import Any
 
-from controller.twilio_gateway.port import TwilioCredentials
+from controller.adapters.twilio_gateway.port import TwilioCredentials
 from tests.gateway.conftest import FactoryMaker
 from tests.gateway.test_gateway_sim import sim_count
 from tests.sim_fixtures import Sim

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from controller.twilio_gateway.port import BundleQuery, TwilioCredentials
-from controller.twilio_models import BundleStatus
+from controller.adapters.twilio_gateway.port import BundleQuery, TwilioCredentials
+from controller.core.twilio_models import BundleStatus
 from tests.gateway.conftest import FactoryMaker
 from tests.sim_fixtures import PrismProxy, Sim
 from twilio_sim.regulations import FRANCE_MOBILE_BUSINESS_SID

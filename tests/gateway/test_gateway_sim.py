@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from controller.twilio_gateway.port import (
+from controller.adapters.twilio_gateway.port import (
     TwilioAmbiguousWriteError,
     TwilioAuthenticationError,
     TwilioCredentials,
@@ -18,9 +18,9 @@ from controller.twilio_gateway.port import (
     TwilioPermanentError,
     TwilioTransientError,
 )
-from controller.twilio_gateway.retry import RetryPolicy
-from controller.twilio_gateway.sdk import SdkTwilioGateway
-from controller.twilio_models import BundleStatus, DocumentFile, EvaluationStatus
+from controller.adapters.twilio_gateway.retry import RetryPolicy
+from controller.adapters.twilio_gateway.sdk import SdkTwilioGateway
+from controller.core.twilio_models import BundleStatus, DocumentFile, EvaluationStatus
 from tests.gateway.conftest import FAST_RETRY, FactoryMaker
 from tests.gateway.fault_proxy import FaultProxy
 from tests.sim_fixtures import CallbackReceiver, Sim

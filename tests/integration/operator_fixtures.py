@@ -22,7 +22,7 @@ import yaml
 from kubernetes import client
 from operator_runner import REPO_ROOT, OperatorProcess
 
-from controller.models import API_GROUP, API_VERSION, PLURAL
+from controller.core.models import API_GROUP, API_VERSION, PLURAL
 from tests.integration.scenario import CREDENTIALS_SECRET
 from tests.sim_fixtures import Sim, SimAccount
 

@@ -12,7 +12,7 @@ import pytest
 from kubernetes import client
 from operator_runner import OperatorProcess
 
-from controller.models import API_GROUP, API_VERSION
+from controller.core.models import API_GROUP, API_VERSION
 from tests.integration.operator_fixtures import OperatorFactory, Renewals
 from tests.integration.scenario import CREDENTIALS_SECRET, requests_by_route
 from tests.integration.test_operator_failover import start_pair

@@ -24,7 +24,7 @@ import pytest
 from controlplane import LocalControlPlane
 from operator_runner import OperatorProcess
 
-from controller.models import API_GROUP
+from controller.core.models import API_GROUP
 from tests.integration.apiserver_proxy import ApiServerProxy
 from tests.integration.operator_fixtures import KubeCluster, OperatorFactory, Renewals
 from tests.integration.scenario import assert_renewed, renewal_spec, seed_due_bundle

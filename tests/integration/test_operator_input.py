@@ -15,7 +15,7 @@ import yaml
 from kubernetes import client
 from operator_runner import OperatorProcess
 
-from controller.redaction import REDACTED
+from controller.telemetry.redaction import REDACTED
 from tests.integration.operator_fixtures import OperatorFactory, Renewals
 from tests.integration.scenario import (
     DOCUMENT_VALUE,

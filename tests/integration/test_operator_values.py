@@ -138,7 +138,7 @@ def test_literal_values_stay_in_the_spec_and_a_value_change_still_wakes(
     renewals.kubectl("apply", "--server-side", "-f", "-", input=yaml.safe_dump(manifest))
     renewals.wait_for_phase("literal", "Completed", timeout=90)
     assert_renewed(sim, case)
-    # Kopf keeps no copy of the spec in an annotation (controller/diffbase.py).
+    # Kopf keeps no copy of the spec in an annotation (controller/operator/diffbase.py).
     assert DIFFBASE not in (renewals.get("literal")["metadata"].get("annotations") or {})
 
     # A new value alone: its new generation must still wake the resource, which renews again

@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
-from controller.cluster import ObjectNotFound
-from controller.models import BundleRenewalSpec, BundleRenewalStatus, Phase
-from controller.plan import Event, Policy, RenewalResource
-from controller.reconcile import Dependencies, Outcome, reconcile
-from controller.twilio_gateway.config import GatewaySettings
-from controller.twilio_gateway.factory import SdkTwilioGatewayFactory
+from controller.adapters.cluster import ObjectNotFound
+from controller.adapters.twilio_gateway.config import GatewaySettings
+from controller.adapters.twilio_gateway.factory import SdkTwilioGatewayFactory
+from controller.core.models import BundleRenewalSpec, BundleRenewalStatus, Phase
+from controller.core.plan import Event, Policy, RenewalResource
+from controller.engine.reconcile import Dependencies, Outcome, reconcile
 from tests.integration.scenario import (
     DOCUMENTS_SECRET,
     NEW_DOCUMENT_FILE,

@@ -13,7 +13,7 @@ import alert_rules  # scripts/alert_rules.py (scripts/ is on pytest's pythonpath
 import yaml
 from metrics_size import every_family
 
-from controller.metrics import OperatorMetrics
+from controller.telemetry.metrics import OperatorMetrics
 from tests.monitoring.promtool import promtool, run_promtool
 
 HERE = Path(__file__).resolve().parent

@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import requests
 
-from controller.callback_signature import Encoding, parse_callback, signature_valid
+from controller.inbound.callback_signature import Encoding, parse_callback, signature_valid
 from tests.sim_fixtures import CallbackReceiver, ReceivedCallback, Sim
 from twilio_sim.callbacks import build_request
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from controller.twilio_models import (
+from controller.core.twilio_models import (
     Evaluation,
     ItemType,
     ItemTypeField,

@@ -12,7 +12,7 @@ without a fresh compliant evaluation, a second live copy for the same marker, or
 a document that we did not create or that a bundle holds raises `InvariantBroken` (and is
 recorded in `broken`, so a loop that catches the exception still fails the test).
 
-`reconcile()` runs `controller.reconcile.reconcile`, the loop the operator runs: the real
+`reconcile()` runs `controller.engine.reconcile.reconcile`, the loop the operator runs: the real
 gatherer and the real action runner (with its own guard) call the fake, so the tests go through
 the one seam the operator has with Twilio. An action the runner's guard would refuse never
 reaches the fake (it ends as a failure in status), so `reconcile()` checks every decided action
@@ -29,11 +29,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import controller.reconcile as loop
-from controller.actions import UnsafeActionRefused, check_safe
-from controller.cluster import ObjectNotFound
-from controller.models import BundleRenewalSpec, BundleRenewalStatus
-from controller.plan import (
+import controller.engine.reconcile as loop
+from controller.adapters.cluster import ObjectNotFound
+from controller.adapters.twilio_gateway.port import (
+    TwilioCredentials,
+    TwilioGateway,
+    TwilioNotFoundError,
+    TwilioPermanentError,
+)
+from controller.core.models import BundleRenewalSpec, BundleRenewalStatus
+from controller.core.plan import (
     MARKER_PREFIX,
     Decision,
     ErrorKind,
@@ -42,14 +47,7 @@ from controller.plan import (
     Policy,
     RenewalResource,
 )
-from controller.regulation_cache import RegulationCache
-from controller.twilio_gateway.port import (
-    TwilioCredentials,
-    TwilioGateway,
-    TwilioNotFoundError,
-    TwilioPermanentError,
-)
-from controller.twilio_models import (
+from controller.core.twilio_models import (
     Bundle,
     BundleStatus,
     DocumentFile,
@@ -62,8 +60,10 @@ from controller.twilio_models import (
     SupportingDocument,
     SupportingDocumentStatus,
 )
-from controller.workflow import decide, decide_cleanup
-from controller.write_budget import WriteBudget
+from controller.core.workflow import decide, decide_cleanup
+from controller.engine.actions import UnsafeActionRefused, check_safe
+from controller.engine.regulation_cache import RegulationCache
+from controller.engine.write_budget import WriteBudget
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 UID = "0b6c1a3e-2f4d-4c55-9a7e-6d1f2e3a4b5c"
@@ -698,10 +698,10 @@ def reconcile(
     objects: Objects | None = None,
     regulations: RegulationCache | None = None,
 ) -> Run:
-    """One reconcile as the handlers run it (`controller.reconcile.reconcile`, the clean-up one
-    with `cleanup`), at the fixed time `now`, against `twilio`, with the cluster's Secrets and
-    ConfigMaps in `objects` (`default_secrets()` when not given) and the process's regulation
-    cache `regulations` (a fresh one when not given)."""
+    """One reconcile as the handlers run it (`controller.engine.reconcile.reconcile`, the
+    clean-up one with `cleanup`), at the fixed time `now`, against `twilio`, with the cluster's
+    Secrets and ConfigMaps in `objects` (`default_secrets()` when not given) and the process's
+    regulation cache `regulations` (a fresh one when not given)."""
     decisions: list[Decision] = [] if log is None else log
     sink = Sink()
     decider = decide_cleanup if cleanup else decide

@@ -53,12 +53,14 @@ from hypothesis.stateful import (
     rule,
 )
 
-import controller.reconcile as loop
-from controller.actions import UnsafeActionRefused, check_safe
-from controller.cluster import ClusterAccessError
-from controller.credentials import LastGoodCredentials
-from controller.models import BundleRenewalSpec, BundleRenewalStatus, ConditionType, Phase
-from controller.plan import (
+import controller.engine.reconcile as loop
+from controller.adapters.cluster import ClusterAccessError
+from controller.adapters.twilio_gateway.port import (
+    TwilioAmbiguousWriteError,
+    TwilioTransientError,
+)
+from controller.core.models import BundleRenewalSpec, BundleRenewalStatus, ConditionType, Phase
+from controller.core.plan import (
     Decision,
     Event,
     Observation,
@@ -66,15 +68,13 @@ from controller.plan import (
     RenewalResource,
     copy_owner,
 )
-from controller.regulation_cache import RegulationCache
-from controller.status_sink import StatusWriteFailed
-from controller.twilio_gateway.port import (
-    TwilioAmbiguousWriteError,
-    TwilioTransientError,
-)
-from controller.twilio_models import Bundle, BundleStatus, EndUser, SupportingDocument
-from controller.workflow import backoff_delay, decide, decide_cleanup, in_flight, settled_for
-from controller.write_budget import WriteBudget
+from controller.core.twilio_models import Bundle, BundleStatus, EndUser, SupportingDocument
+from controller.core.workflow import backoff_delay, decide, decide_cleanup, in_flight, settled_for
+from controller.engine.actions import UnsafeActionRefused, check_safe
+from controller.engine.credentials import LastGoodCredentials
+from controller.engine.regulation_cache import RegulationCache
+from controller.engine.write_budget import WriteBudget
+from controller.operator.status_sink import StatusWriteFailed
 from tests.unit.fake_regulations import RegulatedFakeTwilio
 from tests.unit.fake_twilio import CREDENTIALS, POA_PDF, T0, Objects
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from controller.accounts.callbacks import register
-from controller.twilio_gateway.port import BundleQuery, PageProgress
-from controller.twilio_models import Bundle, BundleStatus
+from controller.adapters.twilio_gateway.port import BundleQuery, PageProgress
+from controller.core.twilio_models import Bundle, BundleStatus
+from controller.engine.accounts.callbacks import register
 
 URL = "https://renewals.example.com/twilio/bundle-status"
 CUSTOMER = "https://customer.example/hook"

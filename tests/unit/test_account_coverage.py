@@ -8,32 +8,32 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from controller.accounts import daemon
-from controller.accounts.coverage import (
+from controller.adapters.cluster import ClusterAccessError
+from controller.adapters.twilio_gateway.port import (
+    TwilioAuthenticationError,
+    TwilioPermanentError,
+    TwilioTransientError,
+)
+from controller.core.conditions import get_condition
+from controller.core.models import ConditionStatus, ConditionType
+from controller.core.models.account import (
+    DEADLINES_SHOWN,
+    ComplianceAccountSpec,
+    ComplianceAccountStatus,
+    parse_interval,
+)
+from controller.core.plan.markers import copy_marker
+from controller.core.twilio_models import Bundle, BundleStatus, Regulation
+from controller.engine.accounts.coverage import (
     RenewalRef,
     coverage,
     dated_originals,
     failed_status,
     scanned_status,
 )
-from controller.accounts.renewals import TemplateInvalid, renewal_body, renewal_name
-from controller.cluster import ClusterAccessError
-from controller.conditions import get_condition
-from controller.credentials import CredentialsError
-from controller.models import ConditionStatus, ConditionType
-from controller.models.account import (
-    DEADLINES_SHOWN,
-    ComplianceAccountSpec,
-    ComplianceAccountStatus,
-    parse_interval,
-)
-from controller.plan.markers import copy_marker
-from controller.twilio_gateway.port import (
-    TwilioAuthenticationError,
-    TwilioPermanentError,
-    TwilioTransientError,
-)
-from controller.twilio_models import Bundle, BundleStatus, Regulation
+from controller.engine.accounts.renewals import TemplateInvalid, renewal_body, renewal_name
+from controller.engine.credentials import CredentialsError
+from controller.operator.accounts import daemon
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 ACCOUNT = "AC" + "a" * 32

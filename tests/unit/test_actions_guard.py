@@ -9,17 +9,10 @@ from typing import Any
 
 import pytest
 
-from controller.actions import (
-    ActionFailed,
-    ActionRunner,
-    UnsafeActionRefused,
-    check_safe,
-    read_document_file,
-)
-from controller.cluster import ObjectNotFound
-from controller.credentials import CredentialsError
-from controller.models import BundleRenewalSpec, DocumentFileSource
-from controller.plan import (
+from controller.adapters.cluster import ObjectNotFound
+from controller.adapters.twilio_gateway.port import TwilioAuthenticationError, TwilioError
+from controller.core.models import BundleRenewalSpec, DocumentFileSource
+from controller.core.plan import (
     Action,
     AssignItem,
     CreateCopy,
@@ -38,8 +31,15 @@ from controller.plan import (
     copy_marker,
     created_document_name,
 )
-from controller.twilio_gateway.port import TwilioAuthenticationError, TwilioError
-from controller.twilio_models import Bundle, BundleStatus, ItemAssignment, SupportingDocument
+from controller.core.twilio_models import Bundle, BundleStatus, ItemAssignment, SupportingDocument
+from controller.engine.actions import (
+    ActionFailed,
+    ActionRunner,
+    UnsafeActionRefused,
+    check_safe,
+    read_document_file,
+)
+from controller.engine.credentials import CredentialsError
 
 UID = "5f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f"
 ORIGINAL = "BU" + "0" * 32

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from controller.bundle_owners import BundleOwner, BundleOwners
+from controller.core.bundle_owners import BundleOwner, BundleOwners
 
 A = BundleOwner("uid-a", "ns", "a", "secret")
 B = BundleOwner("uid-b", "other", "b", "secret")

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from controller.callback_signature import (
+from controller.inbound.callback_signature import (
     BUNDLE_SID,
     BodyFormat,
     CallbackError,

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from controller.accounts.scan import BundleRow, Missing, days_left, missing_of
 from controller.cli import scaffold
 from controller.cli.access import credentials_from_env, split_reference
 from controller.cli.app import main
 from controller.cli.errors import CliError, ExitCode
 from controller.cli.output import age, parse_duration, parse_moment, table
-from controller.twilio_models import Bundle, Evaluation, Regulation
+from controller.core.twilio_models import Bundle, Evaluation, Regulation
+from controller.engine.accounts.scan import BundleRow, Missing, days_left, missing_of
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 

@@ -9,9 +9,9 @@ import socket
 import kubernetes.client
 import pytest
 
-from controller.actions import cluster_error_kind
-from controller.cluster import ClusterAccessError, ClusterClient
-from controller.plan import ErrorKind
+from controller.adapters.cluster import ClusterAccessError, ClusterClient
+from controller.core.plan import ErrorKind
+from controller.engine.actions import cluster_error_kind
 
 
 def unreachable_api_server() -> kubernetes.client.Configuration:

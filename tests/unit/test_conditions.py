@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from controller.conditions import get_condition, is_true, set_condition
-from controller.models import BundleRenewalStatus, ConditionStatus, ConditionType
+from controller.core.conditions import get_condition, is_true, set_condition
+from controller.core.models import BundleRenewalStatus, ConditionStatus, ConditionType
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 T1 = T0 + timedelta(minutes=1)

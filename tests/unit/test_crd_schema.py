@@ -12,8 +12,8 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
-from controller.crd_schema import build_crd, render
-from controller.models import BundleRenewalSpec, BundleRenewalStatus
+from controller.core.crd_schema import build_crd, render
+from controller.core.models import BundleRenewalSpec, BundleRenewalStatus
 
 CRD_PATH = Path(__file__).resolve().parents[2] / "crds" / "bundlerenewals.yaml"
 ACCOUNT_CRD_PATH = CRD_PATH.with_name("complianceaccounts.yaml")
@@ -30,10 +30,10 @@ def schema_of(part: str) -> dict[str, Any]:
 
 def test_committed_crd_is_what_the_models_generate() -> None:
     assert CRD_PATH.read_text() == render(), (
-        "stale CRD: run python -m controller.crd_schema > crds/bundlerenewals.yaml"
+        "stale CRD: run python -m controller.core.crd_schema > crds/bundlerenewals.yaml"
     )
     assert ACCOUNT_CRD_PATH.read_text() == render("complianceaccounts"), (
-        "stale CRD: run python -m controller.crd_schema complianceaccounts"
+        "stale CRD: run python -m controller.core.crd_schema complianceaccounts"
         " > crds/complianceaccounts.yaml"
     )
 

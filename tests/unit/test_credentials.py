@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from controller.cluster import ObjectNotFound
-from controller.credentials import CredentialsError, credentials_from_secret_data, load_credentials
+from controller.adapters.cluster import ObjectNotFound
+from controller.engine.credentials import (
+    CredentialsError,
+    credentials_from_secret_data,
+    load_credentials,
+)
 
 ACCOUNT = "AC" + "1" * 32
 TOKEN = "tok-" + "s3cr3t" * 4
@@ -101,7 +105,7 @@ async def test_load_reads_the_named_secret_in_the_resource_namespace() -> None:
 
 
 def test_callback_token_is_callback_auth_token_else_auth_token() -> None:
-    from controller.credentials import callback_token_from_secret_data
+    from controller.engine.credentials import callback_token_from_secret_data
 
     token_secret = {"accountSid": ACCOUNT.encode(), "authToken": TOKEN.encode()}
     account, token = callback_token_from_secret_data("twilio", token_secret)

@@ -12,14 +12,14 @@ from typing import Any, cast
 import kopf
 import pytest
 
-from controller import daemon
-from controller.cluster import ClusterAccessError
-from controller.metrics import RECONCILE_STATUS_WRITE_FAILED
-from controller.models import BundleRenewalStatus, Phase
-from controller.plan import copy_marker
-from controller.runtime import Runtime
-from controller.settings import OperatorSettings
-from controller.status_sink import StatusWriteFailed
+from controller.adapters.cluster import ClusterAccessError
+from controller.core.models import BundleRenewalStatus, Phase
+from controller.core.plan import copy_marker
+from controller.core.settings import OperatorSettings
+from controller.operator import daemon
+from controller.operator.runtime import Runtime
+from controller.operator.status_sink import StatusWriteFailed
+from controller.telemetry.metrics import RECONCILE_STATUS_WRITE_FAILED
 from tests.unit.fake_twilio import FakeTwilio, Gateways, Objects
 from tests.unit.test_workflow_scenarios import seed_spec
 

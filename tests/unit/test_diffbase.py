@@ -1,7 +1,7 @@
-"""Kopf keeps no last-handled configuration on a BundleRenewal (controller.diffbase): nothing is
-written for it, and an annotation an earlier version wrote (possibly with attribute values) is
-removed in the patch Kopf makes anyway. A spec change wakes the resource through its generation
-instead (controller.runtime.Runtime.seen)."""
+"""Kopf keeps no last-handled configuration on a BundleRenewal (controller.operator.diffbase):
+nothing is written for it, and an annotation an earlier version wrote (possibly with attribute
+values) is removed in the patch Kopf makes anyway. A spec change wakes the resource through its
+generation instead (controller.operator.runtime.Runtime.seen)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from typing import Any
 
 import kopf
 
-from controller.diffbase import NoDiffBaseStorage
-from controller.handlers import ANNOTATION_PREFIX, configure_kopf
-from controller.runtime import Runtime
-from controller.settings import OperatorSettings
+from controller.core.settings import OperatorSettings
+from controller.operator.diffbase import NoDiffBaseStorage
+from controller.operator.handlers import ANNOTATION_PREFIX, configure_kopf
+from controller.operator.runtime import Runtime
 
 DOB = "1985-04-12"
 KEY = f"{ANNOTATION_PREFIX}/last-handled-configuration"

@@ -1,5 +1,5 @@
-"""The start-up gate (controller/discovery.py): what counts as served, how it waits, and the
-peering object it creates."""
+"""The start-up gate (controller/operator/discovery.py): what counts as served, how it waits,
+and the peering object it creates."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from kubernetes.client.exceptions import ApiException
 
-from controller.discovery import (
+from controller.operator.discovery import (
     BUNDLE_RENEWALS,
     PeeringObject,
     ServedKind,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import docs_reference  # scripts/docs_reference.py (scripts/ is on pytest's pythonpath)
 
-from controller.models import BundleRenewalSpec, BundleRenewalStatus, Phase, Reason
-from controller.settings import OperatorSettings
+from controller.core.models import BundleRenewalSpec, BundleRenewalStatus, Phase, Reason
+from controller.core.settings import OperatorSettings
 
 
 def test_every_reason_is_explained() -> None:

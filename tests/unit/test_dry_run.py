@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from controller.actions import UnsafeActionRefused, check_safe
-from controller.models import ConditionType, Phase, PlannedChange, Reason
-from controller.plan import EvaluateOriginal, Observation
-from controller.twilio_models import BundleStatus
+from controller.core.models import ConditionType, Phase, PlannedChange, Reason
+from controller.core.plan import EvaluateOriginal, Observation
+from controller.core.twilio_models import BundleStatus
+from controller.engine.actions import UnsafeActionRefused, check_safe
 from tests.unit.fake_regulations import RegulatedFakeTwilio
 from tests.unit.fake_twilio import T0, FakeTwilio, reconcile, resource, with_spec
 from tests.unit.test_workflow_scenarios import seed_spec

@@ -12,9 +12,15 @@ from typing import Any
 import pytest
 import yaml
 
-from controller.models import API_GROUP, API_VERSION, KIND, AttributeValueRef, BundleRenewalSpec
-from controller.models.account import ACCOUNT_KIND, ComplianceAccountSpec
-from controller.spec_values import referenced_secrets, resolve_with
+from controller.core.models import (
+    API_GROUP,
+    API_VERSION,
+    KIND,
+    AttributeValueRef,
+    BundleRenewalSpec,
+)
+from controller.core.models.account import ACCOUNT_KIND, ComplianceAccountSpec
+from controller.engine.spec_values import referenced_secrets, resolve_with
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.yaml"))

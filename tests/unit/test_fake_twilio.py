@@ -11,8 +11,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-from controller.observe import SupportingDocumentLister
-from controller.plan import (
+from controller.adapters.twilio_gateway.port import TwilioNotFoundError, TwilioPermanentError
+from controller.core.plan import (
     Decision,
     Observation,
     Policy,
@@ -21,8 +21,8 @@ from controller.plan import (
     copy_marker,
     document_marker,
 )
-from controller.twilio_gateway.port import TwilioNotFoundError, TwilioPermanentError
-from controller.twilio_models import BundleStatus, EndUser
+from controller.core.twilio_models import BundleStatus, EndUser
+from controller.engine.observe import SupportingDocumentLister
 from tests.unit import fake_twilio
 from tests.unit.fake_twilio import (
     T0,

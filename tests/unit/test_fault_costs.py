@@ -10,7 +10,7 @@ from statistics import mean
 
 import pytest
 
-from controller.models import Phase
+from controller.core.models import Phase
 from tests.measurements import report
 from tests.unit.renewal_machine import TWILIO_FAULTS, FaultPlan, RenewalMachine
 

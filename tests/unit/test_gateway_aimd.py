@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from controller.twilio_gateway.aimd import AimdLimit, AimdPolicy, Signal
+from controller.adapters.twilio_gateway.aimd import AimdLimit, AimdPolicy, Signal
 
 
 def answered(

@@ -8,9 +8,13 @@ from types import SimpleNamespace
 
 import pytest
 
-from controller.twilio_gateway.convert import TwilioAnswerInvalid, from_instance, from_payload
-from controller.twilio_gateway.port import TwilioPermanentError
-from controller.twilio_models import Bundle, EndUser, SupportingDocument
+from controller.adapters.twilio_gateway.convert import (
+    TwilioAnswerInvalid,
+    from_instance,
+    from_payload,
+)
+from controller.adapters.twilio_gateway.port import TwilioPermanentError
+from controller.core.twilio_models import Bundle, EndUser, SupportingDocument
 
 SECRET_NAME = "Jane Q. Example"
 

@@ -12,9 +12,14 @@ from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioS
 from twilio.base.page import Page
 from twilio.http.response import Response
 
-from controller.twilio_gateway.aimd import Signal
-from controller.twilio_gateway.errors import LIST_PAGE_URI, classify, classify_http, load_signal
-from controller.twilio_gateway.port import (
+from controller.adapters.twilio_gateway.aimd import Signal
+from controller.adapters.twilio_gateway.errors import (
+    LIST_PAGE_URI,
+    classify,
+    classify_http,
+    load_signal,
+)
+from controller.adapters.twilio_gateway.port import (
     TwilioAuthenticationError,
     TwilioError,
     TwilioNotFoundError,

@@ -9,15 +9,19 @@ import socket
 
 import pytest
 
-from controller.twilio_gateway.config import (
+from controller.adapters.twilio_gateway.config import (
     TWILIO_NUMBERS_BASE_URL,
     TWILIO_UPLOAD_BASE_URL,
     GatewaySettings,
 )
-from controller.twilio_gateway.factory import SdkTwilioGatewayFactory
-from controller.twilio_gateway.port import TwilioCredentials, TwilioGateway, TwilioTransientError
-from controller.twilio_gateway.retry import RetryPolicy
-from controller.twilio_gateway.slots import SlotCounts
+from controller.adapters.twilio_gateway.factory import SdkTwilioGatewayFactory
+from controller.adapters.twilio_gateway.port import (
+    TwilioCredentials,
+    TwilioGateway,
+    TwilioTransientError,
+)
+from controller.adapters.twilio_gateway.retry import RetryPolicy
+from controller.adapters.twilio_gateway.slots import SlotCounts
 
 ACCOUNT = "AC" + "1" * 32
 OTHER_ACCOUNT = "AC" + "2" * 32

@@ -9,14 +9,14 @@ from hypothesis import strategies as st
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.response import Response
 
-from controller.twilio_gateway.port import (
+from controller.adapters.twilio_gateway.port import (
     TwilioAmbiguousWriteError,
     TwilioAuthenticationError,
     TwilioNotFoundError,
     TwilioPermanentError,
     TwilioTransientError,
 )
-from controller.twilio_gateway.retry import (
+from controller.adapters.twilio_gateway.retry import (
     Retrier,
     RetryPolicy,
     backoff_ceiling,

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from controller.twilio_gateway.aimd import AimdPolicy, Signal
-from controller.twilio_gateway.slots import AccountSlots, Slot, SlotCounts
+from controller.adapters.twilio_gateway.aimd import AimdPolicy, Signal
+from controller.adapters.twilio_gateway.slots import AccountSlots, Slot, SlotCounts
 
 
 class FakeClock:

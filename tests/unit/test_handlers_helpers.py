@@ -11,9 +11,7 @@ import kopf
 import pytest
 from pydantic import ValidationError
 
-from controller.handlers import WAKE_HANDLER_ID, build_registry, configure_kopf
-from controller.liveness import Insights
-from controller.models import (
+from controller.core.models import (
     BundleRenewalSpec,
     BundleRenewalStatus,
     ConditionType,
@@ -21,11 +19,13 @@ from controller.models import (
     EvaluationStatus,
     Phase,
 )
-from controller.parsing import describe_validation_error, read_object
-from controller.peering import Peering
-from controller.settings import OperatorSettings
-from controller.status_sink import status_patch
-from controller.workflow import decide_invalid_spec
+from controller.core.parsing import describe_validation_error, read_object
+from controller.core.settings import OperatorSettings
+from controller.core.workflow import decide_invalid_spec
+from controller.operator.handlers import WAKE_HANDLER_ID, build_registry, configure_kopf
+from controller.operator.liveness import Insights
+from controller.operator.peering import Peering
+from controller.operator.status_sink import status_patch
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 

@@ -12,9 +12,9 @@ import health_checks
 import pytest
 from health_checks import argocd, kstatus, load_cases
 
-from controller.models import Phase
-from controller.plan import Policy
-from controller.workflow import decide
+from controller.core.models import Phase
+from controller.core.plan import Policy
+from controller.core.workflow import decide
 from tests.unit.fake_twilio import T0
 from tests.unit.test_workflow_table import ROWS
 

@@ -1,7 +1,7 @@
 """Issue 12: the conditions GitOps tools read, status.nextCheckTime, observedGeneration and
 status.history, through the real reconcile loop against the in-memory Twilio.
 
-The conditions' rules (controller/workflow/status.py): Ready only while the original bundle is
+The conditions' rules (controller/core/workflow/status.py): Ready only while the original bundle is
 valid and nothing needs a person; a renewal in flight is in Renewing; Stalled for what a person
 must fix; Reconciling whenever Ready is False otherwise."""
 
@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from controller.models import (
+from controller.core.models import (
     BundleRenewalStatus,
     ConditionType,
     DocumentFailure,
@@ -20,9 +20,9 @@ from controller.models import (
     RenewalOutcome,
     RenewalTrigger,
 )
-from controller.plan import ErrorKind, Observation, Policy
-from controller.workflow import decide, history
-from controller.workflow.context import Context
+from controller.core.plan import ErrorKind, Observation, Policy
+from controller.core.workflow import decide, history
+from controller.core.workflow.context import Context
 from tests.unit.fake_twilio import T0, FakeTwilio, reconcile, resource, with_spec
 from tests.unit.test_workflow_loops import DownTwilio
 from tests.unit.test_workflow_scenarios import complete, seed_spec

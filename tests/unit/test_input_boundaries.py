@@ -27,8 +27,8 @@ from hypothesis import strategies as st
 
 from controller.cli.errors import CliError
 from controller.cli.output import parse_duration, parse_moment
-from controller.parsing import read_object
-from controller.workflow import decide_invalid_spec
+from controller.core.parsing import read_object
+from controller.core.workflow import decide_invalid_spec
 
 CRD = yaml.safe_load(
     (Path(__file__).resolve().parents[2] / "crds" / "bundlerenewals.yaml").read_text()

@@ -1,5 +1,5 @@
 """Kopf's event processor, once wrapped, stores bodies without metadata.managedFields
-(controller.lean_bodies says why), and a Kopf without that processor is left alone."""
+(controller.operator.lean_bodies says why), and a Kopf without that processor is left alone."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import controller.__main__ as entry_point
-from controller import lean_bodies
+from controller.operator import lean_bodies
 
 KOPF_PROCESSING = "kopf._core.reactor.processing"
 
@@ -81,7 +81,7 @@ def test_this_kopf_has_the_processor_and_it_gets_wrapped(monkeypatch: pytest.Mon
 
 def test_a_kopf_without_the_processor_is_left_alone(caplog: pytest.LogCaptureFixture) -> None:
     module = SimpleNamespace()
-    with caplog.at_level(logging.WARNING, logger="controller.lean_bodies"):
+    with caplog.at_level(logging.WARNING, logger="controller.operator.lean_bodies"):
         assert lean_bodies.install(module) is False
     assert vars(module) == {}
     assert "Kopf keeps managedFields" in caplog.text

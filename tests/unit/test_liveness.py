@@ -1,4 +1,5 @@
-"""The liveness probe's judgement (controller/liveness.py) on Kopf's own Insights objects."""
+"""The liveness probe's judgement (controller/operator/liveness.py) on Kopf's own Insights
+objects."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import asyncio
 import kopf
 import pytest
 
-from controller.liveness import Insights, probe_problems, watch_problems
+from controller.operator.liveness import Insights, probe_problems, watch_problems
 
 RENEWALS = kopf.Resource("twilio-compliance.io", "v1alpha1", "bundlerenewals", namespaced=True)
 OTHER = kopf.Resource("example.com", "v1", "bundlerenewals", namespaced=True)

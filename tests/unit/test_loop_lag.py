@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from controller.loop_lag import LoopLagProbe
+from controller.telemetry.loop_lag import LoopLagProbe
 
 
 def bucket(probe: LoopLagProbe, le: float) -> int:

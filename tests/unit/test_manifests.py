@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from controller.peering import Peering
-from controller.settings import OperatorSettings
+from controller.core.settings import OperatorSettings
+from controller.operator.peering import Peering
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFESTS = ROOT / "manifests"

@@ -13,19 +13,19 @@ from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import given
 from hypothesis import strategies as st
 
-from controller.cluster import ClusterClient
-from controller.histogram import Histogram, Snapshot
-from controller.http_server import metrics_application
-from controller.loop_lag import LAG_BUCKETS
-from controller.metrics import CONTENT_TYPE, RECONCILE_OUTCOMES, OperatorMetrics
-from controller.models import BundleRenewalStatus, Phase, RenewalRecord, ReviewStatus
-from controller.parsing import read_object
-from controller.plan import ErrorKind
-from controller.runtime import Runtime
-from controller.settings import OperatorSettings
-from controller.status_sink import KopfSink
-from controller.twilio_gateway.metrics import CallCounter
-from controller.twilio_gateway.slots import SlotCounts
+from controller.adapters.cluster import ClusterClient
+from controller.adapters.twilio_gateway.metrics import CallCounter
+from controller.adapters.twilio_gateway.slots import SlotCounts
+from controller.core.models import BundleRenewalStatus, Phase, RenewalRecord, ReviewStatus
+from controller.core.parsing import read_object
+from controller.core.plan import ErrorKind
+from controller.core.settings import OperatorSettings
+from controller.inbound.http_server import metrics_application
+from controller.operator.runtime import Runtime
+from controller.operator.status_sink import KopfSink
+from controller.telemetry.histogram import Histogram, Snapshot
+from controller.telemetry.loop_lag import LAG_BUCKETS
+from controller.telemetry.metrics import CONTENT_TYPE, RECONCILE_OUTCOMES, OperatorMetrics
 from tests.metrics_scrape import scrape, total, value
 
 label_values = st.text(st.characters(blacklist_categories=["Cs"]), max_size=30)

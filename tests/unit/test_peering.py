@@ -1,12 +1,13 @@
-"""Peering configuration (controller/peering.py): distinct priorities, older replicas first."""
+"""Peering configuration (controller/operator/peering.py): distinct priorities, older replicas
+first."""
 
 from __future__ import annotations
 
 import kopf
 import pytest
 
-from controller.peering import Peering, priority_from_start
-from controller.settings import OperatorSettings
+from controller.core.settings import OperatorSettings
+from controller.operator.peering import Peering, priority_from_start
 
 
 @pytest.fixture(autouse=True)

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from controller.models import BundleRenewalSpec, ConditionType, Phase, Reason
-from controller.plan import RegulationTerms
-from controller.regulation_cache import RegulationCache
-from controller.workflow.preflight import refusals
+from controller.core.models import BundleRenewalSpec, ConditionType, Phase, Reason
+from controller.core.plan import RegulationTerms
+from controller.core.workflow.preflight import refusals
+from controller.engine.regulation_cache import RegulationCache
 from tests.unit.fake_regulations import RegulatedFakeTwilio
 from tests.unit.fake_twilio import T0, reconcile, resource, with_spec
 from tests.unit.test_workflow_scenarios import seed_spec

@@ -13,20 +13,20 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from controller import workflow
-from controller.cluster import ObjectNotFound
-from controller.credentials import CredentialsError, LastGoodCredentials
-from controller.models import (
+from controller.adapters.cluster import ObjectNotFound
+from controller.adapters.twilio_gateway.port import TwilioCredentials
+from controller.core import workflow
+from controller.core.models import (
     BundleRenewalSpec,
     BundleRenewalStatus,
     RenewalOutcome,
     RenewalRecord,
     ReviewStatus,
 )
-from controller.plan import ErrorKind, Event, Policy, RenewalResource, copy_marker
-from controller.reconcile import Dependencies, queue_priority, reconcile
-from controller.twilio_gateway.port import TwilioCredentials
-from controller.twilio_models import Bundle, BundleStatus
+from controller.core.plan import ErrorKind, Event, Policy, RenewalResource, copy_marker
+from controller.core.twilio_models import Bundle, BundleStatus
+from controller.engine.credentials import CredentialsError, LastGoodCredentials
+from controller.engine.reconcile import Dependencies, queue_priority, reconcile
 
 ACCOUNT = "AC" + "a" * 32
 PERSONAL = "Jane Q. Example"

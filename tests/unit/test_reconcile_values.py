@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from controller.conditions import get_condition
-from controller.models import ConditionStatus, ConditionType, Phase, Reason
-from controller.plan import ErrorKind
-from controller.twilio_models import EndUser, SupportingDocument
+from controller.core.conditions import get_condition
+from controller.core.models import ConditionStatus, ConditionType, Phase, Reason
+from controller.core.plan import ErrorKind
+from controller.core.twilio_models import EndUser, SupportingDocument
 from tests.unit.fake_twilio import (
     POLICY,
     T0,

@@ -9,7 +9,7 @@ import logging
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from controller.redaction import REDACTED, AttributeRedactingFilter, redact_attributes
+from controller.telemetry.redaction import REDACTED, AttributeRedactingFilter, redact_attributes
 
 VALUE = "Jane-Doe-552100554"
 

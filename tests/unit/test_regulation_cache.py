@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from controller.plan import regulation_terms
-from controller.regulation_cache import RegulationCache
-from controller.twilio_gateway.port import TwilioNotFoundError, TwilioTransientError
-from controller.twilio_models import ItemType, Regulation
+from controller.adapters.twilio_gateway.port import TwilioNotFoundError, TwilioTransientError
+from controller.core.plan import regulation_terms
+from controller.core.twilio_models import ItemType, Regulation
+from controller.engine.regulation_cache import RegulationCache
 from twilio_sim import regulations, render
 
 RN = "RN" + "1" * 32

@@ -11,10 +11,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from prometheus_client.metrics_core import Metric
 
-from controller.conditions import set_condition
-from controller.histogram import LONG_BUCKETS, Histogram
-from controller.metrics import OperatorMetrics
-from controller.models import (
+from controller.core.conditions import set_condition
+from controller.core.models import (
     BundleRenewalStatus,
     ConditionStatus,
     ConditionType,
@@ -25,6 +23,8 @@ from controller.models import (
     RenewalRecord,
     ReviewStatus,
 )
+from controller.telemetry.histogram import LONG_BUCKETS, Histogram
+from controller.telemetry.metrics import OperatorMetrics
 from tests.metrics_scrape import scrape, value
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -9,10 +9,10 @@ import pytest
 from pydantic import ValidationError
 
 import controller.__main__ as entry_point
-from controller.plan import Policy
-from controller.reconcile import policy_from_settings
-from controller.runtime import gateway_settings
-from controller.settings import LogFormat, OperatorSettings, replaced_variables_in
+from controller.core.plan import Policy
+from controller.core.settings import LogFormat, OperatorSettings, replaced_variables_in
+from controller.engine.reconcile import policy_from_settings
+from controller.operator.runtime import gateway_settings
 
 
 @pytest.fixture(autouse=True)

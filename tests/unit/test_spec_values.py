@@ -1,4 +1,5 @@
-"""Attribute values from Secrets: how references parse, resolve and fail (controller.spec_values).
+"""Attribute values from Secrets: how references parse, resolve and fail
+(controller.engine.spec_values).
 
 Precedence as a container's envFrom/env (attributesFrom in order, then attributes); a value is a
 string, the key's UTF-8 text exactly as stored; every Secret is read once per resolution and not
@@ -16,10 +17,10 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from controller.cluster import ClusterAccessError, ObjectNotFound
-from controller.models import AttributeValueRef, BundleRenewalSpec
-from controller.parsing import describe_validation_error
-from controller.spec_values import (
+from controller.adapters.cluster import ClusterAccessError, ObjectNotFound
+from controller.core.models import AttributeValueRef, BundleRenewalSpec
+from controller.core.parsing import describe_validation_error
+from controller.engine.spec_values import (
     ValueSecretError,
     has_references,
     referenced_secrets,

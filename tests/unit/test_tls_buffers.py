@@ -1,5 +1,5 @@
 """TLS connections opened after `shrink_tls_read_buffers` read into 16 KiB buffers, not asyncio's
-256 KiB (controller.tls_buffers says why)."""
+256 KiB (controller.operator.tls_buffers says why)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from controller.tls_buffers import TLS_READ_BUFFER_BYTES, shrink_tls_read_buffers
+from controller.operator.tls_buffers import TLS_READ_BUFFER_BYTES, shrink_tls_read_buffers
 
 ASYNCIO_DEFAULT = 256 * 1024
 

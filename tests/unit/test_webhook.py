@@ -19,14 +19,14 @@ from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from controller.bundle_owners import BundleOwner, BundleOwners
-from controller.cluster import ClusterAccessError, ClusterClient, ObjectNotFound
-from controller.models import BundleRenewalStatus, Phase
-from controller.original_callback import register_on_original
-from controller.runtime import Runtime
-from controller.settings import OperatorSettings
-from controller.twilio_models import Bundle, BundleStatus
-from controller.webhook import CallbackReceiver, CallbackTokens
+from controller.adapters.cluster import ClusterAccessError, ClusterClient, ObjectNotFound
+from controller.core.bundle_owners import BundleOwner, BundleOwners
+from controller.core.models import BundleRenewalStatus, Phase
+from controller.core.settings import OperatorSettings
+from controller.core.twilio_models import Bundle, BundleStatus
+from controller.engine.original_callback import register_on_original
+from controller.inbound.webhook import CallbackReceiver, CallbackTokens
+from controller.operator.runtime import Runtime
 from twilio_sim.callbacks import CallbackRequest, build_request, sign
 
 PUBLIC = "https://renewals.example.com"
@@ -455,7 +455,7 @@ async def test_only_owners_whose_token_verifies_are_woken() -> None:
 async def test_refusals_log_no_secret_or_body(
     hook: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="controller.webhook")
+    caplog.set_level(logging.DEBUG, logger="controller.inbound.webhook")
     params = {**callback(), "failure_reason": "Personal-Value-4242"}
     assert await hook.form(params, token=TOKEN_B) == 403
     assert await hook.form(params) == 204

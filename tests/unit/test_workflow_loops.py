@@ -9,11 +9,11 @@ from collections import Counter
 from datetime import timedelta
 from typing import Any
 
-from controller.models import Phase, Reason
-from controller.plan import ErrorKind
-from controller.twilio_gateway.port import TwilioPermanentError, TwilioTransientError
-from controller.twilio_models import SupportingDocument
-from controller.write_budget import WriteBudget
+from controller.adapters.twilio_gateway.port import TwilioPermanentError, TwilioTransientError
+from controller.core.models import Phase, Reason
+from controller.core.plan import ErrorKind
+from controller.core.twilio_models import SupportingDocument
+from controller.engine.write_budget import WriteBudget
 from tests.unit.fake_twilio import T0, FakeTwilio, Run, reconcile, resource, with_spec
 from tests.unit.test_workflow_scenarios import seed_spec
 

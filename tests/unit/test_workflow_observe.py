@@ -10,9 +10,9 @@ from typing import Any, cast
 
 import pytest
 
-from controller.models import BundleRenewalStatus
-from controller.observe import expand, gather
-from controller.plan import (
+from controller.adapters.twilio_gateway.port import TwilioGateway, TwilioNotFoundError
+from controller.core.models import BundleRenewalStatus
+from controller.core.plan import (
     DeleteCopy,
     Observation,
     ObservationPart,
@@ -21,9 +21,9 @@ from controller.plan import (
     fold,
     rank_our_copies,
 )
-from controller.twilio_gateway.port import TwilioGateway, TwilioNotFoundError
-from controller.twilio_models import Bundle, BundleStatus, EndUser, ItemAssignment
-from controller.workflow import decide
+from controller.core.twilio_models import Bundle, BundleStatus, EndUser, ItemAssignment
+from controller.core.workflow import decide
+from controller.engine.observe import expand, gather
 from tests.unit.fake_twilio import POLICY, T0, UID, RenewalResource
 
 P = ObservationPart

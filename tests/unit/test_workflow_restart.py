@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from controller.models import Phase
-from controller.workflow import settled_for
+from controller.core.models import Phase
+from controller.core.workflow import settled_for
 from tests.unit.fake_twilio import T0, Crash, FakeTwilio, reconcile, resource, with_spec
 from tests.unit.test_workflow_scenarios import seed_spec
 

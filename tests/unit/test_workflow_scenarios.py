@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from controller.bundle_owners import BundleOwner
-from controller.models import BundleRenewalStatus, CreatedDocument, Phase
-from controller.plan import (
+from controller.core.bundle_owners import BundleOwner
+from controller.core.models import BundleRenewalStatus, CreatedDocument, Phase
+from controller.core.plan import (
     CreateDocument,
     Decision,
     DeleteCopy,
@@ -20,9 +20,9 @@ from controller.plan import (
     ReplaceItems,
     Submit,
 )
-from controller.runtime import Runtime
-from controller.settings import OperatorSettings
-from controller.twilio_models import BundleStatus, EndUser, SupportingDocument
+from controller.core.settings import OperatorSettings
+from controller.core.twilio_models import BundleStatus, EndUser, SupportingDocument
+from controller.operator.runtime import Runtime
 from tests.unit.fake_twilio import (
     T0,
     Crash,

@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 
-from controller.models import (
+from controller.core.models import (
     BundleRenewalStatus,
     OriginalBundleStatus,
     Phase,
     ReviewStatus,
 )
-from controller.models import EvaluationStatus as EvaluationRecord
-from controller.plan import (
+from controller.core.models import EvaluationStatus as EvaluationRecord
+from controller.core.plan import (
     AssignItem,
     CreateCopy,
     DeleteCopy,
@@ -36,7 +36,7 @@ from controller.plan import (
     document_marker,
     rank_our_copies,
 )
-from controller.twilio_models import (
+from controller.core.twilio_models import (
     Bundle,
     BundleStatus,
     EndUser,
@@ -45,7 +45,7 @@ from controller.twilio_models import (
     ItemAssignment,
     SupportingDocument,
 )
-from controller.workflow import backoff_delay, decide, on_error
+from controller.core.workflow import backoff_delay, decide, on_error
 from tests.unit.fake_twilio import POLICY, T0, UID, RenewalResource
 
 P = ObservationPart
