@@ -103,29 +103,29 @@ bench-sim: install
 
 # Size of /metrics with 1,000 BundleRenewals' statuses fed into OperatorMetrics (prints bytes).
 bench-metrics: install
-	$(PY) scripts/metrics_size.py 1000
+	$(PY) -m devtools.metrics_size 1000
 
 # Fleet benchmark (issue 10, README "Fleet benchmark"): on one local control plane, the operator
 # (webhook on, and polling only) and the guide script at 50/200/1,000 renewals, deletion, and
 # 10,000 idle resources; every figure side by side. About an hour on 2 cores. Knobs go in
 # FLEET_ARGS, e.g. FLEET_ARGS="--sizes 50 --idle 0 --json fleet.json" (--help lists them).
 bench-fleet: install envtest
-	PYTHONPATH=scripts $(PY) -m bench.fleet $(FLEET_ARGS)
+	$(PY) -m bench.fleet $(FLEET_ARGS)
 
 # ComplianceAccount scans (issue 20, README "Watching a whole account"): one account of 10,000
 # bundles, 500 with a deadline, 250 covered; Twilio requests, seconds and operator memory of the
 # first scan, of registering every bundle's StatusCallback, and of a whole rescan. Knobs in
 # ACCOUNTS_ARGS, e.g. ACCOUNTS_ARGS="--bundles 1000 --dated 60 --covered 40".
 bench-accounts: install envtest
-	PYTHONPATH=scripts $(PY) -m bench.accounts $(ACCOUNTS_ARGS)
+	$(PY) -m bench.accounts $(ACCOUNTS_ARGS)
 
 # The same at CI size (10 renewals, 100 idle resources): every figure, in about 2 minutes.
 bench-fleet-short: install envtest
-	PYTHONPATH=scripts $(PY) -m bench.fleet --short $(FLEET_ARGS)
+	$(PY) -m bench.fleet --short $(FLEET_ARGS)
 
 # Local control plane (etcd + kube-apiserver 1.20 on loopback); README "Local control plane".
 # envtest installs the Debian packages and builds kube-apiserver once (cached under ~/.cache).
-CONTROLPLANE := PYTHONPATH=scripts python3 -m controlplane
+CONTROLPLANE := python3 -m devtools.controlplane
 
 envtest:
 	@bash scripts/controlplane/provision.sh
@@ -152,10 +152,10 @@ kind-up:
 	@bash scripts/controlplane/kind-up.sh
 
 # The README's first command: control plane, simulator, operator and examples/, on one machine
-# (scripts/demo.py). Interactive until Ctrl-C; with CI=true (or no terminal) it exits 0 only when
+# (devtools/demo/). Interactive until Ctrl-C; with CI=true (or no terminal) it exits 0 only when
 # every example reached its intended state. CLUSTER=kind: a kind cluster instead (needs Docker).
 demo: install $(if $(filter kind,$(CLUSTER)),,envtest)
-	@$(PY) scripts/demo.py
+	@$(PY) -m devtools.demo
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

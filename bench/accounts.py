@@ -1,8 +1,8 @@
 """ComplianceAccount benchmark (issue 20): one account of many bundles, some with a deadline and
 some of those covered, scanned by the operator on a local control plane and the simulator.
 
-    PYTHONPATH=scripts python -m bench.accounts                      # 10,000 bundles, 500 dated
-    PYTHONPATH=scripts python -m bench.accounts --bundles 200 --dated 20 --covered 10
+    python -m bench.accounts                      # 10,000 bundles, 500 dated
+    python -m bench.accounts --bundles 200 --dated 20 --covered 10
 
 Scenarios, one after the other on one operator (webhook on):
 - keep: `statusCallbacks: Keep`, from creating the resource to its first status;
@@ -25,15 +25,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
-from controlplane import LocalControlPlane
-from controlplane.testing import KubeCluster
 from kubernetes import client
-from operator_runner import REPO_ROOT, OperatorProcess
 
 from bench import fleet_kube
 from bench.fleet_kube import Fleet
 from bench.fleet_procs import memory
 from bench.fleet_sim import SimProcess
+from devtools.controlplane import LocalControlPlane
+from devtools.controlplane.testing import KubeCluster
+from devtools.operator_runner import REPO_ROOT, OperatorProcess
 from twilio_sim.server import free_port
 
 GROUP, VERSION, ACCOUNTS = "twilio-compliance.io", "v1alpha1", "complianceaccounts"

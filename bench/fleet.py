@@ -26,9 +26,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from controlplane import LocalControlPlane
-from controlplane.testing import KubeCluster
-from operator_runner import REPO_ROOT, OperatorProcess
 from twilio.rest import Client
 
 from bench import fleet_kube, guide_script
@@ -46,6 +43,9 @@ from bench.fleet_sim import (
 )
 from bench.fleet_sim import seed_account as seed
 from controller.core.settings import OperatorSettings
+from devtools.controlplane import LocalControlPlane
+from devtools.controlplane.testing import KubeCluster
+from devtools.operator_runner import REPO_ROOT, OperatorProcess
 from twilio_sim.server import free_port
 
 MODES = ("webhook", "polling")

@@ -18,11 +18,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
 
-from controlplane import ClusterEndpoints
 from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
 
 from bench.fleet_sim import DOCUMENT_ATTRIBUTES, DOCUMENT_TYPE, END_USER_ATTRIBUTES
+from devtools.controlplane import ClusterEndpoints
 
 GROUP = "twilio-compliance.io"
 VERSION = "v1alpha1"

@@ -84,7 +84,7 @@ class SlotCounts(Protocol):
 
 #: (method, encoding) of each callback shape the receiver accepts (callback_signature).
 CALLBACK_SHAPES = (("GET", "query"), ("POST", "query"), ("POST", "form"), ("POST", "json"))
-#: The answers BundleRenewalCallbacksNotVerified compares (scripts/alert_rules.py).
+#: The answers BundleRenewalCallbacksNotVerified compares (devtools/alert_rules.py).
 CALLBACK_ANSWERS_WATCHED = ((204, "woken"), (204, "noted"), (403, "not_verified"))
 
 

@@ -15,10 +15,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from controlplane import LocalControlPlane
-from controlplane.testing import KubeCluster
 
 from controller.core.models import API_GROUP, PLURAL
+from devtools.controlplane import LocalControlPlane
+from devtools.controlplane.testing import KubeCluster
 from tests.integration.operator_fixtures import CRD_PATH
 from tests.measurements import report
 from tests.sim_fixtures import Sim

@@ -21,9 +21,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from controlplane import LocalControlPlane
-from operator_runner import OperatorProcess
-
+from devtools.controlplane import LocalControlPlane
+from devtools.operator_runner import OperatorProcess
 from tests.chaos.cluster_view import ClusterView, Key, message, phase, unfinished
 from tests.chaos.reviewer import Reviewer
 from tests.chaos.settings import ChaosSettings

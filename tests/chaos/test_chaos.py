@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from controlplane import LocalControlPlane
-from controlplane.testing import KubeCluster
-from operator_runner import OperatorProcess
 
+from devtools.controlplane import LocalControlPlane
+from devtools.controlplane.testing import KubeCluster
+from devtools.operator_runner import OperatorProcess
 from tests.chaos import checks
 from tests.chaos.cluster_view import ClusterView, Key, key, phase, unfinished
 from tests.chaos.disruptions import Disruptor, restart_cost

@@ -9,11 +9,11 @@ from __future__ import annotations
 import threading
 
 import pytest
-from controlplane import LocalControlPlane
-from controlplane.processes import port_is_listening
-from controlplane.testing import KubeCluster
 from kubernetes import client
 
+from devtools.controlplane import LocalControlPlane
+from devtools.controlplane.processes import port_is_listening
+from devtools.controlplane.testing import KubeCluster
 from tests.measurements import report
 
 pytestmark = pytest.mark.integration  # a control plane of its own (conftest.py)

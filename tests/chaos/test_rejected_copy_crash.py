@@ -19,10 +19,10 @@ import time
 from pathlib import Path
 
 import pytest
-from controlplane.testing import KubeCluster
 from kubernetes import client
-from operator_runner import OperatorProcess
 
+from devtools.controlplane.testing import KubeCluster
+from devtools.operator_runner import OperatorProcess
 from tests.chaos.reviewer import FAILURE_REASON, copy_excerpts
 from tests.integration.operator_fixtures import Renewals, operator_env
 from tests.integration.scenario import (

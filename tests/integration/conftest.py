@@ -1,7 +1,7 @@
 """A real Kubernetes API server for the integration tests, shared by the whole session.
 
 By default the session starts its own control plane (etcd + kube-apiserver 1.20 on free loopback
-ports, see ``scripts/controlplane``), building kube-apiserver first if it is not cached yet
+ports, see ``devtools/controlplane``), building kube-apiserver first if it is not cached yet
 (`make envtest` does the same ahead of time). To run the same tests against another cluster,
 e.g. kind, name it explicitly: ``pytest --kubeconfig=...`` or ``BRO_TEST_KUBECONFIG=...``. The
 ambient KUBECONFIG is ignored on purpose: the tests create and delete namespaces, CRDs and
@@ -34,10 +34,10 @@ import secrets
 from collections.abc import Iterator
 
 import pytest
-from controlplane import LocalControlPlane
-from controlplane.testing import KubeCluster, external_kubeconfig, server_of
 from kubernetes import client
 
+from devtools.controlplane import LocalControlPlane
+from devtools.controlplane.testing import KubeCluster, external_kubeconfig, server_of
 from tests.measurements import report
 
 

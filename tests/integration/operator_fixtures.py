@@ -20,9 +20,9 @@ from typing import Any, cast
 import pytest
 import yaml
 from kubernetes import client
-from operator_runner import REPO_ROOT, OperatorProcess
 
 from controller.core.models import API_GROUP, API_VERSION, PLURAL
+from devtools.operator_runner import REPO_ROOT, OperatorProcess
 from tests.integration.scenario import CREDENTIALS_SECRET
 from tests.sim_fixtures import Sim, SimAccount
 

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from operator_runner import stop_process
 
+from devtools.operator_runner import stop_process
 from tests.monitoring.promtool import binary
 from twilio_sim.server import free_port
 

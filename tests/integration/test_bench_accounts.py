@@ -9,12 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from operator_runner import REPO_ROOT
+from devtools.operator_runner import REPO_ROOT
 
 
 def test_bench_accounts_runs_every_scenario(tmp_path: Path) -> None:
     out = tmp_path / "accounts.json"
-    env = {**os.environ, "PYTHONPATH": "scripts"}
+    env = dict(os.environ)
     env.pop("KUBECONFIG", None)
     args = ["--bundles", "60", "--dated", "10", "--covered", "4", "--json", str(out)]
     result = subprocess.run(

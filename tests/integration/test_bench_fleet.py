@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from operator_runner import REPO_ROOT
 
 from bench.fleet_kube import KINDS
 from bench.fleet_sim import COPIES_ROUTE
+from devtools.operator_runner import REPO_ROOT
 
 N = 10  # --short
 IDLE = 100
@@ -28,7 +28,7 @@ STARTUP = 50
 
 
 def bench_fleet(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": "scripts"}
+    env = dict(os.environ)
     env.pop("KUBECONFIG", None)
     result = subprocess.run(
         [sys.executable, "-m", "bench.fleet", *args],

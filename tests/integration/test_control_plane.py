@@ -22,12 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from controlplane import LocalControlPlane
-from controlplane.kubectl import provisioned_kubectl
-from controlplane.processes import pid_is_running, port_is_listening
-from controlplane.testing import KubeCluster
 from kubernetes import client, config, watch
 
+from devtools.controlplane import LocalControlPlane
+from devtools.controlplane.kubectl import provisioned_kubectl
+from devtools.controlplane.processes import pid_is_running, port_is_listening
+from devtools.controlplane.testing import KubeCluster
 from tests.measurements import report
 
 pytestmark = pytest.mark.integration
@@ -485,9 +485,9 @@ def test_a_restarted_control_plane_keeps_its_data_and_endpoints() -> None:
 
 
 def _controlplane_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "scripts")}
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     return subprocess.run(
-        [sys.executable, "-m", "controlplane", *args],
+        [sys.executable, "-m", "devtools.controlplane", *args],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,
@@ -534,7 +534,7 @@ def test_servers_die_with_a_killed_parent(tmp_path: Path) -> None:
     starter = (
         "import json, sys\n"
         "from pathlib import Path\n"
-        "from controlplane import LocalControlPlane\n"
+        "from devtools.controlplane import LocalControlPlane\n"
         "plane = LocalControlPlane(Path(sys.argv[1]))\n"
         "plane.start()\n"
         "print(json.dumps(plane.pids), flush=True)\n"
@@ -542,7 +542,7 @@ def test_servers_die_with_a_killed_parent(tmp_path: Path) -> None:
     )
     parent = subprocess.Popen(
         [sys.executable, "-c", starter, str(root)],
-        env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "scripts")},
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,

@@ -10,7 +10,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from operator_runner import REPO_ROOT
+from devtools.operator_runner import REPO_ROOT
 
 
 def processes_mentioning(text: str) -> list[str]:

@@ -24,14 +24,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-from operator_image import (
+
+from devtools.operator_image import (
     PODMAN_RUNTIME_FLAGS,
     BuiltImage,
     ImageOperator,
     build_image,
     missing_programs,
 )
-
 from tests.integration.operator_fixtures import (
     KubeCluster,
     Renewals,

@@ -9,9 +9,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-import alert_rules
 import yaml
 
+from devtools import alert_rules
 from tests.integration.operator_fixtures import KubeCluster
 
 MANIFESTS = alert_rules.REPO_ROOT / "manifests"

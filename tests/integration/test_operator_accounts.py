@@ -10,9 +10,9 @@ from typing import Any, cast
 
 import pytest
 from kubernetes import client
-from operator_runner import OperatorProcess
 
 from controller.core.models import API_GROUP, API_VERSION
+from devtools.operator_runner import OperatorProcess
 from tests.integration.operator_fixtures import OperatorFactory, Renewals
 from tests.integration.scenario import CREDENTIALS_SECRET, requests_by_route
 from tests.integration.test_operator_failover import start_pair

@@ -21,11 +21,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import alert_rules
 import pytest
 import yaml
-from operator_runner import OperatorProcess
 
+from devtools import alert_rules
+from devtools.operator_runner import OperatorProcess
 from tests.integration.operator_fixtures import OperatorFactory, Renewals
 from tests.integration.prometheus_server import PrometheusServer
 from tests.integration.scenario import missing_field_spec, renewal_spec

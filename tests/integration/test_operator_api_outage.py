@@ -21,10 +21,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from controlplane import LocalControlPlane
-from operator_runner import OperatorProcess
 
 from controller.core.models import API_GROUP
+from devtools.controlplane import LocalControlPlane
+from devtools.operator_runner import OperatorProcess
 from tests.integration.apiserver_proxy import ApiServerProxy
 from tests.integration.operator_fixtures import KubeCluster, OperatorFactory, Renewals
 from tests.integration.scenario import assert_renewed, renewal_spec, seed_due_bundle

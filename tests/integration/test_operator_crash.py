@@ -14,8 +14,8 @@ import time
 from typing import Any
 
 import pytest
-from operator_runner import OperatorProcess
 
+from devtools.operator_runner import OperatorProcess
 from tests.integration.operator_fixtures import OperatorFactory, Renewals
 from tests.integration.scenario import (
     DOCUMENTS_SECRET,

@@ -3,8 +3,7 @@ leaves the original bundle exactly as it was."""
 
 from __future__ import annotations
 
-from operator_runner import OperatorProcess
-
+from devtools.operator_runner import OperatorProcess
 from tests.integration.operator_fixtures import Renewals
 from tests.integration.scenario import (
     bundle_state,

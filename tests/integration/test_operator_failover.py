@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 from kubernetes import client
-from operator_runner import OperatorProcess
 
+from devtools.operator_runner import OperatorProcess
 from tests.integration.operator_fixtures import OperatorFactory, Renewals
 from tests.integration.scenario import (
     assert_renewed,

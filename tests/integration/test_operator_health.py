@@ -3,7 +3,7 @@
 The operator process against the API server and the simulator drives one BundleRenewal into
 each situation of tests/fixtures/health/health_test.yaml; there, the object as the API server
 returns it is read by the kstatus oracle (Flux) and by the shipped Argo CD health.lua in Lua 5.1
-(scripts/health_checks.py), and both must say what the expectations file says. The object is
+(devtools/health_checks.py), and both must say what the expectations file says. The object is
 then compared with its captured fixture (phase, conditions' status and reason, generation and
 deletion): the README's Health table, generated from the fixtures, is what a real run writes.
 With BRO_UPDATE_HEALTH_FIXTURES=1 the fixtures are captured again instead.
@@ -17,9 +17,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import yaml
-from health_checks import EXPECTATIONS, FIXTURES, argocd, kstatus
-from operator_runner import OperatorProcess
 
+from devtools.health_checks import EXPECTATIONS, FIXTURES, argocd, kstatus
+from devtools.operator_runner import OperatorProcess
 from tests.integration.operator_fixtures import OperatorFactory, Renewals
 from tests.integration.scenario import (
     missing_field_spec,

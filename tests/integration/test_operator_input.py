@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 import yaml
 from kubernetes import client
-from operator_runner import OperatorProcess
 
 from controller.telemetry.redaction import REDACTED
+from devtools.operator_runner import OperatorProcess
 from tests.integration.operator_fixtures import OperatorFactory, Renewals
 from tests.integration.scenario import (
     DOCUMENT_VALUE,

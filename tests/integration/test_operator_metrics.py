@@ -12,8 +12,7 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
-from operator_runner import OperatorProcess
-
+from devtools.operator_runner import OperatorProcess
 from tests.integration.operator_fixtures import Renewals
 from tests.integration.scenario import (
     DOCUMENT_VALUE,

@@ -8,8 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from operator_runner import OperatorProcess
-
+from devtools.operator_runner import OperatorProcess
 from tests.integration.operator_fixtures import Renewals
 from tests.integration.scenario import (
     COPIES_ROUTE,

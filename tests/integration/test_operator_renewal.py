@@ -5,8 +5,7 @@ Acceptance 1, 2, 3 and 8 of issue 4: a real API server, the simulator, and `pyth
 
 from __future__ import annotations
 
-from operator_runner import OperatorProcess
-
+from devtools.operator_runner import OperatorProcess
 from tests.integration.operator_fixtures import Renewals
 from tests.integration.scenario import (
     DOCUMENT_VALUE,

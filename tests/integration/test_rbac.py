@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 import yaml
 from kubernetes import client
-from operator_runner import OperatorProcess
 
+from devtools.operator_runner import OperatorProcess
 from tests.integration.operator_fixtures import (
     MANIFESTS,
     OPERATOR_ROLE,

@@ -9,11 +9,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-import alert_rules  # scripts/alert_rules.py (scripts/ is on pytest's pythonpath)
 import yaml
-from metrics_size import every_family
 
 from controller.telemetry.metrics import OperatorMetrics
+from devtools import alert_rules
+from devtools.metrics_size import every_family
 from tests.monitoring.promtool import promtool, run_promtool
 
 HERE = Path(__file__).resolve().parent
@@ -27,7 +27,7 @@ def load(path: Path) -> Any:
 
 def test_the_generated_files_are_up_to_date() -> None:
     for path, text in alert_rules.outputs().items():
-        assert path.read_text() == text, f"{path} is stale: run scripts/alert_rules.py"
+        assert path.read_text() == text, f"{path} is stale: run devtools/alert_rules.py"
     assert alert_rules.main(["--check"]) == 0
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from metrics_size import every_family
 
+from devtools.metrics_size import every_family
 from tests.monitoring.promtool import promtool
 
 DASHBOARD = (

@@ -1,4 +1,4 @@
-"""scripts/demo.py checks its prerequisites before starting anything: a kubectl that can run
+"""devtools/demo/ checks its prerequisites before starting anything: a kubectl that can run
 `apply -k manifests/` (>= 1.24), and for kind, kind and a Docker engine; what is missing is named
 with how to get it."""
 
@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import demo  # scripts/demo.py (scripts/ is on pytest's pythonpath)
 import pytest
+
+from devtools.demo import __main__ as demo
+from devtools.demo.common import missing_prerequisites
 
 
 def fake_kubectl(tmp_path: Path, minor: str) -> Path:
@@ -27,7 +29,7 @@ def test_a_kubectl_older_than_1_24_is_named_with_how_to_get_a_newer_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, minor: str, ok: bool
 ) -> None:
     monkeypatch.setenv("BRO_KUBECTL", str(fake_kubectl(tmp_path, minor)))
-    missing = demo.missing_prerequisites(kind=False)
+    missing = missing_prerequisites(kind=False)
     if ok:
         assert missing == []
     else:
@@ -41,7 +43,7 @@ def test_a_kubectl_that_does_not_run_is_named(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("BRO_KUBECTL", str(tmp_path / "no-such-kubectl"))
-    (message,) = demo.missing_prerequisites(kind=False)
+    (message,) = missing_prerequisites(kind=False)
     assert "does not run" in message
 
 

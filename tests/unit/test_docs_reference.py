@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import docs_reference  # scripts/docs_reference.py (scripts/ is on pytest's pythonpath)
-
 from controller.core.models import BundleRenewalSpec, BundleRenewalStatus, Phase, Reason
 from controller.core.settings import OperatorSettings
+from devtools import docs_reference
 
 
 def test_every_reason_is_explained() -> None:
@@ -18,7 +17,7 @@ def test_the_readme_reference_is_up_to_date() -> None:
     for name in docs_reference.SECTIONS:
         assert f"<!-- BEGIN GENERATED: {name} " in readme
     assert docs_reference.render(readme) == readme, (
-        "README.md is stale: run .venv/bin/python scripts/docs_reference.py"
+        "README.md is stale: run .venv/bin/python devtools/docs_reference.py"
     )
 
 

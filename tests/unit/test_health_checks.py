@@ -8,13 +8,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import health_checks
 import pytest
-from health_checks import argocd, kstatus, load_cases
 
 from controller.core.models import Phase
 from controller.core.plan import Policy
 from controller.core.workflow import decide
+from devtools import health_checks
+from devtools.health_checks import argocd, kstatus, load_cases
 from tests.unit.fake_twilio import T0
 from tests.unit.test_workflow_table import ROWS
 

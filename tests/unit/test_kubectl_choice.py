@@ -7,8 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
-from controlplane import kubectl
-from controlplane.kubectl import KubectlNotFound, kubectl_command, needs_newer_client
+
+from devtools.controlplane import kubectl
+from devtools.controlplane.kubectl import KubectlNotFound, kubectl_command, needs_newer_client
 
 
 def fake_kubectl(path: Path, minor: int) -> Path:

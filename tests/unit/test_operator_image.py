@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 import yaml
-from operator_image import DEPLOYMENT, deployment_run_flags
+
+from devtools.operator_image import DEPLOYMENT, deployment_run_flags
 
 
 def test_the_flags_are_the_deployments_security_settings() -> None:

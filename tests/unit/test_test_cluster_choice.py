@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from controlplane.testing import TEST_KUBECONFIG_ENV, external_kubeconfig
+from devtools.controlplane.testing import TEST_KUBECONFIG_ENV, external_kubeconfig
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,8 +1,8 @@
 """Command line for the demo and for people: start, inspect and stop a detached control plane.
 
-    PYTHONPATH=scripts python3 -m controlplane up       # last line of output: kubeconfig path
-    PYTHONPATH=scripts python3 -m controlplane status
-    PYTHONPATH=scripts python3 -m controlplane down
+    python3 -m devtools.controlplane up       # last line of output: kubeconfig path
+    python3 -m devtools.controlplane status
+    python3 -m devtools.controlplane down
 
 ``make cluster-up`` / ``make cluster-down`` wrap these. State lives in ``.tmp/controlplane/`` of
 the repository (override with --dir); ``down`` removes that directory.
@@ -14,9 +14,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from controlplane.cluster import KUBECONFIG_FILE, ControlPlaneError, LocalControlPlane
-from controlplane.kubectl import kubectl_command
-from controlplane.provision import ProvisioningError
+from devtools.controlplane.cluster import KUBECONFIG_FILE, ControlPlaneError, LocalControlPlane
+from devtools.controlplane.kubectl import kubectl_command
+from devtools.controlplane.provision import ProvisioningError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DIR = REPO_ROOT / ".tmp" / "controlplane"

@@ -1,15 +1,15 @@
 """The README's reference tables, generated from the code so they cannot drift.
 
-    .venv/bin/python scripts/docs_reference.py          # rewrite README.md's generated blocks
-    .venv/bin/python scripts/docs_reference.py --check  # exit 1 if README.md is stale
+    .venv/bin/python devtools/docs_reference.py          # rewrite README.md's generated blocks
+    .venv/bin/python devtools/docs_reference.py --check  # exit 1 if README.md is stale
 
 Spec and status fields come from controller/core/models/ (their docstrings, the same text
 `kubectl explain` shows), phases and condition types from the enum members' docstrings, condition
 reasons from `REASONS` below (a unit test requires one entry per `Reason` member), the
 configuration from controller/core/settings.py's field descriptions and defaults, the metrics from
-what OperatorMetrics serves (scripts/metrics_size.py), the runbooks from the alert rules'
-source (scripts/alert_rules.py), and the Health table and the Argo CD snippet from the statuses
-captured in integration runs and manifests/argocd/health.lua (scripts/health_checks.py).
+what OperatorMetrics serves (devtools/metrics_size.py), the runbooks from the alert rules'
+source (devtools/alert_rules.py), and the Health table and the Argo CD snippet from the statuses
+captured in integration runs and manifests/argocd/health.lua (devtools/health_checks.py).
 """
 
 from __future__ import annotations
@@ -30,13 +30,14 @@ from pydantic import BaseModel
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-import alert_rules  # noqa: E402
-import health_checks  # noqa: E402
-import metrics_size  # noqa: E402
-
 from controller.core import models  # noqa: E402
 from controller.core.models import BundleRenewalSpec, BundleRenewalStatus, Reason  # noqa: E402
 from controller.core.settings import OperatorSettings  # noqa: E402
+from devtools import (  # noqa: E402
+    alert_rules,
+    health_checks,
+    metrics_size,
+)
 
 README = REPO_ROOT / "README.md"
 
@@ -233,7 +234,7 @@ def metrics_size_reference() -> str:
     size = metrics_size.measure(1000)
     per_resource = size.series / size.resources
     return (
-        f"Measured by `make bench-metrics` (`scripts/metrics_size.py`: 1,000 statuses fed into"
+        f"Measured by `make bench-metrics` (`devtools/metrics_size.py`: 1,000 statuses fed into"
         f" `OperatorMetrics`, 80% Completed, 10% InReview, 5% NeedsInput, 5% Failed): "
         f"**{size.bytes:,} bytes** ({size.gzip_bytes:,} gzipped), {size.series:,} series"
         f" ({per_resource:.1f} per resource with the operator-wide ones).\n"
@@ -290,7 +291,7 @@ def main(argv: list[str]) -> int:
     fresh = render(current)
     if "--check" in argv:
         if fresh != current:
-            print("README.md reference tables are stale: run scripts/docs_reference.py")
+            print("README.md reference tables are stale: run devtools/docs_reference.py")
             return 1
         return 0
     README.write_text(fresh)

@@ -6,13 +6,13 @@ the real thing on free 127.0.0.1 ports with a throwaway data directory, and stop
 process, port or directory behind. ``provision.sh`` beside it installs etcd and builds the
 kube-apiserver binary once (cached under ~/.cache).
 
-Import it with ``scripts/`` on the path (pytest's ``pythonpath`` does this for the tests;
-``PYTHONPATH=scripts python -m controlplane up`` for the command line).
+Import it as ``devtools.controlplane`` from the repository root (pytest's ``pythonpath`` has
+it); ``python -m devtools.controlplane up`` is the command line.
 """
 
-from controlplane.cluster import ClusterEndpoints, ControlPlaneError, LocalControlPlane
-from controlplane.kubectl import kubectl_command
-from controlplane.provision import ProvisioningError, ensure_binaries
+from devtools.controlplane.cluster import ClusterEndpoints, ControlPlaneError, LocalControlPlane
+from devtools.controlplane.kubectl import kubectl_command
+from devtools.controlplane.provision import ProvisioningError, ensure_binaries
 
 __all__ = [
     "ClusterEndpoints",

@@ -16,8 +16,8 @@ from typing import Any
 import yaml
 from kubernetes import client, config
 
-from controlplane.cluster import LocalControlPlane
-from controlplane.kubectl import (
+from devtools.controlplane.cluster import LocalControlPlane
+from devtools.controlplane.kubectl import (
     LOCAL_SERVER_VERSION,
     kubectl_command,
     needs_newer_client,

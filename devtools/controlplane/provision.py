@@ -13,7 +13,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-PROVISION_SCRIPT = Path(__file__).resolve().parent / "provision.sh"
+# The shell half of the harness stays with the other shell scripts, in scripts/controlplane/.
+PROVISION_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "controlplane" / "provision.sh"
 
 
 class ProvisioningError(RuntimeError):

@@ -34,8 +34,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any, Self
 
-from controlplane.pki import Pki, generate_pki
-from controlplane.processes import (
+from devtools.controlplane.pki import Pki, generate_pki
+from devtools.controlplane.processes import (
     die_with_parent_prefix,
     free_loopback_ports,
     http_ok,
@@ -44,7 +44,7 @@ from controlplane.processes import (
     stop_child,
     stop_pid,
 )
-from controlplane.provision import Binaries, ensure_binaries
+from devtools.controlplane.provision import Binaries, ensure_binaries
 
 ADMIN_USER = "bro-admin"
 SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"

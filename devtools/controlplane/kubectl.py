@@ -28,7 +28,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from controlplane.provision import PROVISION_SCRIPT
+from devtools.controlplane.provision import PROVISION_SCRIPT
 
 #: Server version of the local control plane.
 LOCAL_SERVER_VERSION = (1, 20)

@@ -14,7 +14,7 @@
 - `load_cases()` reads the statuses captured from integration runs (tests/fixtures/health/),
   with the results the README's Health table shows; `health_table()` renders that table.
 
-Used by scripts/docs_reference.py (the README's table) and by the tests.
+Used by devtools/docs_reference.py (the README's table) and by the tests.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ the host's network (`--network host`), since the API server and the simulator li
 Setting values are never on podman's command line (`-e NAME` takes the value from podman's own
 environment), so a `ps` listing shows no secret.
 
-Import it with ``scripts/`` on the path (pytest's ``pythonpath`` does this for the tests).
+Import it as ``devtools.operator_image`` from the repository root.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from operator_runner import REPO_ROOT, OperatorProcess
+
+from devtools.operator_runner import REPO_ROOT, OperatorProcess
 
 BUILD_SCRIPT = REPO_ROOT / "scripts" / "image" / "build.sh"
 DEPLOYMENT = REPO_ROOT / "manifests" / "deployment.yaml"

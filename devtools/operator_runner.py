@@ -1,13 +1,13 @@
 """The operator as a local process: `python -m controller` with environment settings.
 
-`make demo` (scripts/demo.py) and the integration tests (tests/integration/) run it the same way,
+`make demo` (devtools/demo/) and the integration tests (tests/integration/) run it the same way,
 through this module: start it with environment settings (kubeconfig, simulator URL, intervals, ...),
 its liveness and metrics endpoints on free loopback ports, wait until Kopf's liveness endpoint
 answers, stop it gracefully (SIGTERM, as Kubernetes stops a pod) or SIGKILL it, start it again.
 Everything it prints (stdout and stderr, across restarts) goes to one log file, which the demo
 points people to and the secret-scanning test reads.
 
-Import it with ``scripts/`` on the path (pytest's ``pythonpath`` does this for the tests).
+Import it as ``devtools.operator_runner`` from the repository root.
 """
 
 from __future__ import annotations
