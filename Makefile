@@ -76,7 +76,7 @@ chaos: install envtest
 # `make test` runs a fixed, derandomised budget of the same machine.
 FUZZ_MINUTES ?= 60
 fuzz: install
-	$(PY) -m tests.unit.fuzz_renewals --minutes $(FUZZ_MINUTES)
+	$(PY) -m tests.unit.engine.fuzz_renewals --minutes $(FUZZ_MINUTES)
 
 # Stoplight Prism (validating proxy for the contract tests), installed once under .tools/;
 # Debian's nodejs and npm first when npm is missing.

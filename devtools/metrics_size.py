@@ -6,8 +6,8 @@ Prints the exposition's size in bytes, its number of series and the render time.
 are deterministic (a fixed clock, names `renewal-0000`...), spread over the phases as a fleet
 might be: most Completed, some in review with a deadline, a few waiting for a person or failed;
 names are realistic (`team-07`, `renewal-0042`): the figure is for planning a scrape. The
-series per resource (12 to 15) are pinned by tests/unit/test_resource_metrics.py; the README's
-figure for 1,000 resources is generated from `measure(1000)` (devtools/docs_reference.py).
+series per resource (12 to 15) are pinned by tests/unit/telemetry/test_resource_metrics.py; the
+README's figure for 1,000 resources is generated from `measure(1000)` (devtools/docs_reference.py).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The API server accepts every object in examples/ (server-side dry-run create, CRD applied).
 
-The pydantic side is tests/unit/test_examples.py; the demo (tests/integration/test_demo.py)
+The pydantic side is tests/manifests/test_examples.py; the demo (tests/integration/test_demo.py)
 applies them for real and checks where each ends.
 """
 

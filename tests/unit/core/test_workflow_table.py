@@ -46,7 +46,7 @@ from controller.core.twilio_models import (
     SupportingDocument,
 )
 from controller.core.workflow import backoff_delay, decide, on_error
-from tests.unit.fake_twilio import POLICY, T0, UID, RenewalResource
+from tests.fakes.fake_twilio import POLICY, T0, UID, RenewalResource
 
 P = ObservationPart
 ORIG = "BU" + "a" * 32

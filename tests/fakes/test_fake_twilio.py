@@ -23,8 +23,8 @@ from controller.core.plan import (
 )
 from controller.core.twilio_models import BundleStatus, EndUser
 from controller.engine.observe import SupportingDocumentLister
-from tests.unit import fake_twilio
-from tests.unit.fake_twilio import (
+from tests.fakes import fake_twilio
+from tests.fakes.fake_twilio import (
     T0,
     UID,
     Crash,

@@ -24,7 +24,7 @@ from controller.core.plan import (
 from controller.core.twilio_models import Bundle, BundleStatus, EndUser, ItemAssignment
 from controller.core.workflow import decide
 from controller.engine.observe import expand, gather
-from tests.unit.fake_twilio import POLICY, T0, UID, RenewalResource
+from tests.fakes.fake_twilio import POLICY, T0, UID, RenewalResource
 
 P = ObservationPart
 ORIG = "BU" + "a" * 32

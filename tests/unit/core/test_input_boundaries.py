@@ -31,7 +31,7 @@ from controller.core.parsing import read_object
 from controller.core.workflow import decide_invalid_spec
 
 CRD = yaml.safe_load(
-    (Path(__file__).resolve().parents[2] / "crds" / "bundlerenewals.yaml").read_text()
+    (Path(__file__).resolve().parents[3] / "crds" / "bundlerenewals.yaml").read_text()
 )
 SCHEMA = CRD["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]
 STATUS = jsonschema.Draft7Validator(SCHEMA["status"])

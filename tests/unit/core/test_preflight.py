@@ -10,9 +10,9 @@ from controller.core.models import BundleRenewalSpec, ConditionType, Phase, Reas
 from controller.core.plan import RegulationTerms
 from controller.core.workflow.preflight import refusals
 from controller.engine.regulation_cache import RegulationCache
-from tests.unit.fake_regulations import RegulatedFakeTwilio
-from tests.unit.fake_twilio import T0, reconcile, resource, with_spec
-from tests.unit.test_workflow_scenarios import seed_spec
+from tests.fakes.fake_regulations import RegulatedFakeTwilio
+from tests.fakes.fake_twilio import T0, reconcile, resource, with_spec
+from tests.unit.core.test_workflow_scenarios import seed_spec
 
 SENTINEL = "Sentinel-Value-7731"
 

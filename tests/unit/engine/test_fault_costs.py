@@ -12,7 +12,7 @@ import pytest
 
 from controller.core.models import Phase
 from tests.measurements import report
-from tests.unit.renewal_machine import TWILIO_FAULTS, FaultPlan, RenewalMachine
+from tests.unit.engine.renewal_machine import TWILIO_FAULTS, FaultPlan, RenewalMachine
 
 MAX_EXTRA = 12
 """Requests one fault may add: about half the renewal's own (25), a re-observation."""

@@ -10,8 +10,8 @@ import pytest
 
 from controller.core.models import Phase
 from controller.core.workflow import settled_for
-from tests.unit.fake_twilio import T0, Crash, FakeTwilio, reconcile, resource, with_spec
-from tests.unit.test_workflow_scenarios import seed_spec
+from tests.fakes.fake_twilio import T0, Crash, FakeTwilio, reconcile, resource, with_spec
+from tests.unit.core.test_workflow_scenarios import seed_spec
 
 
 def test_a_completed_renewal_is_left_alone_until_its_light_check() -> None:

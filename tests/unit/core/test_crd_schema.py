@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from controller.core.crd_schema import build_crd, render
 from controller.core.models import BundleRenewalSpec, BundleRenewalStatus
 
-CRD_PATH = Path(__file__).resolve().parents[2] / "crds" / "bundlerenewals.yaml"
+CRD_PATH = Path(__file__).resolve().parents[3] / "crds" / "bundlerenewals.yaml"
 ACCOUNT_CRD_PATH = CRD_PATH.with_name("complianceaccounts.yaml")
 
 

@@ -12,9 +12,9 @@ from controller.core.models import ConditionType, Phase, PlannedChange, Reason
 from controller.core.plan import EvaluateOriginal, Observation
 from controller.core.twilio_models import BundleStatus
 from controller.engine.actions import UnsafeActionRefused, check_safe
-from tests.unit.fake_regulations import RegulatedFakeTwilio
-from tests.unit.fake_twilio import T0, FakeTwilio, reconcile, resource, with_spec
-from tests.unit.test_workflow_scenarios import seed_spec
+from tests.fakes.fake_regulations import RegulatedFakeTwilio
+from tests.fakes.fake_twilio import T0, FakeTwilio, reconcile, resource, with_spec
+from tests.unit.core.test_workflow_scenarios import seed_spec
 
 SENTINEL = "Sentinel-Value-4409"
 

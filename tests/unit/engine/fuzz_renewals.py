@@ -5,7 +5,7 @@ hour. A failure stops the run with Hypothesis's shrunk example, ready to keep as
 test
 (test_renewal_machine.py).
 
-    python -m tests.unit.fuzz_renewals --minutes 60 [--steps 50] [--batch 500]
+    python -m tests.unit.engine.fuzz_renewals --minutes 60 [--steps 50] [--batch 500]
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import time
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from tests.unit.renewal_machine import TOTALS, RenewalMachine
+from tests.unit.engine.renewal_machine import TOTALS, RenewalMachine
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,7 +34,7 @@ def test_the_kubeconfig_option_works_from_the_repository_root() -> None:
             "-q",
             "-p",
             "no:cacheprovider",
-            "tests/unit/test_redaction.py",
+            "tests/unit/telemetry/test_redaction.py",
         ],
         cwd=REPO_ROOT,
         capture_output=True,

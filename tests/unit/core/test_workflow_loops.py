@@ -14,8 +14,8 @@ from controller.core.models import Phase, Reason
 from controller.core.plan import ErrorKind
 from controller.core.twilio_models import SupportingDocument
 from controller.engine.write_budget import WriteBudget
-from tests.unit.fake_twilio import T0, FakeTwilio, Run, reconcile, resource, with_spec
-from tests.unit.test_workflow_scenarios import seed_spec
+from tests.fakes.fake_twilio import T0, FakeTwilio, Run, reconcile, resource, with_spec
+from tests.unit.core.test_workflow_scenarios import seed_spec
 
 
 def only_rescheduled(before: Run, after: Run, seconds: float) -> bool:

@@ -20,8 +20,8 @@ from controller.operator import daemon
 from controller.operator.runtime import Runtime
 from controller.operator.status_sink import StatusWriteFailed
 from controller.telemetry.metrics import RECONCILE_STATUS_WRITE_FAILED
-from tests.unit.fake_twilio import FakeTwilio, Gateways, Objects
-from tests.unit.test_workflow_scenarios import seed_spec
+from tests.fakes.fake_twilio import FakeTwilio, Gateways, Objects
+from tests.unit.core.test_workflow_scenarios import seed_spec
 
 UID = "5f0e2a61-7c1b-4b8e-9d3a-2f6c8e1a9b70"
 

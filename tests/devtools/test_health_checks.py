@@ -15,8 +15,8 @@ from controller.core.plan import Policy
 from controller.core.workflow import decide
 from devtools import health_checks
 from devtools.health_checks import argocd, kstatus, load_cases
-from tests.unit.fake_twilio import T0
-from tests.unit.test_workflow_table import ROWS
+from tests.fakes.fake_twilio import T0
+from tests.unit.core.test_workflow_table import ROWS
 
 CASES = load_cases()
 # What Argo CD says for each kstatus result (a Current suspended resource is Suspended).

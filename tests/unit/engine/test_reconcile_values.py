@@ -15,7 +15,7 @@ from controller.core.conditions import get_condition
 from controller.core.models import ConditionStatus, ConditionType, Phase, Reason
 from controller.core.plan import ErrorKind
 from controller.core.twilio_models import EndUser, SupportingDocument
-from tests.unit.fake_twilio import (
+from tests.fakes.fake_twilio import (
     POLICY,
     T0,
     FakeTwilio,

@@ -23,7 +23,7 @@ from controller.core.plan import (
 from controller.core.settings import OperatorSettings
 from controller.core.twilio_models import BundleStatus, EndUser, SupportingDocument
 from controller.operator.runtime import Runtime
-from tests.unit.fake_twilio import (
+from tests.fakes.fake_twilio import (
     T0,
     Crash,
     FakeTwilio,

@@ -24,7 +24,7 @@ from controller.core.twilio_models import (
     RegulationField,
     RegulationRequirements,
 )
-from tests.unit.fake_twilio import FakeTwilio
+from tests.fakes.fake_twilio import FakeTwilio
 
 END_USER_TYPES = ("business", "individual")
 

@@ -75,8 +75,8 @@ from controller.engine.credentials import LastGoodCredentials
 from controller.engine.regulation_cache import RegulationCache
 from controller.engine.write_budget import WriteBudget
 from controller.operator.status_sink import StatusWriteFailed
-from tests.unit.fake_regulations import RegulatedFakeTwilio
-from tests.unit.fake_twilio import CREDENTIALS, POA_PDF, T0, Objects
+from tests.fakes.fake_regulations import RegulatedFakeTwilio
+from tests.fakes.fake_twilio import CREDENTIALS, POA_PDF, T0, Objects
 
 NAMESPACE = "telecom"
 CALLBACK = "https://operator.example/twilio/status"
@@ -381,7 +381,7 @@ class Renewal:
 
 def _status_schema() -> jsonschema.protocols.Validator:
     crd = yaml.safe_load(
-        (Path(__file__).resolve().parents[2] / "crds" / "bundlerenewals.yaml").read_text()
+        (Path(__file__).resolve().parents[3] / "crds" / "bundlerenewals.yaml").read_text()
     )
     schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["status"]
     return jsonschema.Draft7Validator(schema)

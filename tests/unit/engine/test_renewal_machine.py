@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, settings
 
-from tests.unit.renewal_machine import RenewalMachine
+from tests.unit.engine.renewal_machine import RenewalMachine
 
 HISTORIES = 2500
 """CI's budget: about two minutes on one core. It finds each bug re-introduced for issue 21 (the

@@ -23,10 +23,10 @@ from controller.core.models import (
 from controller.core.plan import ErrorKind, Observation, Policy
 from controller.core.workflow import decide, history
 from controller.core.workflow.context import Context
-from tests.unit.fake_twilio import T0, FakeTwilio, reconcile, resource, with_spec
-from tests.unit.test_workflow_loops import DownTwilio
-from tests.unit.test_workflow_scenarios import complete, seed_spec
-from tests.unit.test_workflow_table import ROWS
+from tests.fakes.fake_twilio import T0, FakeTwilio, reconcile, resource, with_spec
+from tests.unit.core.test_workflow_loops import DownTwilio
+from tests.unit.core.test_workflow_scenarios import complete, seed_spec
+from tests.unit.core.test_workflow_table import ROWS
 
 
 def conditions(status: BundleRenewalStatus) -> dict[str, str]:
