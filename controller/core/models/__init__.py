@@ -27,7 +27,10 @@ from controller.core.models.phases import (
 from controller.core.models.phases import (
     Phase as Phase,
 )
-from controller.core.models.phases import (
+from controller.core.models.reasons import (
+    REASON_TEXTS as REASON_TEXTS,
+)
+from controller.core.models.reasons import (
     Reason as Reason,
 )
 from controller.core.models.spec import (

@@ -67,42 +67,6 @@ class ConditionStatus(StrEnum):
     UNKNOWN = "Unknown"
 
 
-class Reason(StrEnum):
-    """Machine-readable reasons used in conditions and events."""
-
-    UP_TO_DATE = "UpToDate"
-    COMPLETED = "Completed"
-    RENEWAL_DUE = "RenewalDue"
-    CREATING_COPY = "CreatingCopy"
-    COPY_ADOPTED = "CopyAdopted"
-    COPY_LOST = "CopyLost"
-    DUPLICATE_COPY = "DuplicateCopy"
-    UPDATING = "Updating"
-    EVALUATING = "Evaluating"
-    NEEDS_INPUT = "NeedsInput"
-    SUBMITTING = "Submitting"
-    IN_REVIEW = "InReview"
-    REJECTED = "Rejected"
-    APPROVED = "Approved"
-    REPLACING_ITEMS = "ReplacingItems"
-    DELETING_COPY = "DeletingCopy"
-    BUNDLE_NOT_FOUND = "BundleNotFound"
-    ORIGINAL_NOT_APPROVED = "OriginalNotApproved"
-    AMBIGUOUS_DOCUMENT = "AmbiguousDocument"
-    CREDENTIALS_INVALID = "CredentialsInvalid"
-    VALUE_SECRET_MISSING = "ValueSecretMissing"  # noqa: S105 - a reason, not a secret
-    AUTHENTICATION_FAILED = "AuthenticationFailed"
-    TRANSIENT_ERROR = "TransientError"
-    PERMANENT_ERROR = "PermanentError"
-    SUSPENDED = "Suspended"
-    CLEANING_UP = "CleaningUp"
-    VALID_UNTIL_NOT_CLEARED = "ValidUntilNotCleared"
-    BUNDLE_CLAIMED = "BundleClaimed"
-    WRITE_BUDGET_EXCEEDED = "WriteBudgetExceeded"
-    SPEC_NOT_ACCEPTED = "SpecNotAccepted"
-    DRY_RUN = "DryRun"
-
-
 class Condition(_WireModel):
     """A kstatus condition."""
 

@@ -8,9 +8,9 @@ its status says whether it was submitted, an approved copy without items was alr
 No I/O, no clock, no environment: `now` and `policy` are arguments.
 
 One module a step: entry.py (the order in which the situation is read), at_rest.py, copies.py
-(with preflight.py before a copy is made), edit.py with end_user.py, documents.py and submit.py,
-review.py, replace.py, cleanup.py, failures.py, dry_run.py, restart.py (what a restart may
-take on trust); status.py and context.py are the
+(with preflight.py before a copy is made), edit.py with end_user.py and documents.py, review/
+(submit.py, in_review.py: the review's rules, in one place), replace.py, cleanup.py, failures.py,
+dry_run.py, restart.py (what a restart may take on trust); status.py and context.py are the
 helpers every step shares. A step that may end the decision says so in its return type
 (`... | Decision`).
 """

@@ -32,8 +32,8 @@ from controller.core.workflow.at_rest import original_not_approved, renewal_due_
 from controller.core.workflow.context import Context
 from controller.core.workflow.documents import find_document, merge
 from controller.core.workflow.preflight import not_accepted, refusal_message
+from controller.core.workflow.review.submit import evaluation_failures
 from controller.core.workflow.status import failed, finish, normal
-from controller.core.workflow.submit import evaluation_failures
 
 Part = ObservationPart
 

@@ -1,7 +1,7 @@
 """Editing a draft (or rejected) copy until it matches the spec, then evaluating and submitting it.
 
 The steps run in a fixed order, each naming at most one write: the end-user (end_user.py), the
-documents in spec order (documents.py), then the evaluation and submission (submit.py). Each
+documents in spec order (documents.py), then the evaluation and submission (review/submit.py). Each
 step re-reads (through `Observe`) what it compares, so a repeat after a crash is harmless.
 """
 
@@ -24,9 +24,9 @@ from controller.core.workflow.documents import (
     record_created,
 )
 from controller.core.workflow.end_user import end_user_step
-from controller.core.workflow.review import rejected
+from controller.core.workflow.review.in_review import rejected
+from controller.core.workflow.review.submit import evaluate_or_submit
 from controller.core.workflow.status import finish, normal
-from controller.core.workflow.submit import evaluate_or_submit
 
 Part = ObservationPart
 _CREATED = frozenset({"created_documents"})

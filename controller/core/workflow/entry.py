@@ -2,10 +2,10 @@
 
 `decide` reads the situation in this order, each step in its own module:
 suspended -> backing off after failures -> only probing after a failure a change must fix ->
-polling a copy in review (review.py) -> the original -> a dry run (dry_run.py: it reports and
-writes nothing) -> (missing, due or at rest: at_rest.py) -> the copies (copies.py; the preflight,
-preflight.py, before a copy is made) -> by the copy's status: approved (replace.py), in review or
-rejected (review.py), draft (edit.py).
+polling a copy in review (review/in_review.py) -> the original -> a dry run (dry_run.py: it reports
+and writes nothing) -> (missing, due or at rest: at_rest.py) -> the copies (copies.py; the
+preflight, preflight.py, before a copy is made) -> by the copy's status: approved (replace.py), in
+review or rejected (review/in_review.py), draft (edit.py).
 """
 
 from __future__ import annotations
@@ -44,7 +44,12 @@ from controller.core.workflow.dry_run import dry_run
 from controller.core.workflow.edit import edit
 from controller.core.workflow.failures import QUIET_KINDS, backoff_delay
 from controller.core.workflow.replace import approved
-from controller.core.workflow.review import IN_REVIEW, in_review, rejected, resubmission_wanted
+from controller.core.workflow.review.in_review import (
+    IN_REVIEW,
+    in_review,
+    rejected,
+    resubmission_wanted,
+)
 from controller.core.workflow.status import failed, finish, normal, scheduled, was_ready
 
 Part = ObservationPart

@@ -46,7 +46,7 @@ def test_a_spec_edited_during_a_review_the_status_lost_is_applied_after_it() -> 
     operator crashed right after submitting the copy (its 9th write), so no status recorded the
     submission or the evaluation; the spec was edited during the review. On approval the
     adopted submission was taken for the new generation's: Completed, with the original holding
-    the old values for good. Fixed in workflow/review.py and replace.py: a submission of
+    the old values for good. Fixed in workflow/review/in_review.py and replace.py: a submission of
     unknown generation leaves applied_generation unset, and the spec is compared with the
     original again (here: a second renewal, which applies it)."""
     state = RenewalMachine()
