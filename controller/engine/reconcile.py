@@ -19,6 +19,9 @@ The loop the workflow's Decision asks for, with no Kopf in it (daemon.py runs it
 - a bound on steps stops a decision loop that never settles;
 - once settled, with WEBHOOK_SET_CALLBACK_ON_ORIGINALS, the original observed without a
   StatusCallback gets the operator's (original_callback.py says why that write is allowed).
+
+The loop's place among the layers: docs/architecture.md; why pure decisions:
+docs/design/pure-workflow.md.
 """
 
 from __future__ import annotations

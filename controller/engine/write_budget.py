@@ -6,6 +6,8 @@ Two limits: per reconcile (a renewal needs about 8 writes plus 2 per added docum
 rolling hour (resubmissions after rejections included). The action runner spends one unit before
 every write and refuses the write once a limit is reached. The hourly window is kept in memory
 per process: a restart forgets it, which is harmless (the per-reconcile limit still holds).
+
+Why a budget, and its limits: docs/design/write-budget.md.
 """
 
 from __future__ import annotations

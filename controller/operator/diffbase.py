@@ -11,6 +11,8 @@ default essence is the spec, values and all).
 An annotation written by an earlier version is removed the first time this version processes the
 object, the same patch Kopf makes for its own bookkeeping: an earlier version's essence may hold
 literal attribute values.
+
+Why no last-handled configuration: docs/design/diff-base.md.
 """
 
 from __future__ import annotations

@@ -10,6 +10,8 @@ Kopf has no public hook between the watch stream and its memory, so this wraps i
 processor (`kopf._core.reactor.processing.process_resource_event`), found by name at start-up and
 checked: on a Kopf without it, nothing changes but a warning. Kopf's own writes are merge patches
 and the operator's status patches send only status, so no write needs the field list.
+
+Why wrap a private Kopf function, and how it fails safe: docs/design/lean-bodies.md.
 """
 
 from __future__ import annotations

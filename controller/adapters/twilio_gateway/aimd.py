@@ -24,6 +24,8 @@ Netflix's concurrency-limits AIMD limiter a server's):
 
 Pure: no clock, no asyncio. Latencies come in with the samples (slots.py measures them on an
 injectable clock), so every rule here is tested deterministically.
+
+Why adaptive rather than a fixed limit: docs/design/adaptive-concurrency.md.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 Actions carry attribute values (they must reach Twilio), so their `attributes` are excluded from
 repr: log an action with `describe()`, which names fields, never values. Pure.
+
+Why a decision carries a checkpoint, and where: docs/design/checkpoints.md.
 """
 
 from __future__ import annotations

@@ -13,6 +13,8 @@ One module a step: entry.py (the order in which the situation is read), at_rest.
 dry_run.py, restart.py (what a restart may take on trust); status.py and context.py are the
 helpers every step shares. A step that may end the decision says so in its return type
 (`... | Decision`).
+
+Why a pure function: docs/design/pure-workflow.md.
 """
 
 from controller.core.workflow.at_rest import renewal_due_reasons
