@@ -10,18 +10,26 @@ STAMP := $(VENV)/.installed
 # dependencies only, at the same versions (the Dockerfile). `make lock` writes both.
 LOCK := requirements.lock
 DEV_LOCK := requirements-dev.lock
+# pip for the hash-checked installs, without --find-links: a pip.conf or PIP_FIND_LINKS may name a
+# local wheel directory (the build machines' do), whose own build of a locked version would fail
+# the hash check. A blank value clears it; an empty one would leave pip.conf's.
+LOCKED_PIP := PIP_FIND_LINKS=' ' $(PIP)
 
 .PHONY: install lock lint fmt test test-unit test-sim test-monitoring test-integration chaos fuzz bench bench-sim bench-metrics bench-fleet bench-fleet-short bench-accounts prism prometheus envtest image-tools image cluster-up cluster-down kind-up demo clean
 
 install: $(STAMP)
 
 # Debian splits `python3 -m venv` (ensurepip) into python3-venv: installed first when missing.
-$(STAMP): pyproject.toml
+# Then every package from the dev lock, each checked against its hashes (pip refuses anything
+# unpinned or unhashed) and from wheels (nothing built here with unchecked build dependencies),
+# and the project itself, editable, without dependencies.
+$(STAMP): pyproject.toml $(DEV_LOCK)
 	@test -x $(PY) || python3 -c 'import ensurepip, venv' 2>/dev/null || \
 	  bash scripts/apt-install.sh "python3 -m venv is unavailable" python3-venv
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install -q -U pip
-	$(PIP) install -q -e '.[dev,docs]'
+	$(LOCKED_PIP) install -q --require-hashes --only-binary :all: -r $(DEV_LOCK)
+	$(PIP) install -q --no-deps -e .
 	touch $(STAMP)
 
 # Recompiles both locks from pyproject.toml (needs the network) with uv, pinned here and installed
