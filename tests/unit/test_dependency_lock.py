@@ -11,7 +11,8 @@ Each lock's first line is the sha256 of the pyproject sections it was compiled f
 this module (`python -m tests.unit.test_dependency_lock`, the last step of `make lock`). So a
 dependency added to, removed from or changed in pyproject.toml without `make lock` fails here,
 saying to run it; and so does a lock whose pins no longer satisfy pyproject's specifiers, an
-entry without a hash, or a runtime pin the dev lock does not share. Offline: files only.
+entry without a hash, a runtime pin the dev lock does not share, or a Dockerfile or `make
+install` that no longer installs its lock with --require-hashes. Offline: files only.
 """
 
 from __future__ import annotations
@@ -196,6 +197,24 @@ def test_the_image_runs_the_versions_the_tests_run() -> None:
     )
     assert not differ, f"{RUNTIME_LOCK} disagrees with {DEV_LOCK}: {differ}: {RUN_MAKE_LOCK}"
     assert canonicalize_name(project_table()["name"]) not in dev  # installed with --no-deps -e .
+
+
+def test_the_installs_check_the_hashes() -> None:
+    """The Dockerfile installs the runtime lock, `make install` the dev lock (and reinstalls
+    when it changes), both with --require-hashes."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    install = f"--require-hashes --only-binary :all: -r {RUNTIME_LOCK}"
+    assert install in dockerfile, f"the Dockerfile does not `pip install {install}`"
+    assert f"COPY {RUNTIME_LOCK} ./" in dockerfile, f"the Dockerfile does not copy {RUNTIME_LOCK}"
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(rf"^DEV_LOCK := {re.escape(DEV_LOCK)}$", makefile, re.M), (
+        f"the Makefile's DEV_LOCK is not {DEV_LOCK}"
+    )
+    install = "--require-hashes --only-binary :all: -r $(DEV_LOCK)"
+    assert install in makefile, f"`make install` does not `pip install {install}`"
+    assert re.search(r"^\$\(STAMP\): .*\$\(DEV_LOCK\)", makefile, re.M), (
+        "`make install` does not rerun when $(DEV_LOCK) changes"
+    )
 
 
 def write_fingerprints() -> None:
