@@ -22,22 +22,23 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1
 WORKDIR /src
 # Two layers, so that a code change rebuilds and ships only the small one: the dependencies in
-# /opt/venv (only pyproject.toml invalidates it; pip and setuptools removed, nothing installs at
-# run time), then the project's own packages in /opt/bundle-renewal-operator, which a .pth file in
-# the venv puts on sys.path. pip (Debian's) trusts /etc/ssl/certs/ca-certificates.crt: a build
-# behind a TLS-inspecting proxy passes its own bundle there for the pip steps only (`--secret
+# /opt/venv (only requirements.lock invalidates it; pip and setuptools removed, nothing installs
+# at run time), then the project's own packages in /opt/bundle-renewal-operator, which a .pth file
+# in the venv puts on sys.path. requirements.lock (`make lock`) pins every runtime dependency,
+# transitive ones too, with its sha256 hashes, at the versions the tests run: pip refuses anything
+# unpinned, unhashed or altered, and takes wheels only (nothing built with unchecked build
+# dependencies). pip (Debian's) trusts /etc/ssl/certs/ca-certificates.crt: a build behind a
+# TLS-inspecting proxy passes its own bundle there for the pip steps only (`--secret
 # id=ca-certificates.crt,src=...`, as `make image` does); nothing of it stays in the image.
-COPY pyproject.toml ./
+COPY requirements.lock ./
 RUN --mount=type=secret,id=ca-certificates.crt,target=/etc/ssl/certs/ca-certificates.crt \
     python3 -m venv /opt/venv \
- && python3 -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' \
-      >requirements.txt \
- && /opt/venv/bin/pip install -r requirements.txt \
+ && /opt/venv/bin/pip install --require-hashes --only-binary :all: -r requirements.lock \
  && /opt/venv/bin/pip uninstall -y -q pip setuptools \
  && /opt/venv/bin/python -m compileall -q /opt/venv \
  && echo /opt/bundle-renewal-operator \
       >"$(/opt/venv/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/bundle-renewal-operator.pth"
-COPY README.md ./
+COPY pyproject.toml README.md ./
 COPY controller ./controller
 COPY twilio_sim ./twilio_sim
 # A throwaway venv's pip installs the project (its console scripts are left out: the image runs

@@ -5,19 +5,52 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
+# The locks (issue 22): every package pinned with its sha256 hashes, for Python 3.11 on Linux
+# x86_64. DEV_LOCK: the dependencies and the dev and docs extras (make install, so CI); LOCK: the
+# dependencies only, at the same versions (the Dockerfile). `make lock` writes both.
+LOCK := requirements.lock
+DEV_LOCK := requirements-dev.lock
+# pip for the hash-checked installs, without --find-links: a pip.conf or PIP_FIND_LINKS may name a
+# local wheel directory (the build machines' do), whose own build of a locked version would fail
+# the hash check. A blank value clears it; an empty one would leave pip.conf's.
+LOCKED_PIP := PIP_FIND_LINKS=' ' $(PIP)
 
-.PHONY: install lint fmt test test-unit test-sim test-monitoring test-integration chaos fuzz bench bench-sim bench-metrics bench-fleet bench-fleet-short bench-accounts prism prometheus envtest image-tools image cluster-up cluster-down kind-up demo clean
+.PHONY: install lock lint fmt test test-unit test-sim test-monitoring test-integration chaos fuzz bench bench-sim bench-metrics bench-fleet bench-fleet-short bench-accounts prism prometheus envtest image-tools image cluster-up cluster-down kind-up demo clean
 
 install: $(STAMP)
 
 # Debian splits `python3 -m venv` (ensurepip) into python3-venv: installed first when missing.
-$(STAMP): pyproject.toml
+# Then every package from the dev lock, each checked against its hashes (pip refuses anything
+# unpinned or unhashed) and from wheels (nothing built here with unchecked build dependencies),
+# and the project itself, editable, without dependencies.
+$(STAMP): pyproject.toml $(DEV_LOCK)
 	@test -x $(PY) || python3 -c 'import ensurepip, venv' 2>/dev/null || \
 	  bash scripts/apt-install.sh "python3 -m venv is unavailable" python3-venv
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install -q -U pip
-	$(PIP) install -q -e '.[dev,docs]'
+	$(LOCKED_PIP) install -q --require-hashes --only-binary :all: -r $(DEV_LOCK)
+	$(PIP) install -q --no-deps -e .
 	touch $(STAMP)
+
+# Recompiles both locks from pyproject.toml (needs the network) with uv, pinned here and installed
+# under .tools/: each version already locked stays unless pyproject.toml excludes it now or
+# LOCK_ARGS says otherwise (LOCK_ARGS="--upgrade-package kopf", LOCK_ARGS=--upgrade). Python
+# 3.11.2 is Debian bookworm's (the image's, and a fresh CI machine's python3). The runtime lock
+# takes the dev lock's versions (-c). Last, each lock's first line records the pyproject sections
+# it came from (tests/unit/test_dependency_lock.py fails when they changed without `make lock`).
+UV_VERSION := 0.13.10
+UV := .tools/uv-$(UV_VERSION)/bin/uv
+UV_COMPILE := $(UV) pip compile --no-config --quiet pyproject.toml --generate-hashes \
+  --python-version 3.11.2 --python-platform x86_64-unknown-linux-gnu \
+  --custom-compile-command 'make lock'
+
+lock: install $(UV)
+	$(UV_COMPILE) --extra dev --extra docs $(LOCK_ARGS) -o $(DEV_LOCK)
+	$(UV_COMPILE) -c $(DEV_LOCK) -o $(LOCK)
+	$(PY) -m tests.unit.test_dependency_lock
+
+$(UV): | $(STAMP)
+	$(PIP) install -q --target .tools/uv-$(UV_VERSION) uv==$(UV_VERSION)
 
 lint: install
 	$(VENV)/bin/ruff check .
