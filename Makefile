@@ -37,7 +37,7 @@ $(STAMP): pyproject.toml $(DEV_LOCK)
 # LOCK_ARGS says otherwise (LOCK_ARGS="--upgrade-package kopf", LOCK_ARGS=--upgrade). Python
 # 3.11.2 is Debian bookworm's (the image's, and a fresh CI machine's python3). The runtime lock
 # takes the dev lock's versions (-c). Last, each lock's first line records the pyproject sections
-# it came from (tests/unit/test_dependency_lock.py fails when they changed without `make lock`).
+# it came from (tests/devtools/test_dependency_lock.py fails when they changed without `make lock`).
 UV_VERSION := 0.13.10
 UV := .tools/uv-$(UV_VERSION)/bin/uv
 UV_COMPILE := $(UV) pip compile --no-config --quiet pyproject.toml --generate-hashes \
@@ -47,7 +47,7 @@ UV_COMPILE := $(UV) pip compile --no-config --quiet pyproject.toml --generate-ha
 lock: install $(UV)
 	$(UV_COMPILE) --extra dev --extra docs $(LOCK_ARGS) -o $(DEV_LOCK)
 	$(UV_COMPILE) -c $(DEV_LOCK) -o $(LOCK)
-	$(PY) -m tests.unit.test_dependency_lock
+	$(PY) -m tests.devtools.test_dependency_lock
 
 $(UV): | $(STAMP)
 	$(PIP) install -q --target .tools/uv-$(UV_VERSION) uv==$(UV_VERSION)

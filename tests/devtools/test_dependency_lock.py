@@ -8,7 +8,7 @@ its sha256 hashes, for Python 3.11 (Debian bookworm's 3.11.2) on Linux x86_64:
   it. The runtime lock takes its versions from it, so the image runs what the tests ran.
 
 Each lock's first line is the sha256 of the pyproject sections it was compiled from, written by
-this module (`python -m tests.unit.test_dependency_lock`, the last step of `make lock`). So a
+this module (`python -m tests.devtools.test_dependency_lock`, the last step of `make lock`). So a
 dependency added to, removed from or changed in pyproject.toml without `make lock` fails here,
 saying to run it; and so does a lock whose pins no longer satisfy pyproject's specifiers, an
 entry without a hash, a runtime pin the dev lock does not share, or a Dockerfile or `make
