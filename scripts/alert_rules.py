@@ -62,13 +62,14 @@ class Alert:
     summary: str
     description: str
     fires_when: str
-    """One sentence for the README: when it fires, in words."""
+    """One sentence for the documentation: when it fires, in words."""
     runbook: str
-    """What to do (Markdown), in the README's Runbooks section."""
+    """What to do (Markdown), on the alert's runbook page (docs/runbooks/<anchor>.md); links
+    are relative to that page."""
 
     @property
     def anchor(self) -> str:
-        """The README heading's anchor (GitHub-style: the heading, lower case)."""
+        """The runbook page's name, and its heading's anchor: the alert name in lower case."""
         return self.name.lower()
 
 
@@ -91,13 +92,13 @@ unless on (namespace, name) (
         f" it is but has failed {STUCK_FAILED_ATTEMPTS} attempts in a row; for 1 hour.",
         runbook="""1. `kubectl describe br <name> -n <namespace>`: the phase, the Stalled reason
    and the events say what blocks the renewal.
-2. `NeedsInput` or `Rejected`: see [Troubleshooting](#troubleshooting); fix the spec (the
-   change resumes at once).
-3. `Failed`: fix what the reason names (credentials, bundle SID; see the reason table), then
-   touch `spec.renewalRequest` to retry now.
+2. `NeedsInput` or `Rejected`: see [Troubleshooting](../operations/troubleshooting.md); fix the
+   spec (the change resumes at once).
+3. `Failed`: fix what the reason names (credentials, bundle SID; see the
+   [reason table](../reference/reasons.md)), then touch `spec.renewalRequest` to retry now.
 4. `Suspended`: set `spec.suspend: false` unless someone renews this bundle by other means.
 5. `InProgress` with `status.failedAttempts` growing: see the operator's log and
-   [BundleRenewalReconcilesFailing](#bundlerenewalreconcilesfailing).""",
+   [BundleRenewalReconcilesFailing](bundlerenewalreconcilesfailing.md).""",
     ),
     Alert(
         name="BundleRenewalDeadlinePassed",
@@ -113,8 +114,8 @@ unless on (namespace, name) (
         runbook="""1. Act now: Twilio may suspend the bundle's phone numbers. Contact Twilio support
    with the bundle SID (`kubectl get br <name> -n <namespace> -o jsonpath='{.spec.bundleSid}'`).
 2. If a renewal is in flight, follow the runbook of its phase
-   ([NeedsInput](#bundlerenewalneedsinput), [ReviewSlow](#bundlerenewalreviewslow),
-   [Failed](#bundlerenewalfailed)); the alert clears when Twilio clears `valid_until`.
+   ([NeedsInput](bundlerenewalneedsinput.md), [ReviewSlow](bundlerenewalreviewslow.md),
+   [Failed](bundlerenewalfailed.md)); the alert clears when Twilio clears `valid_until`.
 3. If the phase is `Failed` with reason `ValidUntilNotCleared`, the items were replaced but
    Twilio kept the date: ask Twilio, then set a new `spec.renewalRequest`.""",
     ),
@@ -147,11 +148,11 @@ unless on (namespace, name) (
         fires_when="The resource has been `Failed` for 1 hour (permanent errors are retried"
         " slowly, so it will not heal by itself).",
         runbook="""1. `kubectl describe br <name> -n <namespace>`: the Stalled condition's reason
-   and message. See the [reason table](#condition-and-event-reasons).
+   and message. See the [reason table](../reference/reasons.md).
 2. `CredentialsInvalid`: the Secret is missing, lacks a key, or the namespace lacks the
    credentials-reader RoleBinding (`examples/rbac-credentials-reader.yaml`).
    `AuthenticationFailed`: see
-   [BundleRenewalTwilioAuthenticationFailing](#bundlerenewaltwilioauthenticationfailing).
+   [BundleRenewalTwilioAuthenticationFailing](bundlerenewaltwilioauthenticationfailing.md).
    `BundleNotFound`, `OriginalNotApproved`, `AmbiguousDocument`: fix the spec.
 3. After fixing a Secret, touch `spec.renewalRequest` to retry at once.""",
     ),
@@ -224,11 +225,11 @@ unless on (namespace, name) (
         runbook="""1. Which outcome?
    `sum by (outcome) (rate(bundle_renewal_reconciles_total[15m]))`
 2. `transient`: Twilio or the API server fails; see the operator's log and
-   [BundleRenewalTwilioRateLimited](#bundlerenewaltwilioratelimited). `exception`: a bug or
+   [BundleRenewalTwilioRateLimited](bundlerenewaltwilioratelimited.md). `exception`: a bug or
    the API server refusing status patches (RBAC: `patch` on `bundlerenewals/status`); the log
    has the traceback.
 3. `credentials`, `authentication`, `permanent`, `not_found`: per resource, see
-   [BundleRenewalFailed](#bundlerenewalfailed).""",
+   [BundleRenewalFailed](bundlerenewalfailed.md).""",
     ),
     Alert(
         name="BundleRenewalTwilioRateLimited",
@@ -273,7 +274,7 @@ and on () max(bundle_renewal_webhook_enabled) == 1""",
 2. `signature does not match` for every callback: `WEBHOOK_PUBLIC_URL` + `WEBHOOK_PATH` is not
    exactly the URL Twilio calls (scheme, host, port, a path prefix the Ingress strips); compare
    it with the bundle's `status_callback` at Twilio. Behind a proxy that rewrites the host, see
-   `WEBHOOK_TRUST_FORWARDED_HEADERS` in [Status callbacks](#status-callbacks-webhook).
+   `WEBHOOK_TRUST_FORWARDED_HEADERS` in [Status callbacks](../operations/webhook.md).
 3. The token: Twilio signs with the account's auth token (a subaccount's own). A Secret with an
    API key needs `callbackAuthToken`; after rotating the auth token, update the Secret (a
    refusal or two within `WEBHOOK_TOKEN_CACHE_SECONDS` of a rotation is expected).
