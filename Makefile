@@ -15,7 +15,7 @@ DEV_LOCK := requirements-dev.lock
 # the hash check. A blank value clears it; an empty one would leave pip.conf's.
 LOCKED_PIP := PIP_FIND_LINKS=' ' $(PIP)
 
-.PHONY: install lock lint fmt test test-unit test-sim test-monitoring test-integration chaos fuzz bench bench-sim bench-metrics bench-fleet bench-fleet-short bench-accounts prism prometheus envtest image-tools image cluster-up cluster-down kind-up demo clean
+.PHONY: install lock lint fmt docs docs-serve test test-unit test-sim test-monitoring test-integration chaos fuzz bench bench-sim bench-metrics bench-fleet bench-fleet-short bench-accounts prism prometheus envtest image-tools image cluster-up cluster-down kind-up demo clean
 
 install: $(STAMP)
 
@@ -62,8 +62,19 @@ fmt: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-# The README's test command: lint, then every test tier. pytest's exit 5 (no tests) fails the run.
-test: lint prism prometheus image-tools
+# The documentation site (docs/, mkdocs.yml) into site/. --strict fails on a broken link, a missing
+# anchor or a page left out of the nav; not -q, which silences the warnings --strict counts.
+# NO_MKDOCS_2_WARNING silences mkdocs-material's banner about MkDocs 2.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict -d site
+
+# The site on http://127.0.0.1:8000/, rebuilt on every change.
+docs-serve: install
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve
+
+# The README's test command: lint, the documentation site, then every test tier. pytest's exit 5
+# (no tests) fails the run.
+test: lint docs prism prometheus image-tools
 	$(PY) -m pytest
 
 test-unit: install
@@ -83,7 +94,7 @@ test-monitoring: install prometheus
 test-integration: install envtest image-tools
 	$(PY) -m pytest tests/integration
 
-# The chaos run at full size (README "Reliability"): renewals over several accounts and
+# The chaos run at full size (docs/operations/reliability.md): renewals over several accounts and
 # namespaces under Twilio faults, operator SIGKILLs and control-plane restarts, then checks that
 # nothing was lost, and asserts Twilio requests per renewal within BRO_CHAOS_MAX_RATIO of a
 # fault-free baseline. Every knob is a BRO_CHAOS_* variable (tests/chaos/settings.py), here or
@@ -104,8 +115,9 @@ chaos: install envtest
 	$(foreach k,$(CHAOS_KNOBS),BRO_CHAOS_$(k)=$(BRO_CHAOS_$(k))) \
 	  $(PY) -m pytest -p no:cacheprovider tests/chaos/test_chaos.py
 
-# The renewal's simulation test (issue 21, README "Simulation testing") for FUZZ_MINUTES with
-# fresh random histories; prints histories, steps, faults and invariant checks (per hour too).
+# The renewal's simulation test (issue 21, docs/development/simulation-testing.md) for
+# FUZZ_MINUTES with fresh random histories; prints histories, steps, faults and invariant checks
+# (per hour too).
 # `make test` runs a fixed, derandomised budget of the same machine.
 FUZZ_MINUTES ?= 60
 fuzz: install
@@ -138,14 +150,14 @@ bench-sim: install
 bench-metrics: install
 	$(PY) -m devtools.metrics_size 1000
 
-# Fleet benchmark (issue 10, README "Fleet benchmark"): on one local control plane, the operator
-# (webhook on, and polling only) and the guide script at 50/200/1,000 renewals, deletion, and
+# Fleet benchmark (issue 10, docs/development/fleet-benchmark.md): on one local control plane,
+# the operator (webhook on, and polling only) and the guide script at 50/200/1,000 renewals, deletion, and
 # 10,000 idle resources; every figure side by side. About an hour on 2 cores. Knobs go in
 # FLEET_ARGS, e.g. FLEET_ARGS="--sizes 50 --idle 0 --json fleet.json" (--help lists them).
 bench-fleet: install envtest
 	$(PY) -m bench.fleet $(FLEET_ARGS)
 
-# ComplianceAccount scans (issue 20, README "Watching a whole account"): one account of 10,000
+# ComplianceAccount scans (issue 20, docs/accounts/compliance-account.md): one account of 10,000
 # bundles, 500 with a deadline, 250 covered; Twilio requests, seconds and operator memory of the
 # first scan, of registering every bundle's StatusCallback, and of a whole rescan. Knobs in
 # ACCOUNTS_ARGS, e.g. ACCOUNTS_ARGS="--bundles 1000 --dated 60 --covered 40".
@@ -156,7 +168,7 @@ bench-accounts: install envtest
 bench-fleet-short: install envtest
 	$(PY) -m bench.fleet --short $(FLEET_ARGS)
 
-# Local control plane (etcd + kube-apiserver 1.20 on loopback); README "Local control plane".
+# Local control plane (etcd + kube-apiserver 1.20 on loopback); docs/development/control-plane.md.
 # envtest installs the Debian packages and builds kube-apiserver once (cached under ~/.cache).
 CONTROLPLANE := python3 -m devtools.controlplane
 
@@ -171,8 +183,8 @@ cluster-down:
 	@$(CONTROLPLANE) down
 
 # The operator image, built with podman from ./Dockerfile on a Debian bookworm base made with
-# debootstrap (cached under ~/.cache); README "Container image". IMAGE=... names the tag
-# (default localhost/bundle-renewal-operator:dev). image-tools installs Debian's podman, runc
+# debootstrap (cached under ~/.cache); docs/getting-started/container-image.md. IMAGE=... names
+# the tag (default localhost/bundle-renewal-operator:dev). image-tools installs Debian's podman, runc
 # and debootstrap when missing (tests/integration/test_image.py needs them too).
 image-tools:
 	@bash scripts/image/build.sh --packages

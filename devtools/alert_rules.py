@@ -2,21 +2,26 @@
 
     .venv/bin/python devtools/alert_rules.py          # rewrite both files
     .venv/bin/python devtools/alert_rules.py --check  # exit 1 if either is stale
+    .venv/bin/python devtools/alert_rules.py --runbook-base https://docs.example.com/bro/
 
 - manifests/monitoring/prometheus-rules.yaml: a plain Prometheus rules file (`rule_files:`,
   `promtool check rules`, `promtool test rules`);
 - manifests/monitoring/prometheusrule.yaml: the same groups in a prometheus-operator
   PrometheusRule, part of the optional kustomize component manifests/monitoring/.
 
-Each alert carries a `runbook_url` to its entry in README.md's "Runbooks" section, which
-devtools/docs_reference.py generates from the same `ALERTS` (what fires it, what to do), and
-tests/monitoring/alert_rules_test.yaml holds promtool unit tests for every alert. The thresholds
-are constants below: change one here, regenerate, and the files, the README and the tests follow
-(the promtool tests pin the behaviour around each threshold).
+Each alert carries a `runbook_url` to its page on the documentation site,
+`<base>runbooks/<alert name in lower case>/`: MkDocs' URL of docs/runbooks/<alert>.md, which
+devtools/docs_reference.py generates from the same `ALERTS` (what fires it, what to do). The base
+is mkdocs.yml's `site_url` unless `--runbook-base` names another (docs/operations/alerts.md shows
+how to change it with kustomize instead). tests/monitoring/alert_rules_test.yaml holds promtool
+unit tests for every alert. The thresholds are constants below: change one here, regenerate, and
+the files, the documentation and the tests follow (the promtool tests pin the behaviour around
+each threshold).
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,9 +33,28 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 MONITORING = REPO_ROOT / "manifests" / "monitoring"
 RULES_FILE = MONITORING / "prometheus-rules.yaml"
 PROMETHEUS_RULE_FILE = MONITORING / "prometheusrule.yaml"
-#: Where runbook_url points: the README beside the manifests. Publish the README elsewhere?
-#: Regenerate with --runbook-base https://.../README.md.
-RUNBOOK_BASE = "README.md"
+MKDOCS_FILE = REPO_ROOT / "mkdocs.yml"
+
+
+def site_url(mkdocs_file: Path = MKDOCS_FILE) -> str:
+    """mkdocs.yml's `site_url`, where the documentation is published (ending with a slash).
+
+    Read as text: mkdocs.yml holds Python tags that yaml.safe_load refuses."""
+    found = re.search(r"^site_url:\s*(\S+)\s*$", mkdocs_file.read_text(), re.MULTILINE)
+    if found is None:
+        raise ValueError(f"{mkdocs_file} has no site_url")
+    return with_slash(found.group(1).strip("'\""))
+
+
+def with_slash(base: str) -> str:
+    """A base URL with its trailing slash: runbook paths are appended to it."""
+    return base if base.endswith("/") else base + "/"
+
+
+#: Where runbook_url points by default: the published documentation site. Published elsewhere?
+#: Regenerate with --runbook-base https://.../, or use the kustomize replacement in
+#: docs/operations/alerts.md.
+RUNBOOK_BASE = site_url()
 GROUP = "bundle-renewal-operator"
 #: manifests/kustomization.yaml's namespace and labels.
 NAMESPACE = "bundle-renewal-system"
@@ -62,14 +86,24 @@ class Alert:
     summary: str
     description: str
     fires_when: str
-    """One sentence for the README: when it fires, in words."""
+    """One sentence for the documentation: when it fires, in words."""
     runbook: str
-    """What to do (Markdown), in the README's Runbooks section."""
+    """What to do (Markdown), on the alert's runbook page (docs/runbooks/<anchor>.md); links
+    are relative to that page."""
 
     @property
     def anchor(self) -> str:
-        """The README heading's anchor (GitHub-style: the heading, lower case)."""
+        """The runbook page's name, and its heading's anchor: the alert name in lower case."""
         return self.name.lower()
+
+    @property
+    def page(self) -> str:
+        """The runbook page, relative to docs/."""
+        return f"runbooks/{self.anchor}.md"
+
+    def runbook_url(self, base: str = RUNBOOK_BASE) -> str:
+        """The runbook page as MkDocs publishes it under `base` (directory URLs)."""
+        return f"{with_slash(base)}runbooks/{self.anchor}/"
 
 
 ALERTS = [
@@ -91,13 +125,13 @@ unless on (namespace, name) (
         f" it is but has failed {STUCK_FAILED_ATTEMPTS} attempts in a row; for 1 hour.",
         runbook="""1. `kubectl describe br <name> -n <namespace>`: the phase, the Stalled reason
    and the events say what blocks the renewal.
-2. `NeedsInput` or `Rejected`: see [Troubleshooting](#troubleshooting); fix the spec (the
-   change resumes at once).
-3. `Failed`: fix what the reason names (credentials, bundle SID; see the reason table), then
-   touch `spec.renewalRequest` to retry now.
+2. `NeedsInput` or `Rejected`: see [Troubleshooting](../operations/troubleshooting.md); fix the
+   spec (the change resumes at once).
+3. `Failed`: fix what the reason names (credentials, bundle SID; see the
+   [reason table](../reference/reasons.md)), then touch `spec.renewalRequest` to retry now.
 4. `Suspended`: set `spec.suspend: false` unless someone renews this bundle by other means.
 5. `InProgress` with `status.failedAttempts` growing: see the operator's log and
-   [BundleRenewalReconcilesFailing](#bundlerenewalreconcilesfailing).""",
+   [BundleRenewalReconcilesFailing](bundlerenewalreconcilesfailing.md).""",
     ),
     Alert(
         name="BundleRenewalDeadlinePassed",
@@ -113,8 +147,8 @@ unless on (namespace, name) (
         runbook="""1. Act now: Twilio may suspend the bundle's phone numbers. Contact Twilio support
    with the bundle SID (`kubectl get br <name> -n <namespace> -o jsonpath='{.spec.bundleSid}'`).
 2. If a renewal is in flight, follow the runbook of its phase
-   ([NeedsInput](#bundlerenewalneedsinput), [ReviewSlow](#bundlerenewalreviewslow),
-   [Failed](#bundlerenewalfailed)); the alert clears when Twilio clears `valid_until`.
+   ([NeedsInput](bundlerenewalneedsinput.md), [ReviewSlow](bundlerenewalreviewslow.md),
+   [Failed](bundlerenewalfailed.md)); the alert clears when Twilio clears `valid_until`.
 3. If the phase is `Failed` with reason `ValidUntilNotCleared`, the items were replaced but
    Twilio kept the date: ask Twilio, then set a new `spec.renewalRequest`.""",
     ),
@@ -147,11 +181,11 @@ unless on (namespace, name) (
         fires_when="The resource has been `Failed` for 1 hour (permanent errors are retried"
         " slowly, so it will not heal by itself).",
         runbook="""1. `kubectl describe br <name> -n <namespace>`: the Stalled condition's reason
-   and message. See the [reason table](#condition-and-event-reasons).
+   and message. See the [reason table](../reference/reasons.md).
 2. `CredentialsInvalid`: the Secret is missing, lacks a key, or the namespace lacks the
    credentials-reader RoleBinding (`examples/rbac-credentials-reader.yaml`).
    `AuthenticationFailed`: see
-   [BundleRenewalTwilioAuthenticationFailing](#bundlerenewaltwilioauthenticationfailing).
+   [BundleRenewalTwilioAuthenticationFailing](bundlerenewaltwilioauthenticationfailing.md).
    `BundleNotFound`, `OriginalNotApproved`, `AmbiguousDocument`: fix the spec.
 3. After fixing a Secret, touch `spec.renewalRequest` to retry at once.""",
     ),
@@ -224,11 +258,11 @@ unless on (namespace, name) (
         runbook="""1. Which outcome?
    `sum by (outcome) (rate(bundle_renewal_reconciles_total[15m]))`
 2. `transient`: Twilio or the API server fails; see the operator's log and
-   [BundleRenewalTwilioRateLimited](#bundlerenewaltwilioratelimited). `exception`: a bug or
+   [BundleRenewalTwilioRateLimited](bundlerenewaltwilioratelimited.md). `exception`: a bug or
    the API server refusing status patches (RBAC: `patch` on `bundlerenewals/status`); the log
    has the traceback.
 3. `credentials`, `authentication`, `permanent`, `not_found`: per resource, see
-   [BundleRenewalFailed](#bundlerenewalfailed).""",
+   [BundleRenewalFailed](bundlerenewalfailed.md).""",
     ),
     Alert(
         name="BundleRenewalTwilioRateLimited",
@@ -273,7 +307,7 @@ and on () max(bundle_renewal_webhook_enabled) == 1""",
 2. `signature does not match` for every callback: `WEBHOOK_PUBLIC_URL` + `WEBHOOK_PATH` is not
    exactly the URL Twilio calls (scheme, host, port, a path prefix the Ingress strips); compare
    it with the bundle's `status_callback` at Twilio. Behind a proxy that rewrites the host, see
-   `WEBHOOK_TRUST_FORWARDED_HEADERS` in [Status callbacks](#status-callbacks-webhook).
+   `WEBHOOK_TRUST_FORWARDED_HEADERS` in [Status callbacks](../operations/webhook.md).
 3. The token: Twilio signs with the account's auth token (a subaccount's own). A Secret with an
    API key needs `callbackAuthToken`; after rotating the auth token, update the Secret (a
    refusal or two within `WEBHOOK_TOKEN_CACHE_SECONDS` of a rotation is expected).
@@ -309,7 +343,7 @@ def rule(alert: Alert, runbook_base: str) -> dict[str, Any]:
     entry["annotations"] = {
         "summary": alert.summary,
         "description": alert.description,
-        "runbook_url": f"{runbook_base}#{alert.anchor}",
+        "runbook_url": alert.runbook_url(runbook_base),
     }
     return entry
 
@@ -361,7 +395,7 @@ def render(document: dict[str, Any], header: str) -> str:
 
 HEADER = (
     "# Generated by devtools/alert_rules.py from its ALERTS: edit there and regenerate.\n"
-    "# Runbooks: README.md, section Runbooks.\n"
+    "# Runbooks: docs/runbooks/, one page per alert (its runbook_url).\n"
 )
 
 
@@ -375,7 +409,7 @@ def outputs(runbook_base: str = RUNBOOK_BASE) -> dict[Path, str]:
 def main(argv: list[str]) -> int:
     base = RUNBOOK_BASE
     if "--runbook-base" in argv:
-        base = argv[argv.index("--runbook-base") + 1]
+        base = with_slash(argv[argv.index("--runbook-base") + 1])
     stale = [path for path, text in outputs(base).items() if _read(path) != text]
     if "--check" in argv:
         for path in stale:

@@ -12,9 +12,9 @@
   gopher-lua, a Lua 5.1) with `obj` as a global, as Argo CD does, and returns its
   {status, message}.
 - `load_cases()` reads the statuses captured from integration runs (tests/fixtures/health/),
-  with the results the README's Health table shows; `health_table()` renders that table.
+  with the results the documentation's Health table shows; `health_table()` renders that table.
 
-Used by devtools/docs_reference.py (the README's table) and by the tests.
+Used by devtools/docs_reference.py (the documentation's table) and by the tests.
 """
 
 from __future__ import annotations
@@ -131,8 +131,8 @@ def load_cases() -> list[Case]:
 
 
 def health_table() -> str:
-    """The README's Health table: one captured status per row, its conditions, and what kstatus
-    (Flux) and Argo CD make of it, computed now by the oracle and the Lua script."""
+    """The documentation's Health table: one captured status per row, its conditions, and what
+    kstatus (Flux) and Argo CD make of it, computed now by the oracle and the Lua script."""
     header = ("Situation", "Phase", *CONDITIONS, "kstatus (Flux)", "Argo CD")
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for case in load_cases():
@@ -148,7 +148,7 @@ def health_table() -> str:
 
 
 def argocd_cm_snippet() -> str:
-    """The argocd-cm entry that installs the health check (a YAML block for the README)."""
+    """The argocd-cm entry that installs the health check (a YAML block for the documentation)."""
     body = "".join(
         f"    {line}\n" if line else "\n" for line in HEALTH_LUA.read_text().splitlines()
     )

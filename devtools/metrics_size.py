@@ -7,7 +7,8 @@ are deterministic (a fixed clock, names `renewal-0000`...), spread over the phas
 might be: most Completed, some in review with a deadline, a few waiting for a person or failed;
 names are realistic (`team-07`, `renewal-0042`): the figure is for planning a scrape. The
 series per resource (12 to 15) are pinned by tests/unit/telemetry/test_resource_metrics.py; the
-README's figure for 1,000 resources is generated from `measure(1000)` (devtools/docs_reference.py).
+documentation's figure for 1,000 resources is generated from `measure(1000)`
+(devtools/docs_reference.py).
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ def fleet(resources: int, twilio: CallCounter | None = None) -> OperatorMetrics:
 
 
 def every_family() -> OperatorMetrics:
-    """A small OperatorMetrics whose every family holds samples (for the README's table and
+    """A small OperatorMetrics whose every family holds samples (for the documentation's table and
     the tests that read the whole exposition): a fleet of 20, one renewal completed after an
     approved review, one callback, a gateway that retried after a 429, and one scanned
     ComplianceAccount."""

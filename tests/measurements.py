@@ -1,5 +1,5 @@
-"""Figures the tests measure and the README quotes, shown in pytest's terminal summary of every
-session that measured them, whether the tests passed or not (a passing test's prints are
+"""Figures the tests measure and the documentation quotes, shown in pytest's terminal summary of
+every session that measured them, whether the tests passed or not (a passing test's prints are
 captured and never shown).
 
 A test calls ``report(what, value)``; this module is a pytest plugin (tests/conftest.py loads it)

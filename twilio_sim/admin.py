@@ -3,7 +3,7 @@
 Tests, benchmarks and rehearsals drive the simulator through it: create accounts and API keys,
 seed approved bundles with phone numbers, publish regulation changes, decide reviews by hand,
 set the configuration, and read request statistics and a dump of the state. Every route is
-documented in the README ("Simulator" section).
+documented in docs/simulator/admin-api.md.
 """
 
 from __future__ import annotations

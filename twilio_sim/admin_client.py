@@ -1,7 +1,7 @@
 """A small synchronous client of the simulator's ``/_sim/`` admin API (stdlib only).
 
 Used by the pytest fixture, the benchmark and anyone scripting a rehearsal. Every method maps to
-one admin route (see the README's "Simulator" section) and returns the decoded JSON.
+one admin route (see docs/simulator/admin-api.md) and returns the decoded JSON.
 """
 
 from __future__ import annotations

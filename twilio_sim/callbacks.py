@@ -2,8 +2,8 @@
 
 Each is signed with ``X-Twilio-Signature`` (HMAC-SHA1 with the account's auth token, computed by
 the official SDK's ``RequestValidator``), so receivers verify it exactly as they would verify
-Twilio's. Its shape is the config's ``callback_shape`` when the change happens (README
-"Simulator", with where each shape comes from):
+Twilio's. Its shape is the config's ``callback_shape`` when the change happens (docs/simulator/,
+with where each shape comes from):
 - ``get`` (default): as the one real bundle callback on public record (twilio/twilio-php#861):
   a GET with no body, ``bodySHA256`` twice (of the empty body; an assumption, the report elides
   the value), then AccountSid, BundleSid, Status, FailureReason (and ValidUntil when the bundle

@@ -2,7 +2,7 @@
 
 Every failure inside a handler is raised as :class:`TwilioError`; the app's middleware turns it
 into Twilio's JSON body ``{code, message, more_info, status}``. Codes without a public Twilio
-error page are marked *simulator's choice* in the README.
+error page are marked *simulator's choice* in docs/simulator/.
 """
 
 from __future__ import annotations

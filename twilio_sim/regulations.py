@@ -345,7 +345,8 @@ DEFAULT_NEW_DOCUMENT_FIELD = ("issue_date", "Issue Date")
 
 
 def apply_change(reg: Regulation, change: dict[str, Any]) -> Regulation:
-    """Return a new version of reg with the change applied (see README: regulation changes).
+    """Return a new version of reg with the change applied (see docs/simulator/: regulation
+    changes).
 
     change keys: ``end_user_fields`` [{machine_name, friendly_name}], ``document_fields``
     {requirement_name: [{machine_name, friendly_name, match_end_user}]}, ``new_requirements``

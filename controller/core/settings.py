@@ -3,8 +3,8 @@
 `__main__` builds one `OperatorSettings` and passes it down to whatever needs it; no module keeps
 a global instance, so tests can run several differently configured operators side by side.
 Every field is read from the environment variable of the same name in upper case
-(`POLL_INTERVAL_SECONDS`, `TWILIO_BASE_URL`, ...); see the field descriptions, which the README
-lists as the operator's configuration reference.
+(`POLL_INTERVAL_SECONDS`, `TWILIO_BASE_URL`, ...); see the field descriptions, which the docs'
+reference/settings.md lists as the operator's configuration reference.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ def replaced_variables_in(environ: Mapping[str, str]) -> list[str]:
     """A warning for each replaced variable set in `environ` (names only, never values)."""
     present = {name.upper() for name in environ}
     return [
-        f"{old} is set but no longer read: it was replaced by {new} (see the README's"
-        " Status callbacks section); without WEBHOOK_PUBLIC_URL the operator only polls"
+        f"{old} is set but no longer read: it was replaced by {new} (see the docs'"
+        " operations/webhook.md); without WEBHOOK_PUBLIC_URL the operator only polls"
         for old, new in REPLACED_VARIABLES.items()
         if old in present
     ]
@@ -218,7 +218,7 @@ class OperatorSettings(BaseSettings):
         description=(
             "Name of the ClusterKopfPeering (cluster-wide operator) or of the KopfPeering in each"
             " watched namespace that the replicas share: one replica works, the others wait"
-            ' paused (README "Replicas and fail-over"). Empty: standalone, run one replica.'
+            " paused (docs: operations/replicas.md). Empty: standalone, run one replica."
         ),
     )
     peering_priority: int | None = Field(

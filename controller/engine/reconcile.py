@@ -243,11 +243,11 @@ def queue_priority(status: BundleRenewalStatus, now: datetime) -> float:
     decision, ReplaceItems, deleting the copy) is what makes it Ready. Any other reconcile goes
     by `now`, after every renewal already begun.
 
-    Measured at 1,000 renewals (README, Fleet benchmark), Twilio's decision to Completed, median:
-    11.8 s queued by the submission time, 4.0-6.1 s by the start alone, 0.79-0.84 s with
-    submitted renewals first. The whole fleet took about 8 % longer (38.8 s against 35.7 s, 4
-    runs each): the last renewals are submitted later, and nothing is left to fill the slots
-    during their review."""
+    Measured at 1,000 renewals (docs/development/fleet-benchmark.md), Twilio's decision to
+    Completed, median: 11.8 s queued by the submission time, 4.0-6.1 s by the start alone,
+    0.79-0.84 s with submitted renewals first. The whole fleet took about 8 % longer (38.8 s
+    against 35.7 s, 4 runs each): the last renewals are submitted later, and nothing is left to
+    fill the slots during their review."""
     record = workflow.in_flight(status)
     if record is None or record.started_at is None:
         return now.timestamp()

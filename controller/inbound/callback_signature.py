@@ -4,7 +4,7 @@ Twilio signed, and the `X-Twilio-Signature` over them.
 Pure functions (no aiohttp, no Kopf, no I/O), so each rule is unit-tested on its own:
 - `parse_callback`: a request (method, Content-Type, raw query, body) into the bundle SID it
   names, or an error saying why not. Twilio's callbacks come in three shapes, and each is
-  accepted (README "Status callbacks", with the evidence for each):
+  accepted (docs/operations/webhook.md, with the evidence for each):
   - `query`: no body, the fields in the URL's query. A GET in the one real bundle callback on
     public record (twilio/twilio-php#861): PascalCase names, `bodySHA256` given twice.
   - `form`: a form-encoded POST body.

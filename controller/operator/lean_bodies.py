@@ -2,9 +2,10 @@
 
 Kopf holds the last body of every resource that has a daemon (one per BundleRenewal) for the
 daemon's lifetime. Server-side field tracking (`managedFields`) is the largest part of it that
-nothing here reads: 7.4 KiB of the 19.9 KiB a renewed resource's body held (README, Fleet
-benchmark), one entry per field manager (kubectl, the bench's client, the operator's status
-writes). Dropping it when a watch event arrives keeps that memory from scaling with the fleet.
+nothing here reads: 7.4 KiB of the 19.9 KiB a renewed resource's body held
+(docs/development/fleet-memory.md), one entry per field manager (kubectl, the bench's client, the
+operator's status writes). Dropping it when a watch event arrives keeps that memory from scaling
+with the fleet.
 
 Kopf has no public hook between the watch stream and its memory, so this wraps its per-event
 processor (`kopf._core.reactor.processing.process_resource_event`), found by name at start-up and

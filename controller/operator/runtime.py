@@ -53,7 +53,7 @@ class Runtime:
     written: dict[str, str] = field(default_factory=dict)
     """The status last written, by uid, as JSON (`last_written` parses it: the next reconcile
     starts from it). Kept as JSON, not as the model, for memory: 2.3 KiB against 10.1 KiB for a
-    renewed resource, which holds about 80 KiB in all (README, Fleet benchmark)."""
+    renewed resource, which holds about 80 KiB in all (docs/development/fleet-memory.md)."""
     generations: dict[str, int] = field(default_factory=dict)
     """The `metadata.generation` each resource's last reconcile started from."""
     decided_copies: dict[str, str | None] = field(default_factory=dict)

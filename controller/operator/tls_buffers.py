@@ -4,9 +4,9 @@ asyncio gives every TLS connection a 256 KiB read buffer (`asyncio.sslproto.SSLP
 and Kopf's API client opens a connection per concurrent request to the API server (its aiohttp
 connector has no limit). A fleet seen at once (start-up, a fleet applied) has hundreds of requests
 in flight: at 1,000 resources those buffers alone raised the operator's RSS from about 150 to
-195-330 MiB (README, Fleet benchmark), and the allocator keeps that peak. 16 KiB is the largest TLS
-record, so a read still takes a whole record; only large responses (the initial list) take more
-reads.
+195-330 MiB (docs/development/fleet-memory.md), and the allocator keeps that peak. 16 KiB is the
+largest TLS record, so a read still takes a whole record; only large responses (the initial list)
+take more reads.
 
 Bounding Kopf's per-object workers instead (`queueing.worker_limit`) was measured and dropped:
 Kopf sleeps inside a worker for a handler's retry delay, so deletions waiting for Twilio to end

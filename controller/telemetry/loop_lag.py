@@ -3,13 +3,13 @@
 Every reconcile, watch event, status callback and Twilio answer of the process shares one asyncio
 event loop. When the loop is busy (a whole fleet renewing at once on too little CPU), each of
 them waits its turn, and a Twilio request holds its account's slot that much longer, so fewer
-requests get through the same slots. Probed at 1,000 renewals on 2 shared cores (README, Fleet
-benchmark): the median lag of each second was 11-78 ms (mostly 20-40) for the whole run, and
-every slot was taken all along.
+requests get through the same slots. Probed at 1,000 renewals on 2 shared cores
+(docs/development/fleet-benchmark.md): the median lag of each second was 11-78 ms (mostly 20-40)
+for the whole run, and every slot was taken all along.
 
 The probe sleeps `interval` seconds again and again and records how much later than asked it
 woke up (`bundle_renewal_event_loop_lag_seconds`). A lag that stays high asks for more CPU for
-the operator, or for sharding the fleet over several Deployments (README, Sharding).
+the operator, or for sharding the fleet over several Deployments (docs/operations/sharding.md).
 """
 
 from __future__ import annotations

@@ -42,7 +42,7 @@ LabelValues = TypeVar("LabelValues", bound=tuple[str, ...])
 @dataclass(frozen=True, slots=True)
 class Figures:
     """What the per-resource series show of a status. Only these are kept, not the status
-    model, which is ten times larger (memory at fleet scale: README, Fleet benchmark)."""
+    model, which is ten times larger (memory at fleet scale: docs/development/fleet-memory.md)."""
 
     phase: Phase
     ready: ConditionStatus

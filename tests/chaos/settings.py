@@ -2,9 +2,9 @@
 
 The defaults are the short run that pytest's default collection (``make test``, CI) includes: a
 dozen renewals, a couple of operator kills, one API-server restart, within about two minutes on
-a 2-core machine. ``make chaos`` sets the variables for the long run (README, "Reliability"),
-which also asserts the request ratio. Every figure comes from here so the summary can print the
-exact knobs a run used.
+a 2-core machine. ``make chaos`` sets the variables for the long run
+(docs/operations/reliability.md), which also asserts the request ratio. Every figure comes from
+here so the summary can print the exact knobs a run used.
 """
 
 from __future__ import annotations

@@ -140,7 +140,9 @@ def test_deadline_and_needs_input_alerts_on_a_real_prometheus(
     firing = next(a for a in seen[-1] if a["labels"]["alertname"] == "BundleRenewalNeedsInput")
     assert firing["labels"]["namespace"] == renewals.namespace
     assert firing["labels"]["phase"] == "NeedsInput"
-    assert firing["annotations"]["runbook_url"] == "README.md#bundlerenewalneedsinput"
+    assert firing["annotations"]["runbook_url"] == (
+        f"{alert_rules.site_url()}runbooks/bundlerenewalneedsinput/"
+    )
 
     deadline = prometheus.query('bundle_renewal_valid_until_timestamp_seconds{name="stuck"}')
     assert len(deadline) == 1
@@ -247,7 +249,9 @@ def test_an_uncovered_deadline_alerts_until_a_renewal_covers_it(
     assert (states[0], states[-1]) == ("pending", "firing")
     alert = next(a for a in seen[-1] if a["labels"]["alertname"] == "BundleDeadlineUncovered")
     assert alert["labels"]["namespace"] == renewals.namespace
-    assert alert["annotations"]["runbook_url"] == "README.md#bundledeadlineuncovered"
+    assert alert["annotations"]["runbook_url"] == (
+        f"{alert_rules.site_url()}runbooks/bundledeadlineuncovered/"
+    )
     assert bundle not in str(alert)  # labels and annotations name no SID
 
     renewals.create(

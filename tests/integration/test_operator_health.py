@@ -5,7 +5,7 @@ each situation of tests/fixtures/health/health_test.yaml; there, the object as t
 returns it is read by the kstatus oracle (Flux) and by the shipped Argo CD health.lua in Lua 5.1
 (devtools/health_checks.py), and both must say what the expectations file says. The object is
 then compared with its captured fixture (phase, conditions' status and reason, generation and
-deletion): the README's Health table, generated from the fixtures, is what a real run writes.
+deletion): the documentation's Health table, generated from the fixtures, is what a real run writes.
 With BRO_UPDATE_HEALTH_FIXTURES=1 the fixtures are captured again instead.
 """
 

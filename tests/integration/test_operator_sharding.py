@@ -1,7 +1,7 @@
 """Sharding a fleet one replica cannot hold: two operator Deployments, each owning a set of
 namespaces (WATCH_NAMESPACES) and peering in a group of its own (PEERING_NAME), so neither pauses
 the other. Each renews exactly the resources of its namespaces, once; neither touches the
-other's (README "Sharding")."""
+other's (docs/operations/sharding.md)."""
 
 from __future__ import annotations
 

@@ -134,7 +134,7 @@ def test_literal_values_stay_in_the_spec_and_a_value_change_still_wakes(
         "spec": renewal_spec(case.bundle_sid),
     }
     # Server-side apply: client-side `kubectl apply` keeps its own copy of the spec in the
-    # kubectl.kubernetes.io/last-applied-configuration annotation (README, Security).
+    # kubectl.kubernetes.io/last-applied-configuration annotation (docs/operations/security.md).
     renewals.kubectl("apply", "--server-side", "-f", "-", input=yaml.safe_dump(manifest))
     renewals.wait_for_phase("literal", "Completed", timeout=90)
     assert_renewed(sim, case)

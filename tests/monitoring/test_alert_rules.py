@@ -1,7 +1,8 @@
 """The alert rules, proven with Debian's promtool: both generated files are current and hold the
 same groups, promtool accepts them, its unit tests (tests/monitoring/alert_rules_test.yaml) pass
 and cover every alert both firing and quiet, every rule reads only metrics the operator exposes,
-every runbook_url lands on a README heading, and promtool's linter accepts the exposition."""
+every runbook_url names the alert's runbook page (tests/monitoring/test_runbook_links.py builds
+the site and opens them), and promtool's linter accepts the exposition."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from tests.monitoring.promtool import promtool, run_promtool
 
 HERE = Path(__file__).resolve().parent
 UNIT_TESTS = HERE / "alert_rules_test.yaml"
-README = alert_rules.REPO_ROOT / "README.md"
+DOCS = alert_rules.REPO_ROOT / "docs"
 
 
 def load(path: Path) -> Any:
@@ -97,16 +98,35 @@ def test_every_rule_reads_only_metrics_the_operator_exposes() -> None:
         assert used <= exposed, f"{alert.name} reads {used - exposed}, which nothing exposes"
 
 
-def test_every_runbook_url_lands_on_a_readme_heading() -> None:
-    headings = {
-        line.lstrip("#").strip().lower()
-        for line in README.read_text().splitlines()
-        if line.startswith("#")
-    }
-    for rule in load(alert_rules.RULES_FILE)["groups"][0]["rules"]:
-        url = rule["annotations"]["runbook_url"]
-        assert url == f"README.md#{rule['alert'].lower()}"
-        assert url.split("#")[1] in headings, f"README has no heading for {url}"
+def test_every_runbook_url_names_the_alerts_runbook_page() -> None:
+    base = alert_rules.site_url()
+    assert base == "https://bundle-renewal-operator.github.io/bundle-renewal-operator/"
+    assert base == alert_rules.RUNBOOK_BASE
+    for rules in (
+        load(alert_rules.RULES_FILE)["groups"],
+        load(alert_rules.PROMETHEUS_RULE_FILE)["spec"]["groups"],
+    ):
+        for rule in rules[0]["rules"]:
+            name = rule["alert"]
+            url = rule["annotations"]["runbook_url"]
+            assert url == f"{base}runbooks/{name.lower()}/"
+            # The page MkDocs publishes there, and its heading (anchor: the name in lower case).
+            page = DOCS / "runbooks" / f"{name.lower()}.md"
+            assert page.is_file(), f"no runbook page {page} for {url}"
+            assert page.read_text().splitlines()[0] == f"# {name}"
+
+
+def test_the_runbook_base_is_an_option(tmp_path: Path) -> None:
+    mkdocs = tmp_path / "mkdocs.yml"
+    mkdocs.write_text("site_name: x\nsite_url: 'https://docs.example.com/ops'\ntheme: material\n")
+    assert alert_rules.site_url(mkdocs) == "https://docs.example.com/ops/"
+    for base in ("https://docs.example.com/bro/", "https://docs.example.com/bro"):
+        for text in alert_rules.outputs(alert_rules.with_slash(base)).values():
+            urls = re.findall(r"runbook_url: (\S+)", text)
+            assert urls == [
+                f"https://docs.example.com/bro/runbooks/{alert.anchor}/"
+                for alert in alert_rules.ALERTS
+            ]
 
 
 def test_promtool_lints_the_exposition_clean() -> None:

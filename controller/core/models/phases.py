@@ -15,8 +15,8 @@ from controller.core.models.wire import WireModel as _WireModel
 
 class Phase(StrEnum):
     """Where the renewal stands. The conditions say what it means for health: see the Health
-    table in the README (phase -> conditions -> kstatus -> Argo CD). `DryRun`: a dry run's
-    report is current."""
+    table in docs/concepts/health.md (phase -> conditions -> kstatus -> Argo CD). `DryRun`: a dry
+    run's report is current."""
 
     PENDING = "Pending"
     """Accepted, nothing observed yet."""

@@ -6,10 +6,10 @@ written at a checkpoint, mid-reconcile, never carries one (an action was due), n
 waits for a spec change. So a nextCheckTime still ahead, for the generation the status was
 decided for and with no renewalRequest since, is a plan made with everything that reconcile saw:
 a restart that re-read Twilio at once would learn nothing that waiting would not (a callback
-that arrives meanwhile still wakes the resource). Measured in the chaos run (README,
-Reliability): one more restart once every renewal rested cost one GET per resource before this,
-0 requests for 421 resources since. A renewal in flight is re-observed all the same: its status
-cannot tell what a crash left undone.
+that arrives meanwhile still wakes the resource). Measured in the chaos run
+(docs/operations/reliability.md): one more restart once every renewal rested cost one GET per
+resource before this, 0 requests for 421 resources since. A renewal in flight is re-observed all
+the same: its status cannot tell what a crash left undone.
 """
 
 from __future__ import annotations

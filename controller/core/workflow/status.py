@@ -1,7 +1,7 @@
 """Status helpers shared by every step: the kstatus conditions, events, and how a decision ends.
 
 Every phase change goes through `state`, so Ready, Reconciling, Stalled and Renewing always agree
-with the phase and with each other, by rules GitOps tools read right (README, Health):
+with the phase and with each other, by rules GitOps tools read right (docs/concepts/health.md):
 - Ready is True only while the original bundle is valid (twilio-approved, valid_until not passed)
   and nothing needs a person; a renewal in flight does not turn it False (cert-manager keeps a
   still-valid certificate Ready while it is renewed), so a review that takes days does not hold a

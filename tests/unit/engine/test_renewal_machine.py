@@ -11,7 +11,7 @@ from tests.unit.engine.renewal_machine import RenewalMachine
 
 HISTORIES = 2500
 """CI's budget: about two minutes on one core. It finds each bug re-introduced for issue 21 (the
-rejected-copy crash window took the most histories; README, Simulation testing)."""
+rejected-copy crash window took the most histories; docs/development/simulation-testing.md)."""
 
 TestRenewalMachine = RenewalMachine.TestCase
 TestRenewalMachine.settings = settings(
