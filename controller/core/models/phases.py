@@ -1,5 +1,5 @@
-"""Where a renewal stands: phases, the kstatus conditions, and the reasons conditions and
-events give."""
+"""Where a renewal stands: phases and the kstatus conditions. The reasons conditions and events
+give are in reasons.py, with their texts."""
 
 from __future__ import annotations
 
