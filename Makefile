@@ -77,8 +77,10 @@ docs-serve: install
 test: lint docs prism prometheus image-tools
 	$(PY) -m pytest
 
+# The fast tiers with no server: unit (one folder per layer), the shared fakes' own tests, the
+# dev tools, and the manifests and examples.
 test-unit: install
-	$(PY) -m pytest tests/unit
+	$(PY) -m pytest tests/unit tests/fakes tests/devtools tests/manifests
 
 test-sim: install prism
 	$(PY) -m pytest tests/sim
