@@ -47,7 +47,7 @@ UV_COMPILE := $(UV) pip compile --no-config --quiet pyproject.toml --generate-ha
 lock: install $(UV)
 	$(UV_COMPILE) --extra dev --extra docs $(LOCK_ARGS) -o $(DEV_LOCK)
 	$(UV_COMPILE) -c $(DEV_LOCK) -o $(LOCK)
-	$(PY) -m tests.devtools.test_dependency_lock
+	$(PY) -m devtools.dependency_lock
 
 $(UV): | $(STAMP)
 	$(PIP) install -q --target .tools/uv-$(UV_VERSION) uv==$(UV_VERSION)
