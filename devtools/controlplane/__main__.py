@@ -56,7 +56,7 @@ def _status(root: Path) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m controlplane",
+        prog="python3 -m devtools.controlplane",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

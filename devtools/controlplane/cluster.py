@@ -6,7 +6,7 @@ was started. Two modes:
 
 - attached (the pytest fixture): the processes are children of this Python process and get
   SIGKILL if it dies, so even a killed test run leaves nothing behind;
-- detached (``python -m controlplane up``): the processes outlive the command, and
+- detached (``python3 -m devtools.controlplane up``): the processes outlive the command, and
   ``LocalControlPlane.stop_from_state(dir)`` (``down``) stops them later from the state file.
 
 ``stop_servers()`` / ``start_servers()`` / ``restart()`` take the servers down and bring them
